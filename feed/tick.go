@@ -1,0 +1,155 @@
+package feed
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Tick is one trade in one symbol, with the quote (bid and ask) at that moment.
+//
+// Its JSON form is stable and documented in the README:
+//
+//	{"seq":184467,"sym":"AAPL","px":189.23,"bid":189.22,"ask":189.24,"size":300,"ts":1764012345678901234}
+//
+// ts is the tick's creation time in Unix nanoseconds, so a consumer can
+// compute tick-to-receive latency.
+type Tick struct {
+	Seq    uint64    // global sequence number, strictly increasing across all symbols
+	Symbol string    // ticker symbol, e.g. "AAPL"
+	Price  float64   // trade price, on the cent grid
+	Bid    float64   // best bid, on the cent grid, below Ask
+	Ask    float64   // best ask, on the cent grid
+	Size   int64     // shares traded
+	Time   time.Time // creation time
+}
+
+// AppendJSON appends the tick's JSON form to dst without allocating.
+func (t *Tick) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendUint(dst, t.Seq, 10)
+	dst = append(dst, `,"sym":"`...)
+	dst = append(dst, t.Symbol...) // symbols are validated to [A-Z0-9.:-]
+	dst = append(dst, `","px":`...)
+	dst = appendPrice(dst, t.Price)
+	dst = append(dst, `,"bid":`...)
+	dst = appendPrice(dst, t.Bid)
+	dst = append(dst, `,"ask":`...)
+	dst = appendPrice(dst, t.Ask)
+	dst = append(dst, `,"size":`...)
+	dst = strconv.AppendInt(dst, t.Size, 10)
+	dst = append(dst, `,"ts":`...)
+	dst = strconv.AppendInt(dst, t.Time.UnixNano(), 10)
+	return append(dst, '}')
+}
+
+// MarshalJSON implements json.Marshaler with the form AppendJSON writes.
+func (t Tick) MarshalJSON() ([]byte, error) { return t.AppendJSON(nil), nil }
+
+type tickJSON struct {
+	Seq    uint64  `json:"seq"`
+	Symbol string  `json:"sym"`
+	Price  float64 `json:"px"`
+	Bid    float64 `json:"bid"`
+	Ask    float64 `json:"ask"`
+	Size   int64   `json:"size"`
+	TS     int64   `json:"ts"`
+}
+
+// UnmarshalJSON implements json.Unmarshaler for the form AppendJSON writes.
+func (t *Tick) UnmarshalJSON(b []byte) error {
+	var j tickJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("decode tick: %w", err)
+	}
+	*t = Tick{Seq: j.Seq, Symbol: j.Symbol, Price: j.Price, Bid: j.Bid, Ask: j.Ask, Size: j.Size, Time: time.Unix(0, j.TS)}
+	return nil
+}
+
+// Quote is the state of one symbol in the current session: its last tick
+// plus the session's open, high, low, change and volume.
+//
+// JSON form (stable, documented in the README): the tick's fields plus
+//
+//	"open","high","low" (prices), "chg" (last - open), "chg_pct" (percent of open), "vol" (shares)
+type Quote struct {
+	Last          Tick
+	Open          float64
+	High          float64
+	Low           float64
+	Change        float64
+	ChangePercent float64
+	Volume        int64
+}
+
+// Apply folds t into the quote. The first tick applied opens the session.
+func (q *Quote) Apply(t Tick) {
+	if q.Volume == 0 && q.Open == 0 {
+		q.Open, q.High, q.Low = t.Price, t.Price, t.Price
+	}
+	q.Last = t
+	q.High = max(q.High, t.Price)
+	q.Low = min(q.Low, t.Price)
+	q.Volume += t.Size
+	q.Change = roundTo(t.Price-q.Open, 100)
+	if q.Open != 0 {
+		q.ChangePercent = roundTo((t.Price-q.Open)/q.Open*100, 10000)
+	}
+}
+
+// AppendJSON appends the quote's JSON form to dst.
+func (q *Quote) AppendJSON(dst []byte) []byte {
+	dst = q.Last.AppendJSON(dst)
+	dst = dst[:len(dst)-1] // reopen the tick object
+	dst = append(dst, `,"open":`...)
+	dst = appendPrice(dst, q.Open)
+	dst = append(dst, `,"high":`...)
+	dst = appendPrice(dst, q.High)
+	dst = append(dst, `,"low":`...)
+	dst = appendPrice(dst, q.Low)
+	dst = append(dst, `,"chg":`...)
+	dst = appendPrice(dst, q.Change)
+	dst = append(dst, `,"chg_pct":`...)
+	dst = appendPrice(dst, q.ChangePercent)
+	dst = append(dst, `,"vol":`...)
+	dst = strconv.AppendInt(dst, q.Volume, 10)
+	return append(dst, '}')
+}
+
+// MarshalJSON implements json.Marshaler with the form AppendJSON writes.
+func (q Quote) MarshalJSON() ([]byte, error) { return q.AppendJSON(nil), nil }
+
+// UnmarshalJSON implements json.Unmarshaler for the form AppendJSON writes.
+func (q *Quote) UnmarshalJSON(b []byte) error {
+	var j struct {
+		tickJSON
+		Open          float64 `json:"open"`
+		High          float64 `json:"high"`
+		Low           float64 `json:"low"`
+		Change        float64 `json:"chg"`
+		ChangePercent float64 `json:"chg_pct"`
+		Volume        int64   `json:"vol"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("decode quote: %w", err)
+	}
+	*q = Quote{
+		Last: Tick{Seq: j.Seq, Symbol: j.Symbol, Price: j.Price, Bid: j.Bid, Ask: j.Ask, Size: j.Size, Time: time.Unix(0, j.TS)},
+		Open: j.Open, High: j.High, Low: j.Low,
+		Change: j.Change, ChangePercent: j.ChangePercent, Volume: j.Volume,
+	}
+	return nil
+}
+
+// appendPrice writes v in its shortest exact decimal form; non-finite
+// values, which the feed never publishes, become 0 so the JSON stays valid.
+func appendPrice(dst []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		v = 0
+	}
+	return strconv.AppendFloat(dst, v, 'f', -1, 64)
+}
+
+func roundTo(v, scale float64) float64 { return math.Round(v*scale) / scale }
