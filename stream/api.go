@@ -1,0 +1,90 @@
+package stream
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tickerd/tickerd/feed"
+)
+
+// quoteList is the body of GET /api/symbols and of snapshot events.
+type quoteList struct {
+	Seq    uint64       `json:"seq"`
+	Quotes []feed.Quote `json:"quotes"`
+}
+
+// NewSymbolsHandler serves GET /api/symbols: the universe with the latest
+// quote of each symbol, in display order.
+func NewSymbolsHandler(h *Hub) http.Handler {
+	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		quotes, seq := h.Quotes()
+		writeJSON(w, http.StatusOK, quoteList{Seq: seq, Quotes: quotes})
+	}))
+}
+
+// NewQuoteHandler serves GET /api/quotes/{symbol}: one symbol's latest quote.
+func NewQuoteHandler(h *Hub) http.Handler {
+	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		symbol := strings.ToUpper(r.PathValue("symbol"))
+		if err := checkSymbolName(symbol); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		q, ok := h.Quote(symbol)
+		if !ok {
+			writeError(w, http.StatusNotFound, "unknown symbols", symbol)
+			return
+		}
+		writeJSON(w, http.StatusOK, q)
+	}))
+}
+
+// NewHealthHandler serves GET /healthz: the process is up.
+func NewHealthHandler() http.Handler {
+	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+}
+
+// readiness is the body of GET /readyz.
+type readiness struct {
+	Status      string   `json:"status"` // ready, degraded or stopped
+	Reason      string   `json:"reason,omitempty"`
+	LastTickAge *float64 `json:"last_tick_age_seconds"` // null before the first tick
+	Clients     int      `json:"clients"`
+	StallAfter  float64  `json:"stall_after_seconds"`
+}
+
+// NewReadyHandler serves GET /readyz: 200 while the hub streams and the feed
+// has produced a tick within stallAfter; 503 otherwise, saying why.
+func NewReadyHandler(h *Hub, stallAfter time.Duration) http.Handler {
+	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := h.Status()
+		body := readiness{Status: "ready", Clients: st.Clients, StallAfter: stallAfter.Seconds()}
+		if !st.LastTick.IsZero() {
+			age := time.Since(st.LastTick).Seconds()
+			body.LastTickAge = &age
+		}
+		switch {
+		case !st.Running:
+			body.Status, body.Reason = "stopped", "the hub is not streaming"
+		case st.LastTick.IsZero():
+			body.Status, body.Reason = "degraded", "no tick from the feed yet"
+		case time.Since(st.LastTick) > stallAfter:
+			body.Status, body.Reason = "degraded", "the feed has stalled"
+		}
+		status := http.StatusOK
+		if body.Status != "ready" {
+			status = http.StatusServiceUnavailable
+		}
+		writeJSON(w, status, body)
+	}))
+}
+
+// NewNotFoundHandler answers unknown API paths with a JSON 404.
+func NewNotFoundHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	})
+}

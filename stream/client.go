@@ -1,0 +1,66 @@
+package stream
+
+import (
+	"net"
+	"time"
+)
+
+// client is one stream's delivery state. After attach it belongs to exactly
+// one writer goroutine, which alone reads and changes it; an idle client
+// holds no buffer and no goroutine of its own.
+type client struct {
+	conn net.Conn
+	sock socket
+	sub  *subscription // nil: every symbol
+
+	// backlog holds bytes the socket has not accepted yet; sent of them are
+	// written. Tick events in it are counted as delivered once it drains.
+	backlog      []byte
+	sent         int
+	limit        int   // backlog size past which delivery is conflated
+	queuedEvents int   // tick events in backlog
+	queuedTS     int64 // creation time of the oldest of them
+
+	// conflating: the backlog is over its limit, so instead of queueing,
+	// the latest undelivered event of each symbol is kept; replaced counts
+	// the ticks that never went out.
+	conflating bool
+	latest     []event
+	replaced   int
+
+	lastWrite    time.Time // last time the socket accepted bytes
+	lastProgress time.Time // same, or when the backlog was last empty
+}
+
+func newClient(conn net.Conn, sub *subscription) *client {
+	now := time.Now()
+	return &client{conn: conn, sock: newSocket(conn), sub: sub, lastWrite: now, lastProgress: now}
+}
+
+// pending is the number of bytes waiting to be written.
+func (c *client) pending() int { return len(c.backlog) - c.sent }
+
+// queue appends b, carrying events tick events, to the backlog. The first
+// queue call sets the limit: what it queued plus queueBytes.
+func (c *client) queue(b []byte, events int, queueBytes int) {
+	if c.backlog == nil {
+		c.limit = len(b) + queueBytes
+	}
+	c.backlog = append(c.backlog, b...)
+	c.queuedEvents += events
+}
+
+// written records that the socket accepted n bytes of the backlog and
+// reports whether the backlog is now empty.
+func (c *client) written(n int, now time.Time) bool {
+	if n > 0 {
+		c.lastWrite, c.lastProgress = now, now
+	}
+	c.sent += n
+	if c.sent < len(c.backlog) {
+		return false
+	}
+	c.backlog, c.sent = nil, 0
+	c.limit = 0
+	return true
+}

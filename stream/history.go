@@ -1,0 +1,273 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tickerd/tickerd/feed"
+)
+
+// Bar is one OHLCV bar: the trades of one symbol in one interval.
+//
+// Its JSON form is the one GET /api/history answers with:
+//
+//	{"t":1764012345,"o":189.2,"h":189.31,"l":189.12,"c":189.23,"v":4200}
+type Bar struct {
+	Time   int64   `json:"t"` // start of the interval, Unix seconds (UTC)
+	Open   float64 `json:"o"` // price of the interval's first trade
+	High   float64 `json:"h"` // highest trade price
+	Low    float64 `json:"l"` // lowest trade price
+	Close  float64 `json:"c"` // price of the interval's last trade so far
+	Volume int64   `json:"v"` // shares traded
+}
+
+// barInterval is one bar length the store keeps, with its name in the API.
+type barInterval struct {
+	name string
+	d    time.Duration
+}
+
+// barIntervals are the bar lengths a BarStore keeps, shortest first.
+var barIntervals = [...]barInterval{
+	{"1s", time.Second},
+	{"5s", 5 * time.Second},
+	{"1m", time.Minute},
+	{"5m", 5 * time.Minute},
+}
+
+// ErrNoHistory is returned by BarStore.Bars for a symbol the store does not track.
+var ErrNoHistory = errors.New("no history for symbol")
+
+// ErrUnknownInterval is returned by BarStore.Bars for a bar length the store does not keep.
+var ErrUnknownInterval = errors.New("unknown bar interval")
+
+// BarStore keeps the most recent OHLCV bars of a fixed set of symbols at
+// 1s, 5s, 1m and 5m intervals. Bars are aligned on interval boundaries of
+// the ticks' own time in UTC; an interval without trades has no bar.
+//
+// Each symbol and interval holds at most a fixed number of bars in a ring,
+// so the store's memory is bounded for as long as it runs. Add is meant to
+// be called by one goroutine for every tick; Bars may be called by any
+// number of goroutines at the same time.
+type BarStore struct {
+	symbols map[string]*symbolBars // fixed at construction; never written after
+}
+
+// symbolBars holds every interval's ring of one symbol.
+type symbolBars struct {
+	mu      sync.Mutex
+	lastSeq uint64 // Seq of the newest tick added
+	rings   [len(barIntervals)]barRing
+}
+
+// barRing is a fixed-size ring of bars of one interval, oldest overwritten first.
+type barRing struct {
+	step  int64 // interval length in nanoseconds
+	bars  []Bar // len(bars) is the capacity
+	next  int   // slot the next new bar is written to
+	count int   // bars held, at most len(bars)
+	start int64 // start of the newest bar in Unix nanoseconds; valid when count > 0
+}
+
+// NewBarStore returns a store for symbols that keeps up to capacity bars
+// per symbol and interval. It panics if capacity is not positive.
+func NewBarStore(symbols []string, capacity int) *BarStore {
+	if capacity <= 0 {
+		panic("stream: NewBarStore capacity must be positive")
+	}
+	s := &BarStore{symbols: make(map[string]*symbolBars, len(symbols))}
+	for _, sym := range symbols {
+		if _, ok := s.symbols[sym]; ok {
+			continue
+		}
+		sb := &symbolBars{}
+		for i, iv := range barIntervals {
+			sb.rings[i] = barRing{step: int64(iv.d), bars: make([]Bar, capacity)}
+		}
+		s.symbols[sym] = sb
+	}
+	return s
+}
+
+// Add folds t into the current bar of each interval of its symbol, or
+// starts a new bar when t falls in a later interval. A tick of an untracked
+// symbol, and a tick older than the newest bar of an interval, leave that
+// interval unchanged: closed bars are never rewritten.
+func (s *BarStore) Add(t feed.Tick) {
+	sb := s.symbols[t.Symbol]
+	if sb == nil {
+		return
+	}
+	ns := t.Time.UnixNano()
+	sb.mu.Lock()
+	sb.lastSeq = max(sb.lastSeq, t.Seq)
+	for i := range sb.rings {
+		sb.rings[i].add(t.Price, t.Size, ns)
+	}
+	sb.mu.Unlock()
+}
+
+func (r *barRing) add(price float64, size int64, ns int64) {
+	start := barStart(ns, r.step)
+	if r.count > 0 {
+		switch {
+		case start == r.start:
+			b := &r.bars[r.newest()]
+			b.High = max(b.High, price)
+			b.Low = min(b.Low, price)
+			b.Close = price
+			b.Volume += size
+			return
+		case start < r.start:
+			return
+		}
+	}
+	r.bars[r.next] = Bar{
+		Time:   start / int64(time.Second), // exact: every step is whole seconds
+		Open:   price,
+		High:   price,
+		Low:    price,
+		Close:  price,
+		Volume: size,
+	}
+	r.next = (r.next + 1) % len(r.bars)
+	r.count = min(r.count+1, len(r.bars))
+	r.start = start
+}
+
+// newest returns the slot of the newest bar; r.count must be positive.
+func (r *barRing) newest() int {
+	return (r.next - 1 + len(r.bars)) % len(r.bars)
+}
+
+// appendTo appends the ring's bars to dst, oldest first.
+func (r *barRing) appendTo(dst []Bar) []Bar {
+	first := (r.next - r.count + len(r.bars)) % len(r.bars)
+	if first+r.count <= len(r.bars) {
+		return append(dst, r.bars[first:first+r.count]...)
+	}
+	dst = append(dst, r.bars[first:]...)
+	return append(dst, r.bars[:r.next]...)
+}
+
+// Bars returns a copy of the bars of symbol at interval, oldest first. The
+// last bar may still be open. It returns ErrNoHistory for a symbol the
+// store does not track and ErrUnknownInterval for an interval other than
+// 1s, 5s, 1m and 5m.
+func (s *BarStore) Bars(symbol string, interval time.Duration) ([]Bar, error) {
+	bars, _, err := s.series(symbol, interval)
+	return bars, err
+}
+
+// series returns what Bars does and the Seq of the newest tick folded into
+// the symbol's bars, read together.
+func (s *BarStore) series(symbol string, interval time.Duration) ([]Bar, uint64, error) {
+	i := barIntervalIndex(interval)
+	if i < 0 {
+		return nil, 0, fmt.Errorf("%w: %v", ErrUnknownInterval, interval)
+	}
+	sb := s.symbols[symbol]
+	if sb == nil {
+		return nil, 0, fmt.Errorf("%w: %q", ErrNoHistory, symbol)
+	}
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	r := &sb.rings[i]
+	return r.appendTo(make([]Bar, 0, r.count)), sb.lastSeq, nil
+}
+
+func barIntervalIndex(d time.Duration) int {
+	for i, iv := range barIntervals {
+		if iv.d == d {
+			return i
+		}
+	}
+	return -1
+}
+
+// barStart returns the start of the interval of length step that holds the
+// instant ns, both in Unix nanoseconds; step must be positive.
+func barStart(ns, step int64) int64 {
+	q := ns / step
+	if ns%step < 0 {
+		q--
+	}
+	return q * step
+}
+
+// historyResponse is the body of a successful GET /api/history.
+type historyResponse struct {
+	Symbol   string `json:"sym"`
+	Interval string `json:"interval"`
+	Seq      uint64 `json:"seq"` // newest tick in the bars; later ticks are not in them
+	Bars     []Bar  `json:"bars"`
+}
+
+// NewHistoryHandler returns the handler of
+//
+//	GET /api/history?symbol=AAPL&interval=5s
+//
+// which answers {"sym":"AAPL","interval":"5s","seq":184467,"bars":[<Bar>...]}
+// with the bars oldest first; the last one may still be open. seq is the
+// sequence number of the symbol's newest tick folded into the bars (0 before
+// its first trade), so a client that also follows GET /events applies only
+// the ticks after it. interval is one of
+// 1s, 5s, 1m and 5m, and defaults to 5s. A missing or malformed symbol or
+// an unknown interval is answered with 400, a symbol the store does not
+// track with 404, both with a JSON error body. Symbols are
+// case-insensitive, as in GET /events.
+func NewHistoryHandler(store *BarStore) http.Handler {
+	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		symbol := strings.ToUpper(q.Get("symbol"))
+		if symbol == "" {
+			writeError(w, http.StatusBadRequest, "missing symbol parameter")
+			return
+		}
+		if err := checkSymbolName(symbol); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		name := q.Get("interval")
+		if name == "" {
+			name = "5s"
+		}
+		i := barIntervalByName(name)
+		if i < 0 {
+			writeError(w, http.StatusBadRequest, "invalid interval: want one of "+barIntervalNames())
+			return
+		}
+		bars, seq, err := store.series(symbol, barIntervals[i].d)
+		if errors.Is(err, ErrNoHistory) {
+			writeError(w, http.StatusNotFound, "unknown symbol", symbol)
+			return
+		}
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "history unavailable")
+			return
+		}
+		writeJSON(w, http.StatusOK, historyResponse{Symbol: symbol, Interval: barIntervals[i].name, Seq: seq, Bars: bars})
+	}))
+}
+
+func barIntervalByName(name string) int {
+	for i, iv := range barIntervals {
+		if iv.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// barIntervalNames lists the API names of the kept intervals, e.g. "1s, 5s, 1m, 5m".
+func barIntervalNames() string {
+	names := make([]string, len(barIntervals))
+	for i, iv := range barIntervals {
+		names[i] = iv.name
+	}
+	return strings.Join(names, ", ")
+}

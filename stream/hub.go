@@ -1,0 +1,449 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tickerd/tickerd/feed"
+)
+
+// Config sets up a Hub. Zero values take the defaults named on each field.
+type Config struct {
+	Symbols       []string      // the universe, in display order; required
+	ReplaySize    int           // ticks kept for resuming streams (65536)
+	FlushInterval time.Duration // how long ticks are gathered before one write per stream (5ms)
+	Heartbeat     time.Duration // comment line on a stream idle this long (15s)
+	WriteTimeout  time.Duration // a stream whose socket accepts nothing this long is closed (10s)
+	QueueBytes    int           // undelivered bytes per stream before its delivery is conflated (256 KiB)
+	Retry         time.Duration // reconnect delay advertised to clients (2s)
+	Writers       int           // goroutines writing to sockets (GOMAXPROCS)
+	MaxSymbols    int           // symbols one subscription may name (100)
+	MaxQueryBytes int           // longest accepted query string (4096)
+	Registerer    prometheus.Registerer
+	Logger        *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	setDefault(&c.ReplaySize, 65536)
+	setDefault(&c.FlushInterval, 5*time.Millisecond)
+	setDefault(&c.Heartbeat, 15*time.Second)
+	setDefault(&c.WriteTimeout, 10*time.Second)
+	setDefault(&c.QueueBytes, 256<<10)
+	setDefault(&c.Retry, 2*time.Second)
+	setDefault(&c.Writers, runtime.GOMAXPROCS(0))
+	setDefault(&c.MaxSymbols, 100)
+	setDefault(&c.MaxQueryBytes, 4096)
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+func (c *Config) validate() error {
+	if len(c.Symbols) == 0 {
+		return errors.New("no symbols")
+	}
+	switch {
+	case c.ReplaySize < 0:
+		return fmt.Errorf("replay size %d is negative", c.ReplaySize)
+	case c.FlushInterval < 0 || c.FlushInterval > time.Second:
+		return fmt.Errorf("flush interval %v is outside 0..1s", c.FlushInterval)
+	case c.Heartbeat < 100*time.Millisecond:
+		return fmt.Errorf("heartbeat %v is shorter than 100ms", c.Heartbeat)
+	case c.WriteTimeout < 100*time.Millisecond:
+		return fmt.Errorf("write timeout %v is shorter than 100ms", c.WriteTimeout)
+	case c.QueueBytes < 4096:
+		return fmt.Errorf("queue of %d bytes is smaller than 4096", c.QueueBytes)
+	case c.Retry < 0:
+		return fmt.Errorf("retry %v is negative", c.Retry)
+	case c.Writers < 1 || c.Writers > 256:
+		return fmt.Errorf("writers %d is outside 1..256", c.Writers)
+	case c.MaxSymbols < 1:
+		return fmt.Errorf("max symbols %d is less than 1", c.MaxSymbols)
+	case c.MaxQueryBytes < 64:
+		return fmt.Errorf("max query bytes %d is less than 64", c.MaxQueryBytes)
+	}
+	return nil
+}
+
+// Hub fans ticks out to streams. Publish encodes each tick once; Run
+// gathers what was published every FlushInterval and hands the batch to its
+// writers, which make one non-blocking write per stream. The hub keeps the
+// latest quote of each symbol and a replay ring for resuming streams.
+type Hub struct {
+	cfg     Config
+	symbols []string
+	index   map[string]int
+	metrics *metrics
+	log     *slog.Logger
+	writers []*writer
+
+	mu      sync.Mutex
+	pending []byte      // encoded events not yet flushed
+	ticks   []feed.Tick // the ticks behind pending
+	events  []event     // offsets into pending until flushed
+	lastSeq uint64      // newest accepted sequence number
+	flushed uint64      // newest flushed sequence number
+	quotes  []feed.Quote
+	ring    *replayRing
+	joining []*client
+	state   hubState
+	lastAt  time.Time // when the newest tick was accepted
+}
+
+type hubState int
+
+const (
+	hubIdle hubState = iota
+	hubRunning
+	hubStopped
+)
+
+// ErrUnavailable is returned for streams that arrive before Run or after it ended.
+var ErrUnavailable = errors.New("hub is not running")
+
+// NewHub returns a hub for cfg's universe. It serves streams once Run is called.
+func NewHub(cfg Config) (*Hub, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("hub config: %w", err)
+	}
+	h := &Hub{
+		cfg:     cfg,
+		symbols: cfg.Symbols,
+		index:   make(map[string]int, len(cfg.Symbols)),
+		log:     cfg.Logger,
+		quotes:  make([]feed.Quote, len(cfg.Symbols)),
+		ring:    newReplayRing(cfg.ReplaySize),
+	}
+	for i, s := range cfg.Symbols {
+		if err := checkSymbolName(s); err != nil {
+			return nil, fmt.Errorf("hub config: %w", err)
+		}
+		if _, dup := h.index[s]; dup {
+			return nil, fmt.Errorf("hub config: symbol %s listed twice", s)
+		}
+		h.index[s] = i
+		h.quotes[i].Last.Symbol = s
+	}
+	m, err := newMetrics(cfg.Registerer, cfg.Symbols)
+	if err != nil {
+		return nil, err
+	}
+	h.metrics = m
+	for range cfg.Writers {
+		h.writers = append(h.writers, newWriter(h))
+	}
+	return h, nil
+}
+
+// Symbols returns the universe in display order.
+func (h *Hub) Symbols() []string { return h.symbols }
+
+// Errors Publish returns for ticks it rejects.
+var (
+	ErrUnknownSymbol = errors.New("unknown symbol")
+	ErrSequence      = errors.New("sequence number not after the previous tick's")
+	ErrBadPrice      = errors.New("price not positive and finite, or bid not below ask")
+)
+
+// Publish accepts one tick for every stream subscribed to its symbol. A tick
+// for a symbol outside the universe, with a sequence number not above the
+// previous one, or with impossible prices is rejected and counted.
+func (h *Hub) Publish(t feed.Tick) error {
+	i, ok := h.index[t.Symbol]
+	if !ok {
+		h.metrics.ticksRejected.WithLabelValues("unknown_symbol").Inc()
+		return fmt.Errorf("%w %q", ErrUnknownSymbol, t.Symbol)
+	}
+	if !validPrice(t.Price) || !validPrice(t.Bid) || !validPrice(t.Ask) || t.Bid >= t.Ask || t.Size <= 0 {
+		h.metrics.ticksRejected.WithLabelValues("bad_price").Inc()
+		return fmt.Errorf("%w: %s px=%v bid=%v ask=%v size=%d", ErrBadPrice, t.Symbol, t.Price, t.Bid, t.Ask, t.Size)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t.Seq <= h.lastSeq {
+		h.metrics.ticksRejected.WithLabelValues("sequence").Inc()
+		return fmt.Errorf("%w: %d after %d", ErrSequence, t.Seq, h.lastSeq)
+	}
+	h.lastSeq = t.Seq
+	h.lastAt = time.Now()
+	h.pending = appendTickEvent(h.pending, &t)
+	// data is set in takeBatch, once pending has stopped growing.
+	h.events = append(h.events, event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano(), end: len(h.pending)})
+	h.ticks = append(h.ticks, t)
+	h.metrics.ticks[i].Inc()
+	h.metrics.lastTick.Set(float64(t.Time.UnixNano()) / 1e9)
+	return nil
+}
+
+func validPrice(p float64) bool { return p > 0 && !math.IsInf(p, 0) && !math.IsNaN(p) }
+
+// appendTickEvent appends t as an SSE tick event.
+func appendTickEvent(dst []byte, t *feed.Tick) []byte {
+	dst = append(dst, "id: "...)
+	dst = strconv.AppendUint(dst, t.Seq, 10)
+	dst = append(dst, "\nevent: tick\ndata: "...)
+	dst = t.AppendJSON(dst)
+	return append(dst, "\n\n"...)
+}
+
+// Quotes returns the latest quote of every symbol, in universe order, and
+// the sequence number they are current to.
+func (h *Hub) Quotes() ([]feed.Quote, uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]feed.Quote(nil), h.quotes...), h.flushed
+}
+
+// Quote returns the latest quote of one symbol.
+func (h *Hub) Quote(symbol string) (feed.Quote, bool) {
+	i, ok := h.index[symbol]
+	if !ok {
+		return feed.Quote{}, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.quotes[i], true
+}
+
+// Status describes the hub for readiness checks.
+type Status struct {
+	Running  bool
+	LastTick time.Time // when the newest tick was accepted; zero before the first
+	Clients  int
+}
+
+// Status reports whether the hub serves streams and when its last tick was made.
+func (h *Hub) Status() Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return Status{Running: h.state == hubRunning, LastTick: h.lastAt, Clients: int(h.metrics.clientsNow.Load())}
+}
+
+// Run flushes published ticks to the streams every FlushInterval until ctx is
+// done, then closes every stream so that its client reconnects (elsewhere,
+// behind a load balancer) and returns nil. Run owns the writer goroutines and
+// waits for them.
+func (h *Hub) Run(ctx context.Context) error {
+	h.mu.Lock()
+	if h.state != hubIdle {
+		h.mu.Unlock()
+		return errors.New("hub: Run called twice")
+	}
+	h.state = hubRunning
+	h.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, w := range h.writers {
+		wg.Go(w.run)
+	}
+	defer wg.Wait()
+
+	ticker := time.NewTicker(h.cfg.FlushInterval)
+	defer ticker.Stop()
+	var (
+		lastHousekeeping time.Time
+		backlogged       bool
+		nextWriter       int
+	)
+	for {
+		select {
+		case <-ctx.Done():
+			h.stop()
+			return nil
+		case <-ticker.C:
+		}
+		now := time.Now()
+		b, joins := h.takeBatch()
+		housekeeping := now.Sub(lastHousekeeping) >= h.housekeepingInterval()
+		if len(b.events) == 0 && len(joins) == 0 && !backlogged && !housekeeping {
+			continue
+		}
+		if housekeeping {
+			lastHousekeeping = now
+		}
+		for _, c := range joins {
+			w := h.writers[nextWriter%len(h.writers)]
+			nextWriter++
+			w.joins = append(w.joins, c)
+		}
+		h.dispatch(cycle{batch: b, now: now, housekeeping: housekeeping})
+		backlogged = false
+		conflating := 0
+		for _, w := range h.writers {
+			backlogged = backlogged || w.backlogged > 0
+			conflating += w.conflating
+		}
+		h.metrics.conflating.Set(float64(conflating))
+	}
+}
+
+// housekeepingInterval is how often heartbeats, write deadlines and departed
+// clients are checked.
+func (h *Hub) housekeepingInterval() time.Duration {
+	return min(time.Second, h.cfg.Heartbeat/4, h.cfg.WriteTimeout/4)
+}
+
+// dispatch runs one cycle on every writer and waits for all of them.
+func (h *Hub) dispatch(c cycle) {
+	var done sync.WaitGroup
+	done.Add(len(h.writers))
+	c.done = &done
+	for _, w := range h.writers {
+		w.cycles <- c
+	}
+	done.Wait()
+}
+
+// stop refuses new streams, closes every stream and ends the writers.
+func (h *Hub) stop() {
+	h.mu.Lock()
+	h.state = hubStopped
+	joins := h.joining
+	h.joining = nil
+	h.mu.Unlock()
+	for i, c := range joins {
+		h.writers[i%len(h.writers)].joins = append(h.writers[i%len(h.writers)].joins, c)
+	}
+	h.dispatch(cycle{now: time.Now(), shutdown: true})
+	for _, w := range h.writers {
+		close(w.cycles)
+	}
+}
+
+// batch is one flush's worth of events, encoded back to back in buf.
+type batch struct {
+	buf    []byte
+	events []event
+}
+
+// takeBatch moves the pending ticks into the replay ring and the quotes and
+// returns them with the streams that joined since the last flush. Doing both
+// under one lock is what makes a joining stream's replay or snapshot meet
+// its first live batch with no gap and no duplicate.
+func (h *Hub) takeBatch() (batch, []*client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b := batch{buf: h.pending, events: h.events}
+	start := 0
+	for i := range b.events {
+		e := &b.events[i]
+		e.data = b.buf[start:e.end:e.end]
+		start = e.end
+		h.ring.push(*e)
+	}
+	for _, t := range h.ticks {
+		h.quotes[h.index[t.Symbol]].Apply(t)
+	}
+	if len(b.events) > 0 {
+		h.flushed = b.events[len(b.events)-1].seq
+		h.pending = make([]byte, 0, cap(h.pending))
+		h.events = make([]event, 0, cap(h.events))
+		h.ticks = h.ticks[:0]
+	}
+	joins := h.joining
+	h.joining = nil
+	return b, joins
+}
+
+// resumeKind says how a new stream starts.
+type resumeKind int
+
+const (
+	startSnapshot resumeKind = iota // no usable Last-Event-ID: snapshot, then live
+	startReplay                     // every missed tick is in the ring: replay, then live
+	startResync                     // missed ticks are gone: resync snapshot, then live
+)
+
+func (k resumeKind) String() string {
+	return [...]string{"snapshot", "replay", "resync"}[k]
+}
+
+// attach registers a stream on conn. head is the HTTP response head to write
+// first. The stream begins with a retry hint and then a snapshot, a replay of
+// the ticks after lastID, or a resync snapshot; attach composes that under
+// the hub lock, so the next batch continues it exactly.
+func (h *Hub) attach(conn net.Conn, head []byte, sub *subscription, lastID uint64, resume bool) (resumeKind, error) {
+	c := newClient(conn, sub)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state != hubRunning {
+		return 0, ErrUnavailable
+	}
+	buf := append(head, "retry: "...)
+	buf = strconv.AppendInt(buf, h.cfg.Retry.Milliseconds(), 10)
+	buf = append(buf, "\n\n"...)
+	kind := startSnapshot
+	if resume && lastID <= h.flushed {
+		kind = startResync
+		if h.ring.covers(lastID) {
+			kind = startReplay
+		}
+	}
+	switch kind {
+	case startReplay:
+		h.ring.after(lastID, func(e *event) {
+			if sub.has(int(e.sym)) {
+				buf = append(buf, e.data...)
+			}
+		})
+		h.metrics.replays.Inc()
+	case startResync:
+		buf = h.appendSnapshot(buf, sub, true)
+		h.metrics.resyncs.Inc()
+	default:
+		buf = h.appendSnapshot(buf, sub, false)
+	}
+	c.queue(buf, 0, h.cfg.QueueBytes)
+	h.joining = append(h.joining, c)
+	h.metrics.clientsNow.Add(1)
+	h.metrics.streamsOpened.Inc()
+	return kind, nil
+}
+
+// appendSnapshot appends a snapshot event with the latest quote of every
+// symbol in sub. Its id is the sequence number it is current to, so a client
+// that reconnects after it resumes from there.
+func (h *Hub) appendSnapshot(dst []byte, sub *subscription, resync bool) []byte {
+	if h.flushed > 0 {
+		dst = append(dst, "id: "...)
+		dst = strconv.AppendUint(dst, h.flushed, 10)
+		dst = append(dst, '\n')
+	}
+	dst = append(dst, "event: snapshot\ndata: {\"seq\":"...)
+	dst = strconv.AppendUint(dst, h.flushed, 10)
+	dst = append(dst, `,"resync":`...)
+	dst = strconv.AppendBool(dst, resync)
+	dst = append(dst, `,"quotes":[`...)
+	first := true
+	for i := range h.quotes {
+		if !sub.has(i) {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = h.quotes[i].AppendJSON(dst)
+	}
+	return append(dst, "]}\n\n"...)
+}

@@ -1,0 +1,347 @@
+package stream
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/tickerd/tickerd/feed"
+)
+
+func TestStreamStartsWithRetryAndSnapshotThenTicks(t *testing.T) {
+	th := startHub(t, Config{Retry: 1500 * time.Millisecond})
+	th.publish(t, 8)
+	waitFor(t, "first flush", func() bool { _, seq := th.Quotes(); return seq == 8 })
+
+	c := th.dial(t, "?symbols=msft,AAPL", nil)
+	if c.status != 200 {
+		t.Fatalf("status %d", c.status)
+	}
+	for k, want := range map[string]string{
+		"Content-Type":      "text/event-stream; charset=utf-8",
+		"Cache-Control":     "no-cache",
+		"X-Accel-Buffering": "no",
+	} {
+		if got := c.header.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if ev := c.mustNext(); ev.name != "retry:1500" {
+		t.Fatalf("first event %+v, want retry: 1500", ev)
+	}
+	snap := c.mustNext()
+	if snap.name != "snapshot" || snap.id != "8" {
+		t.Fatalf("second event %+v, want snapshot with id 8", snap)
+	}
+	var body struct {
+		Seq    uint64       `json:"seq"`
+		Resync bool         `json:"resync"`
+		Quotes []feed.Quote `json:"quotes"`
+	}
+	if err := json.Unmarshal([]byte(snap.data), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Seq != 8 || body.Resync || len(body.Quotes) != 2 ||
+		body.Quotes[0].Last.Symbol != "AAPL" || body.Quotes[1].Last.Symbol != "MSFT" {
+		t.Fatalf("snapshot %+v, want AAPL and MSFT at seq 8", body)
+	}
+	// Symbols cycle AAPL(0) MSFT(1) NVDA(2) TSLA(3) by seq%4: seq 8 is AAPL, 5 is MSFT.
+	if body.Quotes[0].Last.Seq != 8 || body.Quotes[1].Last.Seq != 5 || body.Quotes[0].Volume != 200 {
+		t.Fatalf("snapshot quotes %+v", body.Quotes)
+	}
+
+	th.publish(t, 40)
+	seqs, syms := c.ticks(20)
+	for i, s := range seqs {
+		if i > 0 && s <= seqs[i-1] {
+			t.Fatalf("ids not increasing: %v", seqs)
+		}
+		if syms[i] != "AAPL" && syms[i] != "MSFT" {
+			t.Fatalf("got %s, subscribed to AAPL,MSFT", syms[i])
+		}
+		if s <= 8 {
+			t.Fatalf("tick %d is older than the snapshot", s)
+		}
+	}
+	if seqs[0] != 9 {
+		t.Fatalf("first live tick %d, want 9 (MSFT)", seqs[0])
+	}
+}
+
+// firehose reads every tick of a stream started before any was published.
+func TestResumeReplaysExactlyTheMissedTicks(t *testing.T) {
+	th := startHub(t, Config{ReplaySize: 1000})
+	ref := th.dial(t, "", nil)
+	ref.mustNext() // retry
+	if ev := ref.mustNext(); ev.name != "snapshot" || ev.id != "" {
+		t.Fatalf("snapshot before any tick: %+v", ev)
+	}
+	sub := th.dial(t, "?symbols=NVDA,TSLA", nil)
+	sub.mustNext()
+	sub.mustNext()
+
+	th.publish(t, 100)
+	refSeqs, refSyms := ref.ticks(100)
+	got, _ := sub.ticks(20) // NVDA, TSLA: ticks 2,3,6,7,...
+	last := got[len(got)-1]
+	sub.conn.Close()
+
+	th.publish(t, 100)
+	more, _ := ref.ticks(100)
+	refSeqs = append(refSeqs, more...)
+	_, moreSyms := ref.ticks(0)
+	refSyms = append(refSyms, moreSyms...)
+
+	for _, tc := range []struct {
+		name   string
+		query  string
+		header map[string]string
+	}{
+		{"header", "?symbols=NVDA,TSLA", map[string]string{"Last-Event-ID": strconv.FormatUint(last, 10)}},
+		{"query parameter", "?symbols=NVDA,TSLA&lastEventId=" + strconv.FormatUint(last, 10), nil},
+		{"header wins over query", "?symbols=NVDA,TSLA&lastEventId=3", map[string]string{"Last-Event-ID": strconv.FormatUint(last, 10)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := th.dial(t, tc.query, tc.header)
+			c.mustNext() // retry
+			var want []uint64
+			for _, s := range refSeqs {
+				sym := th.Symbols()[s%4]
+				if s > last && (sym == "NVDA" || sym == "TSLA") {
+					want = append(want, s)
+				}
+			}
+			got, _ := c.ticks(len(want))
+			if !slices.Equal(got, want) {
+				t.Fatalf("replay %v\nwant   %v", got, want)
+			}
+			c.conn.Close()
+		})
+	}
+	if got := testutil.ToFloat64(th.metrics.replays); got != 3 {
+		t.Errorf("replays metric %v, want 3", got)
+	}
+}
+
+func TestResumeOlderThanRingGetsResyncSnapshot(t *testing.T) {
+	th := startHub(t, Config{ReplaySize: 16})
+	th.publish(t, 100)
+	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 100 })
+	c := th.dial(t, "", map[string]string{"Last-Event-ID": "50"})
+	c.mustNext()
+	ev := c.mustNext()
+	if ev.name != "snapshot" || ev.id != "100" || !strings.Contains(ev.data, `"resync":true`) {
+		t.Fatalf("got %+v, want a resync snapshot at 100", ev)
+	}
+	th.publish(t, 1)
+	if seqs, _ := c.ticks(1); seqs[0] != 101 {
+		t.Fatalf("after resync got %v, want 101", seqs)
+	}
+	// Exactly at the edge of the ring: ticks 86..101 are held, 85 was evicted.
+	edge := th.dial(t, "", map[string]string{"Last-Event-ID": "85"})
+	edge.mustNext()
+	if seqs, _ := edge.ticks(16); seqs[0] != 86 || seqs[15] != 101 {
+		t.Fatalf("replay from the ring's edge: %v", seqs)
+	}
+	if got := testutil.ToFloat64(th.metrics.resyncs); got != 1 {
+		t.Errorf("resyncs metric %v, want 1", got)
+	}
+}
+
+func TestUnusableLastEventIDIsTreatedAsAbsent(t *testing.T) {
+	th := startHub(t, Config{})
+	th.publish(t, 10)
+	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 10 })
+	for _, id := range []string{"abc", "-1", "1e3", "99999999999999999999999", "11", " ", "0x10"} {
+		c := th.dial(t, "", map[string]string{"Last-Event-ID": id})
+		if c.status != 200 {
+			t.Fatalf("Last-Event-ID %q: status %d, want 200", id, c.status)
+		}
+		c.mustNext()
+		if ev := c.mustNext(); ev.name != "snapshot" || !strings.Contains(ev.data, `"resync":false`) {
+			t.Fatalf("Last-Event-ID %q: got %+v, want a fresh snapshot", id, ev)
+		}
+		c.conn.Close()
+	}
+}
+
+func TestBadRequestsGetJSONErrors(t *testing.T) {
+	th := startHub(t, Config{MaxSymbols: 3, MaxQueryBytes: 200})
+	for _, tc := range []struct {
+		method, target string
+		status         int
+		body           string
+	}{
+		{"GET", "/events?symbols=FOO,AAPL,BAR", 404, `{"error":"unknown symbols","symbols":["FOO","BAR"]}`},
+		{"GET", "/events?symbols=", 400, "symbols is empty"},
+		{"GET", "/events?symbols=AAPL,,MSFT", 400, "empty symbol"},
+		{"GET", "/events?symbols=AAPL,", 400, "empty symbol"},
+		{"GET", "/events?symbols=AA%20PL", 400, "character other than"},
+		{"GET", "/events?symbols=%3Cscript%3E", 400, "character other than"},
+		{"GET", "/events?symbols=AAPL,MSFT,NVDA,TSLA", 400, "more than 3 symbols"},
+		{"GET", "/events?symbols=ABCDEFGHIJKLMNOPQRSTUVWXYZ", 400, "longer than 16"},
+		{"GET", "/events?symbols=" + strings.Repeat("A", 300), 400, "query longer than 200 bytes"},
+		{"GET", "/events?symbols=%zz", 400, "malformed query"},
+		{"POST", "/events", 405, "method not allowed"},
+		{"DELETE", "/api/symbols", 405, "method not allowed"},
+		{"GET", "/api/quotes/NOPE", 404, `"symbols":["NOPE"]`},
+		{"GET", "/api/quotes/a$b", 400, "character other than"},
+	} {
+		t.Run(tc.method+" "+tc.target, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, th.srv.URL+tc.target, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tc.status, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if !json.Valid(body) || !strings.Contains(string(body), tc.body) {
+				t.Fatalf("body %s, want it to contain %s", body, tc.body)
+			}
+		})
+	}
+}
+
+func TestSymbolAndQuoteEndpoints(t *testing.T) {
+	th := startHub(t, Config{})
+	th.publish(t, 6)
+	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 6 })
+	var list quoteList
+	getJSON(t, th.srv.URL+"/api/symbols", &list)
+	if list.Seq != 6 || len(list.Quotes) != 4 || list.Quotes[2].Last.Symbol != "NVDA" || list.Quotes[2].Last.Seq != 6 {
+		t.Fatalf("/api/symbols = %+v", list)
+	}
+	var q feed.Quote
+	getJSON(t, th.srv.URL+"/api/quotes/tsla", &q)
+	if q.Last.Symbol != "TSLA" || q.Last.Seq != 3 || q.Volume != 100 {
+		t.Fatalf("/api/quotes/tsla = %+v", q)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPublishRejectsBadTicks(t *testing.T) {
+	th := startHub(t, Config{})
+	th.publish(t, 5)
+	now := time.Now()
+	for _, tc := range []struct {
+		tick feed.Tick
+		err  error
+	}{
+		{feed.Tick{Seq: 6, Symbol: "ZZZZ", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrUnknownSymbol},
+		{feed.Tick{Seq: 5, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrSequence},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: math.NaN(), Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: math.Inf(1), Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: -1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 1.01, Ask: 0.99, Size: 1, Time: now}, ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 0, Time: now}, ErrBadPrice},
+	} {
+		if err := th.Publish(tc.tick); !errors.Is(err, tc.err) {
+			t.Errorf("Publish(%+v) = %v, want %v", tc.tick, err, tc.err)
+		}
+	}
+	if err := th.Publish(feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}); err != nil {
+		t.Fatalf("a good tick after bad ones: %v", err)
+	}
+	if got := testutil.ToFloat64(th.metrics.ticksRejected.WithLabelValues("bad_price")); got != 5 {
+		t.Errorf("bad_price rejections %v, want 5", got)
+	}
+}
+
+func TestHeartbeatsOnIdleStreams(t *testing.T) {
+	th := startHub(t, Config{Heartbeat: 100 * time.Millisecond})
+	c := th.dial(t, "?symbols=AAPL", nil)
+	c.mustNext()
+	c.mustNext()
+	for range 2 {
+		ev, err := c.next()
+		if err != nil || !ev.comment {
+			t.Fatalf("got %+v, %v; want a heartbeat comment", ev, err)
+		}
+	}
+	waitFor(t, "heartbeats counted", func() bool { return testutil.ToFloat64(th.metrics.heartbeats) >= 2 })
+}
+
+func TestEventsWrittenAreExact(t *testing.T) {
+	th := startHub(t, Config{})
+	const clients, ticks = 5, 2000
+	var conns []*sseConn
+	for range clients {
+		c := th.dial(t, "", nil)
+		c.mustNext()
+		c.mustNext()
+		conns = append(conns, c)
+	}
+	waitFor(t, "streams attached", func() bool { return th.Status().Clients == clients })
+	th.publish(t, ticks)
+	for _, c := range conns {
+		seqs, _ := c.ticks(ticks)
+		for i, s := range seqs {
+			if s != uint64(i+1) {
+				t.Fatalf("tick %d has seq %d", i, s)
+			}
+		}
+	}
+	waitFor(t, "counters", func() bool { return testutil.ToFloat64(th.metrics.events) == clients*ticks })
+	if got := testutil.ToFloat64(th.metrics.dropped.WithLabelValues("conflated")); got != 0 {
+		t.Errorf("conflated %v, want 0", got)
+	}
+	if n := testutil.CollectAndCount(th.metrics.latency); n != 1 {
+		t.Errorf("latency histogram series %d", n)
+	}
+}
+
+func TestShutdownEndsEveryStream(t *testing.T) {
+	th := startHub(t, Config{})
+	c := th.dial(t, "", nil)
+	c.mustNext()
+	c.mustNext()
+	waitFor(t, "attached", func() bool { return th.Status().Clients == 1 })
+	th.stop()
+	for {
+		if _, err := c.next(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Fatal("stream not closed at shutdown")
+				}
+			}
+			break
+		}
+	}
+	if got := testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("shutdown")); got != 1 {
+		t.Errorf("closed{shutdown} = %v, want 1", got)
+	}
+	if th.Status().Clients != 0 {
+		t.Errorf("clients %d after shutdown", th.Status().Clients)
+	}
+}

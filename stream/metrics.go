@@ -1,0 +1,246 @@
+package stream
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics holds every metric of package stream. Writers count in plain
+// integers during a cycle (writerStats) and add them here once per cycle, so
+// the per-event hot path touches no shared cache line.
+type metrics struct {
+	clientsNow    atomic.Int64
+	conflating    prometheus.Gauge
+	streamsOpened prometheus.Counter
+	streamsClosed *prometheus.CounterVec
+	rejected      *prometheus.CounterVec
+	ticks         []prometheus.Counter // per symbol, in universe order
+	ticksRejected *prometheus.CounterVec
+	lastTick      prometheus.Gauge
+	events        prometheus.Counter
+	bytes         prometheus.Counter
+	writes        prometheus.Counter
+	dropped       *prometheus.CounterVec
+	replays       prometheus.Counter
+	resyncs       prometheus.Counter
+	heartbeats    prometheus.Counter
+	latency       *sharedHistogram
+	queueDepth    *sharedHistogram
+}
+
+// Labels of tickerd_events_dropped_total.
+const (
+	droppedConflated  = iota // replaced by a newer tick of the same symbol for a slow stream
+	droppedDisconnect        // queued for a stream that then ended
+	droppedReasons
+)
+
+var droppedNames = [droppedReasons]string{"conflated", "disconnected"}
+
+// latencyBuckets go from 100µs to 10s.
+var latencyBuckets = []float64{
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+}
+
+var queueDepthBuckets = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}
+
+func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
+	m := &metrics{
+		conflating: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tickerd_clients_conflated",
+			Help: "Event streams whose client fell behind and now get only the latest tick per symbol.",
+		}),
+		streamsOpened: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_streams_opened_total",
+			Help: "Event streams opened.",
+		}),
+		streamsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tickerd_streams_closed_total",
+			Help: "Event streams closed, by reason: normal (client left), slow (write deadline), write_error, shutdown.",
+		}, []string{"reason"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tickerd_streams_rejected_total",
+			Help: "Event stream requests refused, by reason: bad_request, unknown_symbol, unavailable, over_limit.",
+		}, []string{"reason"}),
+		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tickerd_feed_ticks_rejected_total",
+			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence.",
+		}, []string{"reason"}),
+		lastTick: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tickerd_feed_last_tick_timestamp_seconds",
+			Help: "Creation time of the newest accepted tick, Unix seconds.",
+		}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_events_written_total",
+			Help: "Tick events written to client sockets.",
+		}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_written_bytes_total",
+			Help: "Bytes written to client sockets.",
+		}),
+		writes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_socket_writes_total",
+			Help: "Write system calls on client sockets; events written per write shows coalescing.",
+		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tickerd_events_dropped_total",
+			Help: "Tick events not delivered to a stream, by reason: conflated (a newer tick of the symbol replaced it for a slow client), disconnected (queued when the stream ended).",
+		}, []string{"reason"}),
+		replays: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_replays_total",
+			Help: "Streams resumed from Last-Event-ID by replaying the missed ticks.",
+		}),
+		resyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_resyncs_total",
+			Help: "Streams resumed from a Last-Event-ID older than the replay ring, with a resync snapshot.",
+		}),
+		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_heartbeats_total",
+			Help: "Heartbeat comments written to idle streams.",
+		}),
+		latency: newSharedHistogram(prometheus.NewDesc("tickerd_tick_to_wire_seconds",
+			"Time from a tick's creation to its write on a client socket.", nil, nil), latencyBuckets),
+		queueDepth: newSharedHistogram(prometheus.NewDesc("tickerd_client_queue_events",
+			"Tick events waiting for one client socket, observed at each write.", nil, nil), queueDepthBuckets),
+	}
+	ticks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tickerd_feed_ticks_total",
+		Help: "Ticks accepted from the feed, by symbol.",
+	}, []string{"symbol"})
+	for _, s := range symbols {
+		m.ticks = append(m.ticks, ticks.WithLabelValues(s))
+	}
+	for _, r := range closeReasonNames[1:] {
+		m.streamsClosed.WithLabelValues(r)
+	}
+	for _, r := range droppedNames {
+		m.dropped.WithLabelValues(r)
+	}
+	for _, r := range []string{"unknown_symbol", "bad_price", "sequence"} {
+		m.ticksRejected.WithLabelValues(r)
+	}
+	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tickerd_clients",
+		Help: "Event streams connected now.",
+	}, func() float64 { return float64(m.clientsNow.Load()) })
+	for _, c := range []prometheus.Collector{
+		clients, m.conflating, m.streamsOpened, m.streamsClosed, m.rejected, ticks, m.ticksRejected, m.lastTick,
+		m.events, m.bytes, m.writes, m.dropped, m.replays, m.resyncs, m.heartbeats, m.latency, m.queueDepth,
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register stream metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// writerStats is what one writer counted during a cycle.
+type writerStats struct {
+	events, bytes, writes, heartbeats int
+	dropped                           [droppedReasons]int
+	closed                            [len(closeReasonNames)]int
+	latency, queueDepth               localHistogram
+}
+
+func newWriterStats() writerStats {
+	return writerStats{
+		latency:    newLocalHistogram(latencyBuckets),
+		queueDepth: newLocalHistogram(queueDepthBuckets),
+	}
+}
+
+// flush adds the counts to m and resets them.
+func (s *writerStats) flush(m *metrics) {
+	add := func(c prometheus.Counter, n *int) {
+		if *n > 0 {
+			c.Add(float64(*n))
+			*n = 0
+		}
+	}
+	add(m.events, &s.events)
+	add(m.bytes, &s.bytes)
+	add(m.writes, &s.writes)
+	add(m.heartbeats, &s.heartbeats)
+	for r := range s.dropped {
+		add(m.dropped.WithLabelValues(droppedNames[r]), &s.dropped[r])
+	}
+	for r := 1; r < len(s.closed); r++ {
+		add(m.streamsClosed.WithLabelValues(closeReasonNames[r]), &s.closed[r])
+	}
+	m.latency.merge(&s.latency)
+	m.queueDepth.merge(&s.queueDepth)
+}
+
+// localHistogram counts observations for one goroutine, without locks.
+type localHistogram struct {
+	upper  []float64
+	counts []uint64 // len(upper)+1; the last is +Inf
+	sum    float64
+	n      uint64
+}
+
+func newLocalHistogram(upper []float64) localHistogram {
+	return localHistogram{upper: upper, counts: make([]uint64, len(upper)+1)}
+}
+
+func (h *localHistogram) observe(v float64) { h.observeN(v, 1) }
+
+// observeN records n observations of v.
+func (h *localHistogram) observeN(v float64, n int) {
+	if n <= 0 || math.IsNaN(v) {
+		return
+	}
+	i := sort.SearchFloat64s(h.upper, v)
+	h.counts[i] += uint64(n)
+	h.sum += v * float64(n)
+	h.n += uint64(n)
+}
+
+// sharedHistogram is a Prometheus histogram fed by merging local ones.
+type sharedHistogram struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	h    localHistogram
+}
+
+func newSharedHistogram(desc *prometheus.Desc, upper []float64) *sharedHistogram {
+	return &sharedHistogram{desc: desc, h: newLocalHistogram(upper)}
+}
+
+func (s *sharedHistogram) merge(l *localHistogram) {
+	if l.n == 0 {
+		return
+	}
+	s.mu.Lock()
+	for i, c := range l.counts {
+		s.h.counts[i] += c
+	}
+	s.h.sum += l.sum
+	s.h.n += l.n
+	s.mu.Unlock()
+	clear(l.counts)
+	l.sum, l.n = 0, 0
+}
+
+// Describe implements prometheus.Collector.
+func (s *sharedHistogram) Describe(ch chan<- *prometheus.Desc) { ch <- s.desc }
+
+// Collect implements prometheus.Collector.
+func (s *sharedHistogram) Collect(ch chan<- prometheus.Metric) {
+	s.mu.Lock()
+	buckets := make(map[float64]uint64, len(s.h.upper))
+	var cum uint64
+	for i, le := range s.h.upper {
+		cum += s.h.counts[i]
+		buckets[le] = cum
+	}
+	n, sum := s.h.n, s.h.sum
+	s.mu.Unlock()
+	ch <- prometheus.MustNewConstHistogram(s.desc, n, sum, buckets)
+}

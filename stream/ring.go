@@ -1,0 +1,53 @@
+package stream
+
+import "sort"
+
+// event is one encoded SSE event, shared by every stream that carries it.
+type event struct {
+	seq  uint64
+	sym  int32
+	ts   int64  // tick creation time, Unix nanoseconds
+	data []byte // the whole event: "id: …\nevent: tick\ndata: {…}\n\n"
+	end  int    // end of data in its batch's buffer
+}
+
+// replayRing keeps the most recent events for resuming streams. It holds at
+// most len(buf) events and remembers the newest sequence number it has
+// evicted, so it can tell whether a resume is complete.
+type replayRing struct {
+	buf     []event
+	start   int    // index of the oldest event
+	n       int    // events held
+	evicted uint64 // seq of the newest evicted event; 0 if none
+}
+
+func newReplayRing(size int) *replayRing { return &replayRing{buf: make([]event, size)} }
+
+func (r *replayRing) push(e event) {
+	if len(r.buf) == 0 {
+		r.evicted = e.seq
+		return
+	}
+	if r.n == len(r.buf) {
+		r.evicted = r.buf[r.start].seq
+		r.buf[r.start] = e
+		r.start = (r.start + 1) % len(r.buf)
+		return
+	}
+	r.buf[(r.start+r.n)%len(r.buf)] = e
+	r.n++
+}
+
+func (r *replayRing) at(i int) *event { return &r.buf[(r.start+i)%len(r.buf)] }
+
+// covers reports whether every event after seq is still held.
+func (r *replayRing) covers(seq uint64) bool { return seq >= r.evicted }
+
+// after calls fn, oldest first, for each held event with a sequence number
+// greater than seq.
+func (r *replayRing) after(seq uint64, fn func(*event)) {
+	first := sort.Search(r.n, func(i int) bool { return r.at(i).seq > seq })
+	for i := first; i < r.n; i++ {
+		fn(r.at(i))
+	}
+}

@@ -1,0 +1,330 @@
+package stream
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// cycle is one round of work the hub hands to every writer.
+type cycle struct {
+	batch        batch
+	now          time.Time
+	housekeeping bool // send heartbeats and enforce write deadlines
+	shutdown     bool // close every stream
+	done         *sync.WaitGroup
+}
+
+// writer owns a share of the streams and writes each cycle's batch to them.
+// The hub runs one writer per core; a writer never blocks on a socket.
+type writer struct {
+	hub    *Hub
+	cycles chan cycle
+
+	joins      []*client // handed over by Hub.Run before a cycle starts
+	clients    []*client
+	backlogged int // clients with unwritten bytes after the last cycle
+	conflating int // clients in conflated delivery after the last cycle
+
+	segs    [][]byte // scratch: one stream's share of a batch
+	vectors vectorWriter
+	stats   writerStats
+}
+
+func newWriter(h *Hub) *writer {
+	return &writer{hub: h, cycles: make(chan cycle), stats: newWriterStats()}
+}
+
+func (w *writer) run() {
+	for c := range w.cycles {
+		w.runCycle(c)
+		w.stats.flush(w.hub.metrics)
+		c.done.Done()
+	}
+}
+
+func (w *writer) runCycle(cy cycle) {
+	w.clients = append(w.clients, w.joins...)
+	clear(w.joins)
+	w.joins = w.joins[:0]
+	idle := len(cy.batch.events) == 0 && !cy.housekeeping && !cy.shutdown
+	w.backlogged, w.conflating = 0, 0
+	kept := w.clients[:0]
+	for _, c := range w.clients {
+		if idle && c.pending() == 0 {
+			kept = append(kept, c)
+			continue
+		}
+		reason := w.serve(c, &cy)
+		if reason == keepOpen && cy.shutdown {
+			reason = closedShutdown
+		}
+		if reason != keepOpen {
+			w.close(c, reason)
+			continue
+		}
+		if c.pending() > 0 {
+			w.backlogged++
+		}
+		if c.conflating {
+			w.conflating++
+		}
+		kept = append(kept, c)
+	}
+	clear(w.clients[len(kept):])
+	w.clients = kept
+}
+
+// closeReason says why a stream ended; its names are metric label values.
+type closeReason int
+
+const (
+	keepOpen       closeReason = iota
+	closedNormal               // the client went away
+	closedSlow                 // the socket accepted nothing for WriteTimeout
+	closedWriteErr             // the socket failed otherwise
+	closedShutdown             // the service is stopping
+)
+
+var closeReasonNames = [...]string{"", "normal", "slow", "write_error", "shutdown"}
+
+func (r closeReason) String() string { return closeReasonNames[r] }
+
+// serve brings one stream up to date with the cycle.
+func (w *writer) serve(c *client, cy *cycle) closeReason {
+	now := cy.now
+	if c.pending() > 0 {
+		if r := w.flushBacklog(c, now); r != keepOpen {
+			return r
+		}
+	}
+	if len(cy.batch.events) > 0 {
+		var r closeReason
+		if c.pending() == 0 && !c.conflating {
+			r = w.writeBatch(c, &cy.batch)
+		} else {
+			w.queueBatch(c, &cy.batch)
+		}
+		if r != keepOpen {
+			return r
+		}
+	}
+	if c.conflating && c.pending() == 0 {
+		w.endConflation(c)
+		if r := w.flushBacklog(c, now); r != keepOpen {
+			return r
+		}
+	}
+	if cy.housekeeping && now.Sub(c.lastWrite) >= time.Second && w.vectors.gone(&c.sock) {
+		return closedNormal
+	}
+	if cy.housekeeping && c.pending() == 0 && now.Sub(c.lastWrite) >= w.hub.cfg.Heartbeat {
+		c.queue(heartbeat, 0, 0)
+		w.stats.heartbeats++
+		if r := w.flushBacklog(c, now); r != keepOpen {
+			return r
+		}
+	}
+	if c.pending() > 0 && now.Sub(c.lastProgress) >= w.hub.cfg.WriteTimeout {
+		return closedSlow
+	}
+	return keepOpen
+}
+
+var heartbeat = []byte(": heartbeat\n\n")
+
+// share collects into w.segs the events of b that c subscribes to, merging
+// neighbours into one segment, and returns their count, total size and the
+// creation time of the first.
+func (w *writer) share(c *client, b *batch) (events, size int, firstTS int64) {
+	w.segs = w.segs[:0]
+	if c.sub == nil {
+		w.segs = append(w.segs, b.buf)
+		return len(b.events), len(b.buf), b.events[0].ts
+	}
+	segStart, segEnd := -1, -1
+	for i := range b.events {
+		e := &b.events[i]
+		if !c.sub.has(int(e.sym)) {
+			continue
+		}
+		if events == 0 {
+			firstTS = e.ts
+		}
+		events++
+		start := e.end - len(e.data)
+		if start == segEnd {
+			segEnd = e.end
+			continue
+		}
+		if segStart >= 0 {
+			w.segs = append(w.segs, b.buf[segStart:segEnd])
+		}
+		segStart, segEnd = start, e.end
+	}
+	if segStart >= 0 {
+		w.segs = append(w.segs, b.buf[segStart:segEnd])
+		size = 0
+		for _, s := range w.segs {
+			size += len(s)
+		}
+	}
+	return events, size, firstTS
+}
+
+// writeBatch writes c's share of b straight to its socket; what the socket
+// does not take goes to c's backlog.
+func (w *writer) writeBatch(c *client, b *batch) closeReason {
+	events, size, firstTS := w.share(c, b)
+	if events == 0 {
+		return keepOpen
+	}
+	n, err := w.vectors.write(&c.sock, w.segs)
+	now := time.Now()
+	w.stats.writes++
+	w.stats.bytes += n
+	w.stats.queueDepth.observe(float64(events))
+	if n > 0 {
+		c.lastWrite, c.lastProgress = now, now
+	}
+	if err != nil {
+		w.stats.dropped[droppedDisconnect] += events
+		return classify(err)
+	}
+	if n == size {
+		w.stats.events += events
+		w.observeLatencies(c, b, now)
+		return keepOpen
+	}
+	// Keep the unwritten tail, in order, for the next cycles.
+	skip := n
+	for _, s := range w.segs {
+		if skip >= len(s) {
+			skip -= len(s)
+			continue
+		}
+		c.queue(s[skip:], 0, w.hub.cfg.QueueBytes)
+		skip = 0
+	}
+	c.queuedEvents, c.queuedTS = events, firstTS
+	return keepOpen
+}
+
+// observeLatencies records tick-to-wire latency for c's share of b.
+func (w *writer) observeLatencies(c *client, b *batch, now time.Time) {
+	wire := now.UnixNano()
+	for i := range b.events {
+		if c.sub.has(int(b.events[i].sym)) {
+			w.stats.latency.observe(float64(wire-b.events[i].ts) / 1e9)
+		}
+	}
+}
+
+// queueBatch adds c's share of b behind its backlog, or, past the backlog's
+// limit, keeps only the latest event of each symbol.
+func (w *writer) queueBatch(c *client, b *batch) {
+	events, size, firstTS := w.share(c, b)
+	if events == 0 {
+		return
+	}
+	if !c.conflating && c.pending()+size <= c.limit {
+		if c.queuedEvents == 0 {
+			c.queuedTS = firstTS
+		}
+		for _, s := range w.segs {
+			c.queue(s, 0, w.hub.cfg.QueueBytes)
+		}
+		c.queuedEvents += events
+		return
+	}
+	if !c.conflating {
+		c.conflating = true
+		if c.latest == nil {
+			c.latest = make([]event, len(w.hub.symbols))
+		}
+	}
+	for i := range b.events {
+		e := &b.events[i]
+		if !c.sub.has(int(e.sym)) {
+			continue
+		}
+		if c.latest[e.sym].seq != 0 {
+			c.replaced++
+		}
+		c.latest[e.sym] = *e
+	}
+}
+
+// endConflation queues a notice of how many ticks were skipped, then the
+// latest tick of each symbol in sequence order, and resumes normal delivery.
+func (w *writer) endConflation(c *client) {
+	var held []event
+	for _, e := range c.latest {
+		if e.seq != 0 {
+			held = append(held, e)
+		}
+	}
+	slices.SortFunc(held, func(a, b event) int {
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	notice := strconv.AppendInt([]byte("event: conflated\ndata: {\"dropped\":"), int64(c.replaced), 10)
+	c.queue(append(notice, "}\n\n"...), 0, w.hub.cfg.QueueBytes)
+	for _, e := range held {
+		c.queue(e.data, 1, w.hub.cfg.QueueBytes)
+	}
+	if len(held) > 0 && c.queuedTS == 0 {
+		c.queuedTS = held[0].ts
+	}
+	w.stats.dropped[droppedConflated] += c.replaced
+	c.conflating, c.latest, c.replaced = false, nil, 0
+}
+
+// flushBacklog makes one non-blocking write of c's backlog.
+func (w *writer) flushBacklog(c *client, now time.Time) closeReason {
+	w.segs = append(w.segs[:0], c.backlog[c.sent:])
+	n, err := w.vectors.write(&c.sock, w.segs)
+	w.stats.writes++
+	w.stats.bytes += n
+	if err != nil {
+		return classify(err)
+	}
+	if c.queuedEvents > 0 {
+		w.stats.queueDepth.observe(float64(c.queuedEvents))
+	}
+	events, ts := c.queuedEvents, c.queuedTS
+	if c.written(n, now) && events > 0 {
+		w.stats.events += events
+		w.stats.latency.observeN(float64(now.UnixNano()-ts)/1e9, events)
+		c.queuedEvents, c.queuedTS = 0, 0
+	}
+	return keepOpen
+}
+
+// classify turns a write error into the reason the stream ends.
+func classify(err error) closeReason {
+	if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || isClosedErr(err) {
+		return closedNormal
+	}
+	return closedWriteErr
+}
+
+// close ends c's stream and accounts for what it still held.
+func (w *writer) close(c *client, reason closeReason) {
+	if reason == closedShutdown && c.pending() > 0 {
+		w.flushBacklog(c, time.Now()) // a last chance for what is already queued
+	}
+	_ = c.conn.Close()
+	w.stats.dropped[droppedDisconnect] += c.queuedEvents + c.replaced
+	w.stats.closed[reason]++
+	w.hub.metrics.clientsNow.Add(-1)
+	c.backlog, c.latest = nil, nil
+}
