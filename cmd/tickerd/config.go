@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// config is everything tickerd can be told on its command line or in its
+// environment. Every flag -some-name has the variable TICKERD_SOME_NAME;
+// a flag given on the command line wins over the variable.
+type config struct {
+	addr          string
+	symbols       string
+	rate          float64
+	seed          uint64
+	firstSeq      uint64
+	replay        int
+	heartbeat     time.Duration
+	writeTimeout  time.Duration
+	flushInterval time.Duration
+	queueBytes    int
+	retry         time.Duration
+	maxSymbols    int
+	maxQueryBytes int
+	stallAfter    time.Duration
+	grace         time.Duration
+	logLevel      slog.Level
+	logFormat     string
+}
+
+// errHelp is returned when -h was asked for; the usage is already printed.
+var errHelp = flag.ErrHelp
+
+// usageError is a command-line or environment mistake: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("tickerd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
+	fs.StringVar(&c.symbols, "symbols", "", "symbols to simulate: empty for the default universe, a comma list (NAME or NAME=price/volatility), or @file.json")
+	fs.Float64Var(&c.rate, "rate", 100, "total ticks per second across all symbols")
+	fs.Uint64Var(&c.seed, "seed", 0, "random seed of the simulated market; 0 picks one from the clock")
+	fs.Uint64Var(&c.firstSeq, "first-seq", 0, "sequence number of the first tick; 0 means the start time in Unix microseconds, so ids keep growing across restarts")
+	fs.IntVar(&c.replay, "replay", 65536, "ticks kept for resuming streams with Last-Event-ID")
+	fs.DurationVar(&c.heartbeat, "heartbeat", 15*time.Second, "heartbeat comment on streams idle this long")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 10*time.Second, "close a stream whose client accepts no bytes for this long")
+	fs.DurationVar(&c.flushInterval, "flush-interval", 5*time.Millisecond, "how long ticks are gathered before one write per stream")
+	fs.IntVar(&c.queueBytes, "queue-bytes", 256<<10, "bytes queued for a slow stream before it gets only the latest tick per symbol")
+	fs.DurationVar(&c.retry, "retry", 2*time.Second, "reconnect delay advertised to clients")
+	fs.IntVar(&c.maxSymbols, "max-symbols", 100, "most symbols one subscription may name")
+	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", 4096, "longest query string accepted on /events")
+	fs.DurationVar(&c.stallAfter, "stall-after", 10*time.Second, "/readyz reports the feed stalled after this long without a tick")
+	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: tickerd [flags]\n       tickerd watch [flags]\n\nFlags (each also read from the environment variable shown):\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(fs.Output(), "  -%s (%s, default %q)\n    \t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
+		})
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return c, usageError{err}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, errHelp
+		}
+		return c, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return c, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return c, usageError{fmt.Errorf("-log-format %q: want text or json", c.logFormat)}
+	}
+	if c.grace <= 0 {
+		return c, usageError{fmt.Errorf("-grace %v: want a positive duration", c.grace)}
+	}
+	if c.stallAfter <= 0 {
+		return c, usageError{fmt.Errorf("-stall-after %v: want a positive duration", c.stallAfter)}
+	}
+	return c, nil
+}
+
+// envName is the environment variable of a flag: -write-timeout → TICKERD_WRITE_TIMEOUT.
+func envName(flagName string) string {
+	return "TICKERD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnv sets every flag whose variable is set, before the command line is parsed.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		if v := getenv(name); v != "" && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", name, v, e)
+			}
+		}
+	})
+	return err
+}
+
+func (c config) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.logLevel}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

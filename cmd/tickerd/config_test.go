@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigFromFlagsAndEnvironment(t *testing.T) {
+	env := map[string]string{"TICKERD_RATE": "250", "TICKERD_HEARTBEAT": "3s", "TICKERD_ADDR": ":9999"}
+	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:7000"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.rate != 250 || cfg.heartbeat != 3*time.Second || cfg.addr != "127.0.0.1:7000" {
+		t.Fatalf("got rate %v heartbeat %v addr %q; want 250, 3s and the flag's address", cfg.rate, cfg.heartbeat, cfg.addr)
+	}
+}
+
+func TestBadConfigurationIsAUsageError(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-rate", "fast"}, nil, `invalid value "fast" for flag -rate`},
+		{nil, map[string]string{"TICKERD_HEARTBEAT": "soon"}, `TICKERD_HEARTBEAT="soon"`},
+		{[]string{"-rate", "-5"}, nil, "rate"},
+		{[]string{"-rate", "NaN"}, nil, "rate"},
+		{[]string{"-symbols", "AAPL,,MSFT"}, nil, "-symbols"},
+		{[]string{"-symbols", "@/nonexistent/file.json"}, nil, "-symbols"},
+		{[]string{"-log-format", "xml"}, nil, "-log-format"},
+		{[]string{"-log-level", "loud"}, nil, "log-level"},
+		{[]string{"-heartbeat", "1ms"}, nil, "heartbeat"},
+		{[]string{"-queue-bytes", "10"}, nil, "queue"},
+		{[]string{"-grace", "0s"}, nil, "-grace"},
+		{[]string{"-addr", "nope:nope:nope"}, nil, "listen"},
+		{[]string{"stray"}, nil, `unexpected argument "stray"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stderr bytes.Buffer
+			err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, &stderr, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("run(%v) = %v, want an error containing %q", tc.args, err, tc.want)
+			}
+			if tc.want != "listen" && exitCode(err) != 2 {
+				t.Errorf("exit code %d, want 2", exitCode(err))
+			}
+		})
+	}
+}
+
+func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"TICKERD_ADDR", "TICKERD_SYMBOLS", "TICKERD_RATE", "TICKERD_SEED", "TICKERD_REPLAY",
+		"TICKERD_HEARTBEAT", "TICKERD_WRITE_TIMEOUT", "TICKERD_MAX_SYMBOLS", "TICKERD_LOG_LEVEL", "TICKERD_LOG_FORMAT"} {
+		if !strings.Contains(out.String(), v) {
+			t.Errorf("-h does not mention %s", v)
+		}
+	}
+}

@@ -1,0 +1,26 @@
+// Command tickerd streams live stock prices to browsers over Server-Sent
+// Events: a simulated market publishes ticks onto a hub that fans them out
+// to every subscribed stream, and serves a live chart page.
+//
+//	tickerd              all-in-one: simulated market, page and stream on :8080
+//	tickerd watch        print the ticks of a running tickerd in a terminal
+//	tickerd -h           every flag and its environment variable
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tickerd:", err)
+		os.Exit(exitCode(err))
+	}
+}

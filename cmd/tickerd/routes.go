@@ -1,0 +1,25 @@
+package main
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tickerd/tickerd/stream"
+)
+
+// routes is tickerd's whole HTTP surface.
+func routes(hub *stream.Hub, bars *stream.BarStore, reg *prometheus.Registry, stallAfter time.Duration) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/events", stream.NewEventsHandler(hub))
+	mux.Handle("/api/symbols", stream.NewSymbolsHandler(hub))
+	mux.Handle("/api/quotes/{symbol}", stream.NewQuoteHandler(hub))
+	mux.Handle("/api/history", stream.NewHistoryHandler(bars))
+	mux.Handle("/api/", stream.NewNotFoundHandler())
+	mux.Handle("/healthz", stream.NewHealthHandler())
+	mux.Handle("/readyz", stream.NewReadyHandler(hub, stallAfter))
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
+}
