@@ -356,8 +356,11 @@ func (h *Hub) takeBatch() (batch, []*client) {
 	}
 	if len(b.events) > 0 {
 		h.flushed = b.events[len(b.events)-1].seq
-		h.pending = make([]byte, 0, cap(h.pending))
-		h.events = make([]event, 0, cap(h.events))
+		// The replay ring keeps this buffer alive while it holds any of its
+		// events, so the next one is sized by this batch, not grown to the
+		// largest burst ever seen.
+		h.pending = make([]byte, 0, len(b.buf)+len(b.buf)/4)
+		h.events = make([]event, 0, len(b.events)+len(b.events)/4)
 		h.ticks = h.ticks[:0]
 	}
 	joins := h.joining
