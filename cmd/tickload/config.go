@@ -1,0 +1,232 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Subscription modes: what each client asks for.
+const (
+	modeFirehose = "firehose" // the URL as given: every symbol
+	modeOne      = "one"      // one symbol of -symbols, round robin over clients
+	modeRandom   = "random"   // -k symbols of -symbols drawn per client
+)
+
+// reservedFiles is the number of open files kept for everything but the
+// client connections (stdio, the runtime's poller, /proc reads).
+const reservedFiles = 64
+
+// config is a validated set of flags.
+type config struct {
+	url            *url.URL
+	addr           string // host:port to dial
+	clients        int
+	mode           string
+	symbols        []string
+	k              int
+	ramp           time.Duration
+	warmup         time.Duration
+	duration       time.Duration
+	sample         int // clients that parse every event for latency
+	stall          int // clients that connect and never read
+	stallRcvBuf    int // SO_RCVBUF of stalled clients; 0 keeps the kernel's
+	pid            int
+	jsonOnly       bool
+	seed           uint64
+	bufSize        int
+	cpuProfile     string // file for a CPU profile of the measured window
+	connectTimeout time.Duration
+	backoff        time.Duration
+	readEvery      time.Duration // pause between reads of counting clients
+}
+
+// parseConfig parses and validates args (without the program name).
+func parseConfig(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("tickload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: tickload -url URL [flags]\n\n"+
+			"Opens -clients SSE connections to URL, measures for -duration after the\n"+
+			"ramp and a warm-up, and reports delivered tick events, latency and CPU/RSS.\n\n")
+		fs.PrintDefaults()
+	}
+	var (
+		c       config
+		rawURL  = fs.String("url", "", "SSE endpoint, http://host:port/path?query (required)")
+		symbols = fs.String("symbols", "", "comma-separated symbols for -mode one and random")
+		sample  = fs.String("sample", "50", "clients that parse every event for latency: a count, or a percentage like 5% of the clients that read")
+		stall   = fs.Float64("stall", 0, "fraction of clients, in [0,1), that connect and never read")
+		seed    = fs.Uint64("seed", 1, "seed for client roles, symbol choice and reconnect jitter")
+	)
+	fs.IntVar(&c.clients, "clients", 100, "concurrent SSE connections")
+	fs.StringVar(&c.mode, "mode", modeFirehose, "subscription per client: firehose (all symbols), one (one of -symbols, round robin), random (-k of -symbols)")
+	fs.IntVar(&c.k, "k", 3, "symbols per client in -mode random")
+	fs.DurationVar(&c.ramp, "ramp", 5*time.Second, "time over which connections are opened, evenly spaced")
+	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "wait after every client has connected before measuring")
+	fs.DurationVar(&c.duration, "duration", 30*time.Second, "length of the measured window")
+	fs.IntVar(&c.pid, "pid", 0, "server process to sample for CPU and RSS (0: none)")
+	fs.BoolVar(&c.jsonOnly, "json", false, "print only the JSON line, not the table")
+	fs.IntVar(&c.bufSize, "bufsize", 16<<10, "read buffer per connection, bytes")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of tickload over the measured window to this file")
+	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "limit on dial plus response headers")
+	fs.DurationVar(&c.backoff, "backoff", time.Second, "first reconnect delay; doubles per failed attempt up to 10x, ±50% jitter")
+	fs.DurationVar(&c.readEvery, "read-every", 50*time.Millisecond, "pause after each read of a counting (not sampled) client, so one read takes several events; 0 reads at once")
+	fs.IntVar(&c.stallRcvBuf, "stall-rcvbuf", 0, "SO_RCVBUF in bytes for stalled clients (0: kernel default)")
+
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.seed = *seed
+
+	var err error
+	if c.url, c.addr, err = parseTarget(*rawURL); err != nil {
+		return nil, err
+	}
+	if c.clients < 1 {
+		return nil, fmt.Errorf("-clients must be at least 1, got %d", c.clients)
+	}
+	limit, err := openFileLimit()
+	if err != nil {
+		return nil, err
+	}
+	if need := uint64(c.clients) + reservedFiles; need > limit {
+		return nil, fmt.Errorf("-clients %d needs %d open files but the limit is %d (raise it with ulimit -n)", c.clients, need, limit)
+	}
+	if err := c.parseSymbols(*symbols); err != nil {
+		return nil, err
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		min  time.Duration
+	}{
+		{"ramp", c.ramp, 0}, {"warmup", c.warmup, 0}, {"duration", c.duration, time.Millisecond},
+		{"connect-timeout", c.connectTimeout, time.Millisecond}, {"backoff", c.backoff, time.Millisecond},
+		{"read-every", c.readEvery, 0},
+	} {
+		if d.v < d.min {
+			return nil, fmt.Errorf("-%s must be at least %v, got %v", d.name, d.min, d.v)
+		}
+	}
+	if *stall < 0 || *stall >= 1 {
+		return nil, fmt.Errorf("-stall must be in [0,1), got %v", *stall)
+	}
+	c.stall = int(*stall * float64(c.clients))
+	if c.sample, err = parseSample(*sample, c.clients-c.stall); err != nil {
+		return nil, err
+	}
+	if c.stallRcvBuf < 0 {
+		return nil, fmt.Errorf("-stall-rcvbuf must not be negative, got %d", c.stallRcvBuf)
+	}
+	if c.bufSize < 4<<10 || c.bufSize > 1<<20 {
+		return nil, fmt.Errorf("-bufsize must be between 4096 and 1048576 bytes, got %d", c.bufSize)
+	}
+	if c.pid < 0 {
+		return nil, fmt.Errorf("-pid must be a process id, got %d", c.pid)
+	}
+	if c.pid > 0 {
+		if _, err := processCPU(c.pid); err != nil {
+			return nil, fmt.Errorf("-pid %d: %w", c.pid, err)
+		}
+	}
+	return &c, nil
+}
+
+// parseTarget checks the SSE endpoint URL and returns it with the address
+// to dial.
+func parseTarget(raw string) (*url.URL, string, error) {
+	if raw == "" {
+		return nil, "", errors.New("-url is required, e.g. -url http://127.0.0.1:8080/events")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("-url: %w", err)
+	}
+	if u.Scheme != "http" {
+		return nil, "", fmt.Errorf("-url %q: only http:// is supported", raw)
+	}
+	if u.Host == "" || u.User != nil || u.Fragment != "" {
+		return nil, "", fmt.Errorf("-url %q: want http://host:port/path?query", raw)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, addr, nil
+}
+
+// parseSymbols checks -symbols against -mode and -k.
+func (c *config) parseSymbols(list string) error {
+	switch c.mode {
+	case modeFirehose:
+		if list != "" {
+			return fmt.Errorf("-symbols is used only with -mode %s or %s", modeOne, modeRandom)
+		}
+		return nil
+	case modeOne, modeRandom:
+	default:
+		return fmt.Errorf("-mode must be %s, %s or %s, got %q", modeFirehose, modeOne, modeRandom, c.mode)
+	}
+	if list == "" {
+		return fmt.Errorf("-mode %s needs -symbols, e.g. -symbols AAPL,MSFT,NVDA", c.mode)
+	}
+	if c.url.Query().Has("symbols") {
+		return fmt.Errorf("-mode %s sets the symbols parameter; remove it from -url", c.mode)
+	}
+	seen := map[string]bool{}
+	for s := range strings.SplitSeq(list, ",") {
+		if !validSymbol(s) {
+			return fmt.Errorf("-symbols: %q is not a symbol (want 1-16 of A-Z 0-9 . : -)", s)
+		}
+		if seen[s] {
+			return fmt.Errorf("-symbols: %s listed twice", s)
+		}
+		seen[s] = true
+		c.symbols = append(c.symbols, s)
+	}
+	if c.mode == modeRandom && (c.k < 1 || c.k > len(c.symbols)) {
+		return fmt.Errorf("-k must be between 1 and the %d symbols given, got %d", len(c.symbols), c.k)
+	}
+	return nil
+}
+
+func validSymbol(s string) bool {
+	if len(s) == 0 || len(s) > 16 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseSample turns "50" or "5%" into a number of the n reading clients.
+func parseSample(s string, n int) (int, error) {
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || f < 0 || f > 100 {
+			return 0, fmt.Errorf("-sample %q: want a count or a percentage in [0%%,100%%]", s)
+		}
+		return min(n, int(f*float64(n)/100+0.5)), nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("-sample %q: want a count or a percentage in [0%%,100%%]", s)
+	}
+	return min(n, v), nil
+}

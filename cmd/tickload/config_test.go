@@ -1,0 +1,93 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfigErrors(t *testing.T) {
+	const u = "-url=http://127.0.0.1:1/events"
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "-url is required"},
+		{[]string{"-url=https://127.0.0.1/events"}, "only http://"},
+		{[]string{"-url=http:///events"}, "want http://host:port"},
+		{[]string{u, "-clients=0"}, "-clients must be at least 1"},
+		{[]string{u, "-clients=100000000"}, "open files"},
+		{[]string{u, "-mode=all"}, "-mode must be"},
+		{[]string{u, "-symbols=AAPL"}, "-symbols is used only with"},
+		{[]string{u, "-mode=one"}, "needs -symbols"},
+		{[]string{u, "-mode=one", "-symbols=AAPL,aapl"}, `"aapl" is not a symbol`},
+		{[]string{u, "-mode=one", "-symbols=AAPL,,MSFT"}, `"" is not a symbol`},
+		{[]string{u, "-mode=one", "-symbols=AAPL,AAPL"}, "AAPL listed twice"},
+		{[]string{u, "-mode=random", "-symbols=AAPL,MSFT", "-k=3"}, "-k must be between 1 and the 2"},
+		{[]string{u + "?symbols=AAPL", "-mode=one", "-symbols=MSFT"}, "remove it from -url"},
+		{[]string{u, "-duration=0s"}, "-duration must be at least"},
+		{[]string{u, "-ramp=-1s"}, "-ramp must be at least"},
+		{[]string{u, "-stall=1"}, "-stall must be in [0,1)"},
+		{[]string{u, "-sample=-1"}, "-sample"},
+		{[]string{u, "-sample=150%"}, "-sample"},
+		{[]string{u, "-bufsize=100"}, "-bufsize must be"},
+		{[]string{u, "-pid=999999999"}, "-pid 999999999"},
+		{[]string{u, "extra"}, `unexpected argument "extra"`},
+		{[]string{u, "-nosuchflag"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		_, err := parseConfig(tt.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseConfig(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestParseConfigRoles(t *testing.T) {
+	cfg, err := parseConfig([]string{"-url=http://127.0.0.1:9/events?stream=ticks", "-clients=200",
+		"-stall=0.1", "-sample=5%", "-mode=random", "-symbols=AAPL,MSFT,NVDA,AMZN", "-k=2",
+		"-ramp=0s", "-duration=2s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.stall != 20 || cfg.sample != 9 || cfg.addr != "127.0.0.1:9" || cfg.duration != 2*time.Second {
+		t.Errorf("stall %d sample %d addr %s duration %v; want 20 9 127.0.0.1:9 2s", cfg.stall, cfg.sample, cfg.addr, cfg.duration)
+	}
+	load := newLoadRun(cfg)
+	var stalled, sampled int
+	for _, c := range load.clients {
+		if c.stalled {
+			stalled++
+		}
+		if c.sampled {
+			sampled++
+		}
+		if c.stalled && c.sampled {
+			t.Error("a client is both stalled and sampled")
+		}
+		req := string(c.request)
+		if !strings.HasPrefix(req, "GET /events?stream=ticks&symbols=") || strings.Count(strings.Fields(req)[1], ",") != 1 {
+			t.Fatalf("request %q: want stream=ticks and two symbols", req)
+		}
+	}
+	if stalled != 20 || sampled != 9 {
+		t.Errorf("%d stalled, %d sampled clients; want 20, 9", stalled, sampled)
+	}
+}
+
+func TestBuildRequest(t *testing.T) {
+	cfg, err := parseConfig([]string{"-url=http://localhost:8080/events", "-mode=one", "-symbols=AAPL,BRK.B"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := newLoadRun(cfg)
+	want := "GET /events?symbols=BRK.B HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: tickload\r\n" +
+		"Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
+	if got := string(load.clients[1].request); got != want {
+		t.Errorf("request = %q, want %q", got, want)
+	}
+	if got := cfg.addr; got != "localhost:8080" {
+		t.Errorf("addr = %q", got)
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+	"time"
+)
+
+// report is the result of a run; its JSON form is tickload's JSON line.
+type report struct {
+	URL            string  `json:"url"`
+	Mode           string  `json:"mode"`
+	Clients        int     `json:"clients"`
+	Sampled        int     `json:"sampled_clients"`
+	Stalled        int     `json:"stalled_clients"`
+	RampSeconds    float64 `json:"ramp_s"`
+	ConnectSeconds float64 `json:"all_attempted_s"` // start until every client had its first answer
+	WarmupSeconds  float64 `json:"warmup_s"`
+	WindowSeconds  float64 `json:"window_s"`
+	ReadEverySecs  float64 `json:"read_every_s"` // pause between reads of counting clients
+
+	ConnectedAtStart int64 `json:"connected_at_window_start"`
+	ConnectedAtEnd   int64 `json:"connected_at_window_end"`
+
+	Ticks              uint64  `json:"ticks"` // tick events delivered in the window, all clients
+	TicksPerSecond     float64 `json:"ticks_per_s"`
+	MinClientPerSecond float64 `json:"min_client_ticks_per_s"` // slowest reading client
+	TicksRun           uint64  `json:"ticks_run"`              // tick events delivered over the whole run
+
+	Latency latencyReport `json:"latency_ms"`
+
+	ConnectFailures uint64 `json:"connect_failures"` // whole run
+	Disconnects     uint64 `json:"disconnects"`      // whole run
+	Reconnects      uint64 `json:"reconnects"`       // whole run
+	LastError       string `json:"last_error,omitempty"`
+
+	Server         *serverReport `json:"server,omitempty"`
+	SelfCPUPercent float64       `json:"tickload_cpu_pct"`
+}
+
+// latencyReport summarises tick-to-receive latency in the window, in
+// milliseconds.
+type latencyReport struct {
+	Count    uint64  `json:"count"`
+	Negative uint64  `json:"negative"` // receive time before ts (clock step), counted as 0
+	P50      float64 `json:"p50"`
+	P90      float64 `json:"p90"`
+	P99      float64 `json:"p99"`
+	Max      float64 `json:"max"`
+}
+
+// serverReport is the server process's use of CPU and memory.
+type serverReport struct {
+	PID             int     `json:"pid"`
+	CPUPercent      float64 `json:"cpu_pct"` // of one core, over the window
+	RSSBytes        int64   `json:"rss_bytes"`
+	BaseRSSBytes    int64   `json:"rss_baseline_bytes"` // before the first connection
+	RSSPerConnBytes int64   `json:"rss_per_conn_bytes"` // (rss − baseline) / clients
+}
+
+func (l *loadRun) report(ph phases) report {
+	cfg := l.cfg
+	window := ph.end.at.Sub(ph.start.at)
+	r := report{
+		URL:              cfg.url.String(),
+		Mode:             cfg.mode,
+		Clients:          len(l.clients),
+		Sampled:          cfg.sample,
+		Stalled:          cfg.stall,
+		RampSeconds:      cfg.ramp.Seconds(),
+		ConnectSeconds:   round(ph.connected.Seconds(), 3),
+		WarmupSeconds:    cfg.warmup.Seconds(),
+		WindowSeconds:    round(window.Seconds(), 3),
+		ReadEverySecs:    cfg.readEvery.Seconds(),
+		ConnectedAtStart: ph.start.connected,
+		ConnectedAtEnd:   ph.end.connected,
+		ConnectFailures:  l.connectFailures.Load(),
+		Disconnects:      l.disconnects.Load(),
+		Reconnects:       l.reconnects.Load(),
+		SelfCPUPercent:   percentOf(ph.end.selfCPU-ph.start.selfCPU, window),
+	}
+	l.mu.Lock()
+	r.LastError = l.lastError
+	l.mu.Unlock()
+	minDelivered := uint64(math.MaxUint64)
+	for i, c := range l.clients {
+		d := ph.end.delivered[i] - ph.start.delivered[i]
+		r.Ticks += d
+		r.TicksRun += c.delivered.Load()
+		if !c.stalled {
+			minDelivered = min(minDelivered, d)
+		}
+	}
+	r.TicksPerSecond = round(float64(r.Ticks)/window.Seconds(), 1)
+	if minDelivered != math.MaxUint64 {
+		r.MinClientPerSecond = round(float64(minDelivered)/window.Seconds(), 2)
+	}
+	h := &l.latency
+	r.Latency = latencyReport{
+		Count:    h.Count(),
+		Negative: h.Negative(),
+		P50:      millis(h.Quantile(0.50)),
+		P90:      millis(h.Quantile(0.90)),
+		P99:      millis(h.Quantile(0.99)),
+		Max:      millis(h.Max()),
+	}
+	if cfg.pid > 0 {
+		r.Server = &serverReport{
+			PID:             cfg.pid,
+			CPUPercent:      percentOf(ph.end.serverCPU-ph.start.serverCPU, window),
+			RSSBytes:        ph.end.serverRSS,
+			BaseRSSBytes:    ph.baseRSS,
+			RSSPerConnBytes: (ph.end.serverRSS - ph.baseRSS) / int64(len(l.clients)),
+		}
+	}
+	return r
+}
+
+func percentOf(cpu, window time.Duration) float64 {
+	return round(100*cpu.Seconds()/window.Seconds(), 1)
+}
+
+func millis(ns int64) float64 { return round(float64(ns)/1e6, 3) }
+
+func round(v float64, digits int) float64 {
+	p := math.Pow10(digits)
+	return math.Round(v*p) / p
+}
+
+// writeTable writes r as a human-readable table.
+func (r *report) writeTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "target\t%s (%s)\n", r.URL, r.Mode)
+	fmt.Fprintf(tw, "clients\t%d (%d sampled for latency, %d stalled; the others read every %v)\n",
+		r.Clients, r.Sampled, r.Stalled, time.Duration(r.ReadEverySecs*float64(time.Second)))
+	fmt.Fprintf(tw, "window\t%.2fs measured after ramp %.2fs, all clients answered at %.2fs, then warm-up %.2fs\n",
+		r.WindowSeconds, r.RampSeconds, r.ConnectSeconds, r.WarmupSeconds)
+	fmt.Fprintf(tw, "connected\t%d at window start, %d at end\n", r.ConnectedAtStart, r.ConnectedAtEnd)
+	fmt.Fprintf(tw, "delivered\t%d tick events, %.1f/s total\n", r.Ticks, r.TicksPerSecond)
+	fmt.Fprintf(tw, "slowest client\t%.2f ticks/s\n", r.MinClientPerSecond)
+	fmt.Fprintf(tw, "latency\tp50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  (%d samples",
+		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max, r.Latency.Count)
+	if r.Latency.Negative > 0 {
+		fmt.Fprintf(tw, ", %d negative", r.Latency.Negative)
+	}
+	fmt.Fprintf(tw, ")\n")
+	fmt.Fprintf(tw, "connections\t%d connect failures, %d disconnects, %d reconnects (whole run)\n",
+		r.ConnectFailures, r.Disconnects, r.Reconnects)
+	if r.LastError != "" {
+		fmt.Fprintf(tw, "last error\t%s\n", r.LastError)
+	}
+	if s := r.Server; s != nil {
+		fmt.Fprintf(tw, "server pid %d\tcpu %.1f%%  rss %s (baseline %s, %s per connection)\n",
+			s.PID, s.CPUPercent, mib(s.RSSBytes), mib(s.BaseRSSBytes), kib(s.RSSPerConnBytes))
+	}
+	fmt.Fprintf(tw, "tickload\tcpu %.1f%%\n", r.SelfCPUPercent)
+	return tw.Flush()
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+func kib(b int64) string { return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10)) }
+
+// writeJSON writes r as one line of JSON.
+func (r *report) writeJSON(w io.Writer) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
