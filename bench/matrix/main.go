@@ -1,0 +1,409 @@
+// Command matrix runs tickerd's benchmark matrix and writes BENCHMARKS.md.
+//
+// For every scenario it runs the r3labs/sse baseline (bench/baseline) and
+// tickerd in the same session, interleaved, -reps times each, measuring
+// each with tickload, and reports medians and tickerd/baseline ratios:
+//
+//	go run ./bench/matrix                      # the whole matrix, about 30 minutes
+//	go run ./bench/matrix -scenarios A -reps 1 # one scenario, once
+//
+// Servers and load run on this machine, on 127.0.0.1 only, and every run
+// ends by itself.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "matrix:", err)
+		os.Exit(1)
+	}
+}
+
+// scenario is one row of the matrix.
+type scenario struct {
+	Name, Title  string
+	Rate         float64  // ticks per second
+	Clients      int      // SSE connections
+	Ramp         string   // tickload -ramp
+	Load         []string // more tickload flags
+	Server       []string // more tickerd flags
+	WithBaseline bool     // also measure the baseline
+	Expected     float64  // deliveries per second if every client gets everything it subscribed to
+}
+
+var scenarios = []scenario{
+	{Name: "A", Title: "1,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 100 * 1000},
+	{Name: "B", Title: "5,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 5000, Ramp: "10s", Load: []string{"-bufsize", "8192"}, WithBaseline: true, Expected: 100 * 5000},
+	{Name: "C", Title: "1,000 firehose clients at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 1000 * 1000},
+	{Name: "D", Title: "10,000 idle clients at 1 tick/s", Rate: 1, Clients: 10000, Ramp: "20s",
+		Load: []string{"-sample", "100%", "-bufsize", "4096", "-connect-timeout", "30s"}, WithBaseline: true, Expected: 1 * 10000},
+	{Name: "S", Title: "A plus one client that never reads", Rate: 100, Clients: 1001, Ramp: "5s",
+		Load: []string{"-stall", "0.001", "-stall-rcvbuf", "2048"}, Expected: 100 * 1000},
+	{Name: "R", Title: "1,000 clients on a random 5 of 50 symbols at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s",
+		Load: []string{"-mode", "random", "-k", "5", "-symbols", fiftySymbols}, Server: []string{"-symbols", fiftySymbols}, Expected: 1000 * 1000 * 5 / 50},
+}
+
+// fiftySymbols are the first 50 of tickerd's default universe.
+const fiftySymbols = "AAPL,MSFT,NVDA,AMZN,GOOGL,META,TSLA,BRK.B,JPM,V,MA,UNH,XOM,JNJ,PG,HD,AVGO,LLY,COST,WMT,KO,PEP,MRK,ABBV,CVX,BAC,ORCL,CRM,ADBE,AMD,NFLX,INTC,CSCO,QCOM,TXN,DIS,NKE,MCD,PFE,T,VZ,IBM,GS,MS,WFC,C,BA,CAT,UBER,PYPL"
+
+// measurement is one tickload run against one server.
+type measurement struct {
+	Server string   `json:"server"`
+	Rep    int      `json:"rep"`
+	Report tlReport `json:"report"`
+}
+
+// tlReport is the part of tickload's JSON line the matrix uses.
+type tlReport struct {
+	Clients        int     `json:"clients"`
+	Stalled        int     `json:"stalled_clients"`
+	TicksPerSecond float64 `json:"ticks_per_s"`
+	MinClient      float64 `json:"min_client_ticks_per_s"`
+	Latency        struct {
+		Count uint64  `json:"count"`
+		P50   float64 `json:"p50"`
+		P90   float64 `json:"p90"`
+		P99   float64 `json:"p99"`
+		Max   float64 `json:"max"`
+	} `json:"latency_ms"`
+	ConnectFailures uint64 `json:"connect_failures"`
+	Disconnects     uint64 `json:"disconnects"`
+	Server          *struct {
+		CPUPercent      float64 `json:"cpu_pct"`
+		RSSBytes        int64   `json:"rss_bytes"`
+		RSSPerConnBytes int64   `json:"rss_per_conn_bytes"`
+	} `json:"server"`
+	SelfCPU float64 `json:"tickload_cpu_pct"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "BENCHMARKS.md", "file to write; the part between the matrix markers is replaced if they are present")
+	only := fs.String("scenarios", "A,B,C,D,S,R", "scenarios to run")
+	reps := fs.Int("reps", 3, "runs of each server per scenario")
+	duration := fs.Duration("duration", 20*time.Second, "measured window of each run")
+	warmup := fs.Duration("warmup", 5*time.Second, "warm-up after the ramp")
+	raw := fs.String("raw", "", "also write every measurement as JSON lines to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *reps < 1 {
+		return errors.New("-reps must be at least 1")
+	}
+	dir, err := os.MkdirTemp("", "tickerd-matrix")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bins := map[string]string{}
+	for name, pkg := range map[string]string{"tickerd": "./cmd/tickerd", "baseline": "./bench/baseline", "tickload": "./cmd/tickload"} {
+		bins[name] = filepath.Join(dir, name)
+		build := exec.CommandContext(ctx, "go", "build", "-o", bins[name], pkg)
+		build.Stderr = stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build %s: %w", pkg, err)
+		}
+	}
+
+	started := time.Now()
+	results := map[string][]measurement{}
+	var rawOut io.Writer = io.Discard
+	if *raw != "" {
+		f, err := os.Create(*raw)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rawOut = f
+	}
+	for _, sc := range scenarios {
+		if !slices.Contains(strings.Split(*only, ","), sc.Name) {
+			continue
+		}
+		servers := []string{"tickerd"}
+		if sc.WithBaseline {
+			servers = []string{"baseline", "tickerd"}
+		}
+		for rep := 1; rep <= *reps; rep++ {
+			order := servers
+			if rep%2 == 0 {
+				order = slices.Clone(servers)
+				slices.Reverse(order)
+			}
+			for _, server := range order {
+				fmt.Fprintf(stderr, "== %s rep %d/%d: %s (%s)\n", sc.Name, rep, *reps, server, sc.Title)
+				rep := rep
+				r, err := measure(ctx, bins, server, sc, *duration, *warmup, stderr)
+				if err != nil {
+					return fmt.Errorf("scenario %s, %s: %w", sc.Name, server, err)
+				}
+				m := measurement{Server: server, Rep: rep, Report: r}
+				results[sc.Name] = append(results[sc.Name], m)
+				line, _ := json.Marshal(struct {
+					Scenario string `json:"scenario"`
+					measurement
+				}{sc.Name, m})
+				fmt.Fprintf(rawOut, "%s\n", line)
+				fmt.Fprintf(stderr, "   delivered %.1f%%, p50 %.1f ms, p99 %.1f ms, cpu %.0f%%\n",
+					100*r.TicksPerSecond/sc.Expected, r.Latency.P50, r.Latency.P99, serverCPU(r))
+			}
+		}
+	}
+	doc := render(results, *only, *reps, *duration, started, time.Since(started))
+	return writeSection(*out, doc)
+}
+
+// measure starts one server, loads it with tickload and stops it.
+func measure(ctx context.Context, bins map[string]string, server string, sc scenario, duration, warmup time.Duration, stderr io.Writer) (tlReport, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return tlReport{}, err
+	}
+	rate := fmt.Sprint(sc.Rate)
+	var cmd *exec.Cmd
+	var url string
+	switch server {
+	case "tickerd":
+		cmd = exec.Command(bins["tickerd"], append([]string{"-addr", addr, "-rate", rate, "-seed", "42", "-log-level", "warn"}, sc.Server...)...)
+		url = "http://" + addr + "/events"
+	default:
+		cmd = exec.Command(bins["baseline"], "-addr", addr, "-rate", rate, "-seed", "42")
+		url = "http://" + addr + "/events?stream=ticks"
+	}
+	var serverLog bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &serverLog, &serverLog
+	if err := cmd.Start(); err != nil {
+		return tlReport{}, err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}()
+	if err := waitListening(ctx, addr); err != nil {
+		return tlReport{}, fmt.Errorf("%w\n%s", err, serverLog.String())
+	}
+	load := exec.CommandContext(ctx, bins["tickload"], append([]string{
+		"-url", url, "-clients", fmt.Sprint(sc.Clients), "-ramp", sc.Ramp, "-warmup", warmup.String(),
+		"-duration", duration.String(), "-pid", fmt.Sprint(cmd.Process.Pid), "-json",
+	}, sc.Load...)...)
+	var out bytes.Buffer
+	load.Stdout, load.Stderr = &out, stderr
+	if err := load.Run(); err != nil {
+		return tlReport{}, fmt.Errorf("tickload: %w", err)
+	}
+	var r tlReport
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		return tlReport{}, fmt.Errorf("tickload output %q: %w", out.String(), err)
+	}
+	return r, nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitListening(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("server on %s did not answer in 15s", addr)
+}
+
+func serverCPU(r tlReport) float64 {
+	if r.Server == nil {
+		return 0
+	}
+	return r.Server.CPUPercent
+}
+
+// stat extracts one figure from a measurement.
+type stat struct {
+	name   string
+	format string
+	value  func(sc scenario, r tlReport) float64
+}
+
+var stats = []stat{
+	{"delivered", "%.1f%%", func(sc scenario, r tlReport) float64 { return 100 * r.TicksPerSecond / sc.Expected }},
+	{"slowest client", "%.1f/s", func(_ scenario, r tlReport) float64 { return r.MinClient }},
+	{"p50", "%.1f ms", func(_ scenario, r tlReport) float64 { return r.Latency.P50 }},
+	{"p99", "%.1f ms", func(_ scenario, r tlReport) float64 { return r.Latency.P99 }},
+	{"max", "%.1f ms", func(_ scenario, r tlReport) float64 { return r.Latency.Max }},
+	{"server CPU", "%.0f%%", func(_ scenario, r tlReport) float64 { return serverCPU(r) }},
+	{"server RSS", "%.0f MiB", func(_ scenario, r tlReport) float64 {
+		if r.Server == nil {
+			return 0
+		}
+		return float64(r.Server.RSSBytes) / (1 << 20)
+	}},
+	{"RSS per connection", "%.1f KiB", func(_ scenario, r tlReport) float64 {
+		if r.Server == nil {
+			return 0
+		}
+		return float64(r.Server.RSSPerConnBytes) / 1024
+	}},
+	{"tickload CPU", "%.0f%%", func(_ scenario, r tlReport) float64 { return r.SelfCPU }},
+	{"disconnects", "%.0f", func(_ scenario, r tlReport) float64 { return float64(r.Disconnects) }},
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func render(results map[string][]measurement, only string, reps int, duration time.Duration, started time.Time, took time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s UTC, %d run(s) of each server per scenario, interleaved, %v measured window each (the matrix took %v).\n\n",
+		started.UTC().Format("2006-01-02 15:04"), reps, duration, took.Round(time.Second))
+	fmt.Fprintf(&b, "Machine: %s\n\n", machine())
+	fmt.Fprintf(&b, "Command: `go run ./bench/matrix -scenarios %s -reps %d -duration %v`\n\n", only, reps, duration)
+	for _, sc := range scenarios {
+		ms := results[sc.Name]
+		if len(ms) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "### %s: %s\n\n", sc.Name, sc.Title)
+		servers := []string{"tickerd"}
+		if sc.WithBaseline {
+			servers = []string{"baseline", "tickerd"}
+		}
+		fmt.Fprintf(&b, "| median of %d | %s |", reps, strings.Join(servers, " | "))
+		if sc.WithBaseline {
+			b.WriteString(" tickerd / baseline |")
+		}
+		b.WriteString(" every run (tickerd) |\n|---|")
+		for range servers {
+			b.WriteString("---|")
+		}
+		if sc.WithBaseline {
+			b.WriteString("---|")
+		}
+		b.WriteString("---|\n")
+		for _, st := range stats {
+			fmt.Fprintf(&b, "| %s |", st.name)
+			meds := map[string]float64{}
+			for _, server := range servers {
+				var xs []float64
+				for _, m := range ms {
+					if m.Server == server {
+						xs = append(xs, st.value(sc, m.Report))
+					}
+				}
+				meds[server] = median(xs)
+				fmt.Fprintf(&b, " "+st.format+" |", meds[server])
+			}
+			if sc.WithBaseline {
+				if meds["baseline"] != 0 {
+					fmt.Fprintf(&b, " %.2f× |", meds["tickerd"]/meds["baseline"])
+				} else {
+					b.WriteString(" – |")
+				}
+			}
+			var each []string
+			for _, m := range ms {
+				if m.Server == "tickerd" {
+					each = append(each, fmt.Sprintf(st.format, st.value(sc, m.Report)))
+				}
+			}
+			fmt.Fprintf(&b, " %s |\n", strings.Join(each, ", "))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb)
+		mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+	}
+	kernel := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%d × %s%s%s, %s; load generator and server on the same machine over loopback",
+		runtime.NumCPU(), model, mem, kernel, runtime.Version())
+}
+
+const (
+	beginMarker = "<!-- matrix:begin -->"
+	endMarker   = "<!-- matrix:end -->"
+)
+
+// writeSection puts doc between the markers of path, or writes a new file.
+func writeSection(path, doc string) error {
+	old, err := os.ReadFile(path)
+	if err == nil {
+		s := string(old)
+		i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+		if i >= 0 && j > i {
+			return os.WriteFile(path, []byte(s[:i+len(beginMarker)]+"\n"+doc+s[j:]), 0o644)
+		}
+	}
+	return os.WriteFile(path, []byte("# Benchmarks\n\n"+beginMarker+"\n"+doc+endMarker+"\n"), 0o644)
+}
