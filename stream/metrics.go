@@ -42,6 +42,11 @@ const (
 
 var droppedNames = [droppedReasons]string{"conflated", "disconnected"}
 
+// Labels of tickerd_streams_rejected_total. Nothing refuses a stream for
+// over_limit yet; the series exists so that dashboards and alerts need no
+// change when connection limits arrive.
+var rejectedNames = []string{"bad_request", "unknown_symbol", "unavailable", "over_limit"}
+
 // latencyBuckets go from 100µs to 10s.
 var latencyBuckets = []float64{
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -62,7 +67,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 		}),
 		streamsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_streams_closed_total",
-			Help: "Event streams closed, by reason: normal (client left), slow (write deadline), write_error, shutdown.",
+			Help: "Event streams closed, by reason: normal (client left), slow (write deadline), write_error, shutdown, over_limit.",
 		}, []string{"reason"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_streams_rejected_total",
@@ -118,6 +123,9 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	}
 	for _, r := range closeReasonNames[1:] {
 		m.streamsClosed.WithLabelValues(r)
+	}
+	for _, r := range rejectedNames {
+		m.rejected.WithLabelValues(r)
 	}
 	for _, r := range droppedNames {
 		m.dropped.WithLabelValues(r)
