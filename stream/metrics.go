@@ -6,8 +6,10 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // metrics holds every metric of package stream. Writers count in plain
@@ -42,7 +44,13 @@ const (
 
 var droppedNames = [droppedReasons]string{"conflated", "disconnected"}
 
-// latencyBuckets go from 100µs to 10s.
+// Labels of tickerd_streams_rejected_total. Nothing refuses a stream for
+// over_limit yet; the series exists so that dashboards and alerts need no
+// change when connection limits arrive.
+var rejectedNames = []string{"bad_request", "unknown_symbol", "unavailable", "over_limit"}
+
+// latencyBuckets are the classic buckets of tickerd_tick_to_wire_seconds,
+// from 100µs to 10s; it has native buckets as well (nativeSchema).
 var latencyBuckets = []float64{
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -62,7 +70,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 		}),
 		streamsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_streams_closed_total",
-			Help: "Event streams closed, by reason: normal (client left), slow (write deadline), write_error, shutdown.",
+			Help: "Event streams closed, by reason: normal (client left), slow (write deadline), write_error, shutdown, over_limit.",
 		}, []string{"reason"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_streams_rejected_total",
@@ -105,9 +113,11 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 			Help: "Heartbeat comments written to idle streams.",
 		}),
 		latency: newSharedHistogram(prometheus.NewDesc("tickerd_tick_to_wire_seconds",
-			"Time from a tick's creation to its write on a client socket.", nil, nil), latencyBuckets),
+			"Time from a tick's creation to its write on a client socket.", nil, nil),
+			newLocalNativeHistogram(latencyBuckets)),
 		queueDepth: newSharedHistogram(prometheus.NewDesc("tickerd_client_queue_events",
-			"Tick events waiting for one client socket, observed at each write.", nil, nil), queueDepthBuckets),
+			"Tick events waiting for one client socket, observed at each write.", nil, nil),
+			newLocalHistogram(queueDepthBuckets)),
 	}
 	ticks := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tickerd_feed_ticks_total",
@@ -118,6 +128,9 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	}
 	for _, r := range closeReasonNames[1:] {
 		m.streamsClosed.WithLabelValues(r)
+	}
+	for _, r := range rejectedNames {
+		m.rejected.WithLabelValues(r)
 	}
 	for _, r := range droppedNames {
 		m.dropped.WithLabelValues(r)
@@ -150,7 +163,7 @@ type writerStats struct {
 
 func newWriterStats() writerStats {
 	return writerStats{
-		latency:    newLocalHistogram(latencyBuckets),
+		latency:    newLocalNativeHistogram(latencyBuckets),
 		queueDepth: newLocalHistogram(queueDepthBuckets),
 	}
 }
@@ -183,34 +196,130 @@ type localHistogram struct {
 	counts []uint64 // len(upper)+1; the last is +Inf
 	sum    float64
 	n      uint64
+	native *nativeCounts // nil: classic buckets only
 }
 
 func newLocalHistogram(upper []float64) localHistogram {
 	return localHistogram{upper: upper, counts: make([]uint64, len(upper)+1)}
 }
 
+// newLocalNativeHistogram returns a histogram that counts in native
+// (exponential) buckets as well as in upper's.
+func newLocalNativeHistogram(upper []float64) localHistogram {
+	h := newLocalHistogram(upper)
+	h.native = new(nativeCounts)
+	return h
+}
+
 func (h *localHistogram) observe(v float64) { h.observeN(v, 1) }
 
 // observeN records n observations of v.
 func (h *localHistogram) observeN(v float64, n int) {
-	if n <= 0 || math.IsNaN(v) {
+	if n <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
 	i := sort.SearchFloat64s(h.upper, v)
 	h.counts[i] += uint64(n)
 	h.sum += v * float64(n)
 	h.n += uint64(n)
+	if h.native != nil {
+		h.native.add(v, uint64(n))
+	}
+}
+
+// Native-histogram layout: schema 3, so each bucket's upper bound is 2^(1/8)
+// times (about 9% above) the previous one, as client_golang's default bucket
+// factor of 1.1 gives; a zero bucket for values up to 2^-20 (about 1µs), and
+// for negative ones, which a clock step can produce; and a slot for every
+// bucket up to 2^16 (about 18 hours). Larger values, which no stream lives
+// long enough to see, go to an overflow map.
+const (
+	nativeSchema        = 3
+	nativeZeroThreshold = 0x1p-20
+	nativeMinKey        = -20<<nativeSchema + 1 // the first bucket above the zero bucket
+	nativeMaxKey        = 16 << nativeSchema
+)
+
+// nativeBounds are the upper bounds, within one power of two, of the
+// buckets of schema nativeSchema, as math.Frexp fractions.
+var nativeBounds = func() []float64 {
+	n := 1 << nativeSchema
+	b := make([]float64, n)
+	for i := range b {
+		b[i] = math.Exp2(float64(i-n) / float64(n))
+	}
+	return b
+}()
+
+// nativeKey returns the index of the native bucket holding v > 0: the
+// bucket with upper bound 2^(key/8) and lower bound 2^((key-1)/8).
+func nativeKey(v float64) int {
+	frac, exp := math.Frexp(v)
+	return sort.SearchFloat64s(nativeBounds, frac) + (exp-1)*len(nativeBounds)
+}
+
+// nativeCounts are the native buckets of a histogram.
+type nativeCounts struct {
+	zero     uint64
+	buckets  [nativeMaxKey - nativeMinKey + 1]uint64
+	overflow map[int]uint64 // keys above nativeMaxKey
+}
+
+func (c *nativeCounts) add(v float64, n uint64) {
+	if v <= nativeZeroThreshold {
+		c.zero += n
+		return
+	}
+	k := nativeKey(v)
+	if k > nativeMaxKey {
+		if c.overflow == nil {
+			c.overflow = make(map[int]uint64)
+		}
+		c.overflow[k] += n
+		return
+	}
+	c.buckets[k-nativeMinKey] += n
+}
+
+// mergeFrom adds o's counts to c and resets o.
+func (c *nativeCounts) mergeFrom(o *nativeCounts) {
+	c.zero += o.zero
+	for i, n := range o.buckets {
+		c.buckets[i] += n
+	}
+	for k, n := range o.overflow {
+		if c.overflow == nil {
+			c.overflow = make(map[int]uint64)
+		}
+		c.overflow[k] += n
+	}
+	*o = nativeCounts{}
+}
+
+// positive returns the populated buckets by key.
+func (c *nativeCounts) positive() map[int]int64 {
+	m := make(map[int]int64, len(c.overflow))
+	for i, n := range c.buckets {
+		if n > 0 {
+			m[i+nativeMinKey] = int64(n)
+		}
+	}
+	for k, n := range c.overflow {
+		m[k] = int64(n)
+	}
+	return m
 }
 
 // sharedHistogram is a Prometheus histogram fed by merging local ones.
 type sharedHistogram struct {
-	desc *prometheus.Desc
-	mu   sync.Mutex
-	h    localHistogram
+	desc    *prometheus.Desc
+	created time.Time
+	mu      sync.Mutex
+	h       localHistogram
 }
 
-func newSharedHistogram(desc *prometheus.Desc, upper []float64) *sharedHistogram {
-	return &sharedHistogram{desc: desc, h: newLocalHistogram(upper)}
+func newSharedHistogram(desc *prometheus.Desc, h localHistogram) *sharedHistogram {
+	return &sharedHistogram{desc: desc, created: time.Now(), h: h}
 }
 
 func (s *sharedHistogram) merge(l *localHistogram) {
@@ -223,6 +332,9 @@ func (s *sharedHistogram) merge(l *localHistogram) {
 	}
 	s.h.sum += l.sum
 	s.h.n += l.n
+	if l.native != nil {
+		s.h.native.mergeFrom(l.native)
+	}
 	s.mu.Unlock()
 	clear(l.counts)
 	l.sum, l.n = 0, 0
@@ -241,6 +353,39 @@ func (s *sharedHistogram) Collect(ch chan<- prometheus.Metric) {
 		buckets[le] = cum
 	}
 	n, sum := s.h.n, s.h.sum
+	var positive map[int]int64
+	var zero uint64
+	if s.h.native != nil {
+		positive, zero = s.h.native.positive(), s.h.native.zero
+	}
 	s.mu.Unlock()
-	ch <- prometheus.MustNewConstHistogram(s.desc, n, sum, buckets)
+	classic := prometheus.MustNewConstHistogramWithCreatedTimestamp(s.desc, n, sum, buckets, s.created)
+	if positive == nil {
+		ch <- classic
+		return
+	}
+	native := prometheus.MustNewConstNativeHistogram(s.desc, n, sum, positive, nil, zero,
+		nativeSchema, nativeZeroThreshold, s.created)
+	ch <- bothHistograms{classic: classic, native: native}
+}
+
+// bothHistograms exposes one histogram with its classic buckets, which the
+// text format carries, and its native ones, which Prometheus takes from the
+// protobuf format when its native histograms are enabled.
+type bothHistograms struct{ classic, native prometheus.Metric }
+
+// Desc implements prometheus.Metric.
+func (b bothHistograms) Desc() *prometheus.Desc { return b.classic.Desc() }
+
+// Write implements prometheus.Metric.
+func (b bothHistograms) Write(out *dto.Metric) error {
+	var classic dto.Metric
+	if err := b.classic.Write(&classic); err != nil {
+		return err
+	}
+	if err := b.native.Write(out); err != nil {
+		return err
+	}
+	out.Histogram.Bucket = classic.Histogram.Bucket
+	return nil
 }

@@ -82,14 +82,15 @@ func (w *writer) runCycle(cy cycle) {
 type closeReason int
 
 const (
-	keepOpen       closeReason = iota
-	closedNormal               // the client went away
-	closedSlow                 // the socket accepted nothing for WriteTimeout
-	closedWriteErr             // the socket failed otherwise
-	closedShutdown             // the service is stopping
+	keepOpen        closeReason = iota
+	closedNormal                // the client went away
+	closedSlow                  // the socket accepted nothing for WriteTimeout
+	closedWriteErr              // the socket failed otherwise
+	closedShutdown              // the service is stopping
+	closedOverLimit             // reserved for connection limits; nothing closes a stream for it yet
 )
 
-var closeReasonNames = [...]string{"", "normal", "slow", "write_error", "shutdown"}
+var closeReasonNames = [...]string{"", "normal", "slow", "write_error", "shutdown", "over_limit"}
 
 func (r closeReason) String() string { return closeReasonNames[r] }
 

@@ -1,0 +1,196 @@
+package stream
+
+import (
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// TestEveryReasonIsExportedFromTheStart checks that each labelled counter
+// has a series for every reason before anything happened, so that rate()
+// over it and the alerts on it work from the first scrape.
+func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if _, err := NewHub(Config{Symbols: []string{"AAPL", "MSFT"}, Registerer: reg}); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				got[f.GetName()] = append(got[f.GetName()], l.GetName()+"="+l.GetValue())
+			}
+		}
+	}
+	for name, want := range map[string][]string{
+		"tickerd_streams_closed_total":      {"reason=normal", "reason=over_limit", "reason=shutdown", "reason=slow", "reason=write_error"},
+		"tickerd_streams_rejected_total":    {"reason=bad_request", "reason=over_limit", "reason=unavailable", "reason=unknown_symbol"},
+		"tickerd_events_dropped_total":      {"reason=conflated", "reason=disconnected"},
+		"tickerd_feed_ticks_rejected_total": {"reason=bad_price", "reason=sequence", "reason=unknown_symbol"},
+		"tickerd_feed_ticks_total":          {"symbol=AAPL", "symbol=MSFT"},
+	} {
+		slices.Sort(got[name])
+		if !slices.Equal(got[name], want) {
+			t.Errorf("%s labels %v, want %v", name, got[name], want)
+		}
+	}
+}
+
+func TestNativeKeyIsTheBucketHoldingTheValue(t *testing.T) {
+	for k := nativeMinKey; k <= nativeMaxKey+16; k++ {
+		lower, upper := math.Exp2(float64(k-1)/8), math.Exp2(float64(k)/8)
+		for _, v := range []float64{lower * 1.000001, (lower + upper) / 2, upper * 0.999999} {
+			if got := nativeKey(v); got != k {
+				t.Fatalf("nativeKey(%g) = %d, want %d: bucket (%g, %g]", v, got, k, lower, upper)
+			}
+		}
+	}
+	for e := -19; e <= 20; e++ {
+		// A power of two is the upper bound of its bucket.
+		if got := nativeKey(math.Exp2(float64(e))); got != e*8 {
+			t.Errorf("nativeKey(2^%d) = %d, want %d", e, got, e*8)
+		}
+	}
+}
+
+// TestTickToWireHasClassicAndNativeBuckets feeds known latencies through a
+// writer's local counts and reads them back as Prometheus would.
+func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := newMetrics(reg, []string{"AAPL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	observed := []struct {
+		v float64
+		n int
+	}{
+		{-0.001, 1}, {0, 2}, {0.0000005, 1}, // zero bucket
+		{0.0003, 1}, {0.003, 4}, {0.0031, 1}, {0.2, 3}, {12, 1},
+		{1 << 20, 1},                                // beyond the slots: overflow
+		{math.NaN(), 5}, {math.Inf(1), 5}, {0.1, 0}, // not counted
+	}
+	wantKeys := map[int]int64{}
+	var wantN uint64
+	var wantSum float64
+	for round := range 2 { // the second round checks that merge reset the local counts
+		s := newWriterStats()
+		for _, o := range observed {
+			s.latency.observeN(o.v, o.n)
+		}
+		s.flush(m)
+		if s.latency.n != 0 || s.latency.native.zero != 0 {
+			t.Fatalf("round %d: local counts not reset by flush", round)
+		}
+		for _, o := range observed {
+			if o.n <= 0 || math.IsNaN(o.v) || math.IsInf(o.v, 0) {
+				continue
+			}
+			wantN += uint64(o.n)
+			wantSum += o.v * float64(o.n)
+			if o.v > nativeZeroThreshold {
+				wantKeys[nativeKey(o.v)] += int64(o.n)
+			}
+		}
+	}
+	h := gatherHistogram(t, reg, "tickerd_tick_to_wire_seconds")
+	if h.GetSampleCount() != wantN || math.Abs(h.GetSampleSum()-wantSum) > 1e-9 {
+		t.Errorf("count %d sum %g, want %d %g", h.GetSampleCount(), h.GetSampleSum(), wantN, wantSum)
+	}
+	classic := map[float64]uint64{}
+	for _, b := range h.GetBucket() {
+		classic[b.GetUpperBound()] = b.GetCumulativeCount()
+	}
+	if len(classic) != len(latencyBuckets) || classic[0.0001] != 8 || classic[0.005] != 20 || classic[0.25] != 26 || classic[10] != 26 {
+		t.Errorf("classic buckets %v", classic)
+	}
+	if h.GetSchema() != nativeSchema || h.GetZeroThreshold() != nativeZeroThreshold || h.GetZeroCount() != 8 {
+		t.Errorf("schema %d, zero threshold %g, zero count %d; want %d, %g, 8",
+			h.GetSchema(), h.GetZeroThreshold(), h.GetZeroCount(), nativeSchema, nativeZeroThreshold)
+	}
+	if len(h.GetNegativeSpan()) != 0 {
+		t.Errorf("negative buckets %v", h.GetNegativeSpan())
+	}
+	got := decodeNative(h.GetPositiveSpan(), h.GetPositiveDelta())
+	if len(got) != len(wantKeys) {
+		t.Errorf("native buckets %v, want %v", got, wantKeys)
+	}
+	for k, n := range wantKeys {
+		if got[k] != n {
+			t.Errorf("native bucket %d (upper bound %g) = %d, want %d", k, math.Exp2(float64(k)/8), got[k], n)
+		}
+	}
+	if q := gatherHistogram(t, reg, "tickerd_client_queue_events"); q.Schema != nil || len(q.GetPositiveSpan()) != 0 {
+		t.Errorf("queue depth histogram has native buckets: schema %v", q.Schema)
+	}
+}
+
+func gatherHistogram(t *testing.T, g prometheus.Gatherer, name string) *dto.Histogram {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			if f.GetType() != dto.MetricType_HISTOGRAM || len(f.GetMetric()) != 1 {
+				t.Fatalf("%s: type %v, %d series", name, f.GetType(), len(f.GetMetric()))
+			}
+			return f.GetMetric()[0].GetHistogram()
+		}
+	}
+	t.Fatalf("%s not gathered", name)
+	return nil
+}
+
+// decodeNative turns spans and deltas into counts by bucket key; empty
+// buckets inside a span are left out.
+func decodeNative(spans []*dto.BucketSpan, deltas []int64) map[int]int64 {
+	out := map[int]int64{}
+	key, i := 0, 0
+	var count int64
+	for _, s := range spans {
+		key += int(s.GetOffset())
+		for range s.GetLength() {
+			count += deltas[i]
+			i++
+			if count != 0 {
+				out[key] = count
+			}
+			key++
+		}
+	}
+	return out
+}
+
+// BenchmarkLatencyObserve is the per-event cost a writer pays to count one
+// tick-to-wire latency, with and without the native buckets.
+func BenchmarkLatencyObserve(b *testing.B) {
+	values := make([]float64, 1024)
+	for i := range values {
+		values[i] = 0.0002 * math.Exp(float64(i%200)/30) // 200µs to about 150ms
+	}
+	for _, bc := range []struct {
+		name string
+		h    localHistogram
+	}{
+		{"classic", newLocalHistogram(latencyBuckets)},
+		{"classic+native", newLocalNativeHistogram(latencyBuckets)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := bc.h
+			i := 0
+			for b.Loop() {
+				h.observe(values[i&1023])
+				i++
+			}
+		})
+	}
+}
