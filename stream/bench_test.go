@@ -91,7 +91,7 @@ func BenchmarkFanout(b *testing.B) {
 						sub.add((i + k*10) % 50)
 					}
 				}
-				if _, err := h.attach(conn, nil, sub, 0, false); err != nil {
+				if _, err := h.attach(conn, nil, streamRequest{sub: sub}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -13,6 +13,8 @@ type client struct {
 	sock socket
 	sub  *subscription // nil: every symbol
 
+	throttle *throttle // nil: every tick as it comes
+
 	// backlog holds bytes the socket has not accepted yet; sent of them are
 	// written. Tick events in it are counted as delivered once it drains.
 	backlog      []byte

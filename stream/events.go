@@ -13,6 +13,7 @@ import (
 //
 //	?symbols=AAPL,MSFT   the symbols to receive (absent: every symbol)
 //	?lastEventId=N       resume point for clients that cannot send Last-Event-ID
+//	?maxfreq=N           at most N ticks per second per symbol, the latest winning
 //
 // The stream is a retry hint, then a snapshot (or, when resuming, the missed
 // ticks, or a resync snapshot when they are gone), then live ticks. Bad
@@ -21,7 +22,7 @@ import (
 // answer but 200.
 func NewEventsHandler(h *Hub) http.Handler {
 	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sub, ok := h.parseStreamQuery(w, r)
+		req, ok := h.parseStreamQuery(w, r)
 		if !ok {
 			return
 		}
@@ -39,7 +40,7 @@ func NewEventsHandler(h *Hub) http.Handler {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		lastID, resume := parseLastEventID(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("lastEventId"))
+		req.lastID, req.resume = parseLastEventID(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("lastEventId"))
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			h.metrics.rejected.WithLabelValues("bad_request").Inc()
@@ -53,7 +54,7 @@ func NewEventsHandler(h *Hub) http.Handler {
 		head.WriteString("HTTP/1.1 200 OK\r\n")
 		_ = header.Write(&head)
 		head.WriteString("\r\n")
-		if _, err := h.attach(conn, head.Bytes(), sub, lastID, resume); err != nil {
+		if _, err := h.attach(conn, head.Bytes(), req); err != nil {
 			h.metrics.rejected.WithLabelValues("unavailable").Inc()
 			_, _ = conn.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 			_ = conn.Close()
@@ -63,17 +64,17 @@ func NewEventsHandler(h *Hub) http.Handler {
 
 // parseStreamQuery validates the query of a stream request and answers
 // bad ones itself.
-func (h *Hub) parseStreamQuery(w http.ResponseWriter, r *http.Request) (*subscription, bool) {
+func (h *Hub) parseStreamQuery(w http.ResponseWriter, r *http.Request) (streamRequest, bool) {
 	if len(r.URL.RawQuery) > h.cfg.MaxQueryBytes {
 		h.metrics.rejected.WithLabelValues("bad_request").Inc()
 		writeError(w, http.StatusBadRequest, "query longer than "+strconv.Itoa(h.cfg.MaxQueryBytes)+" bytes")
-		return nil, false
+		return streamRequest{}, false
 	}
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		h.metrics.rejected.WithLabelValues("bad_request").Inc()
 		writeError(w, http.StatusBadRequest, "malformed query: "+err.Error())
-		return nil, false
+		return streamRequest{}, false
 	}
 	sub, _, err := parseSymbols(query["symbols"], h.index, h.cfg.MaxSymbols)
 	var unknown *unknownSymbolsError
@@ -81,11 +82,17 @@ func (h *Hub) parseStreamQuery(w http.ResponseWriter, r *http.Request) (*subscri
 	case errors.As(err, &unknown):
 		h.metrics.rejected.WithLabelValues("unknown_symbol").Inc()
 		writeError(w, http.StatusNotFound, "unknown symbols", unknown.symbols...)
-		return nil, false
+		return streamRequest{}, false
 	case err != nil:
 		h.metrics.rejected.WithLabelValues("bad_request").Inc()
 		writeError(w, http.StatusBadRequest, err.Error())
-		return nil, false
+		return streamRequest{}, false
 	}
-	return sub, true
+	maxFreq, err := parseMaxFreq(query["maxfreq"])
+	if err != nil {
+		h.metrics.rejected.WithLabelValues("bad_request").Inc()
+		writeError(w, http.StatusBadRequest, err.Error())
+		return streamRequest{}, false
+	}
+	return streamRequest{sub: sub, maxFreq: maxFreq}, true
 }

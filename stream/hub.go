@@ -381,12 +381,24 @@ func (k resumeKind) String() string {
 	return [...]string{"snapshot", "replay", "resync"}[k]
 }
 
+// streamRequest is what a client asked of its stream.
+type streamRequest struct {
+	sub     *subscription // nil: every symbol
+	lastID  uint64        // resume after this tick, if resume
+	resume  bool
+	maxFreq float64 // most ticks per second per symbol; 0: no cap
+}
+
 // attach registers a stream on conn. head is the HTTP response head to write
 // first. The stream begins with a retry hint and then a snapshot, a replay of
 // the ticks after lastID, or a resync snapshot; attach composes that under
 // the hub lock, so the next batch continues it exactly.
-func (h *Hub) attach(conn net.Conn, head []byte, sub *subscription, lastID uint64, resume bool) (resumeKind, error) {
+func (h *Hub) attach(conn net.Conn, head []byte, req streamRequest) (resumeKind, error) {
+	sub, lastID, resume := req.sub, req.lastID, req.resume
 	c := newClient(conn, sub)
+	if req.maxFreq > 0 {
+		c.throttle = newThrottle(req.maxFreq, len(h.symbols))
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != hubRunning {

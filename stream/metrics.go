@@ -39,10 +39,11 @@ type metrics struct {
 const (
 	droppedConflated  = iota // replaced by a newer tick of the same symbol for a slow stream
 	droppedDisconnect        // queued for a stream that then ended
+	droppedThrottled         // replaced by a newer tick of the same symbol under ?maxfreq
 	droppedReasons
 )
 
-var droppedNames = [droppedReasons]string{"conflated", "disconnected"}
+var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttled"}
 
 // Labels of tickerd_streams_rejected_total. Nothing refuses a stream for
 // over_limit yet; the series exists so that dashboards and alerts need no
@@ -98,7 +99,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_events_dropped_total",
-			Help: "Tick events not delivered to a stream, by reason: conflated (a newer tick of the symbol replaced it for a slow client), disconnected (queued when the stream ended).",
+			Help: "Tick events not delivered to a stream, by reason: conflated (a newer tick of the symbol replaced it for a slow client), disconnected (queued when the stream ended), throttled (replaced by a newer tick under the stream's maxfreq).",
 		}, []string{"reason"}),
 		replays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_replays_total",

@@ -113,3 +113,22 @@ func parseLastEventID(header, query string) (uint64, bool) {
 	}
 	return 0, false
 }
+
+// maxMaxFreq is the largest useful ?maxfreq: a cap above it caps nothing.
+const maxMaxFreq = 1000
+
+// parseMaxFreq reads ?maxfreq: absent means no cap; otherwise one number of
+// ticks per second per symbol, above 0 and at most maxMaxFreq.
+func parseMaxFreq(values []string) (float64, error) {
+	if len(values) == 0 {
+		return 0, nil
+	}
+	if len(values) > 1 {
+		return 0, fmt.Errorf("%w: maxfreq given %d times", errBadQuery, len(values))
+	}
+	f, err := strconv.ParseFloat(values[0], 64)
+	if err != nil || !(f > 0) || f > maxMaxFreq {
+		return 0, fmt.Errorf("%w: maxfreq %.20q is not a number of ticks per second in (0, %d]", errBadQuery, values[0], maxMaxFreq)
+	}
+	return f, nil
+}

@@ -29,7 +29,8 @@ type writer struct {
 	backlogged int // clients with unwritten bytes after the last cycle
 	conflating int // clients in conflated delivery after the last cycle
 
-	segs    [][]byte // scratch: one stream's share of a batch
+	segs    [][]byte // scratch: one stream's share of a batch, as bytes
+	shared  []event  // scratch: the same share, as events
 	vectors vectorWriter
 	stats   writerStats
 }
@@ -54,7 +55,7 @@ func (w *writer) runCycle(cy cycle) {
 	w.backlogged, w.conflating = 0, 0
 	kept := w.clients[:0]
 	for _, c := range w.clients {
-		if idle && c.pending() == 0 {
+		if idle && c.pending() == 0 && !c.throttle.holding() {
 			kept = append(kept, c)
 			continue
 		}
@@ -66,11 +67,15 @@ func (w *writer) runCycle(cy cycle) {
 			w.close(c, reason)
 			continue
 		}
-		if c.pending() > 0 {
+		if c.pending() > 0 || c.throttle.holding() {
 			w.backlogged++
 		}
 		if c.conflating {
 			w.conflating++
+		}
+		if c.throttle != nil {
+			w.stats.dropped[droppedThrottled] += c.throttle.replaced
+			c.throttle.replaced = 0
 		}
 		kept = append(kept, c)
 	}
@@ -102,12 +107,12 @@ func (w *writer) serve(c *client, cy *cycle) closeReason {
 			return r
 		}
 	}
-	if len(cy.batch.events) > 0 {
+	if len(cy.batch.events) > 0 || c.throttle.holding() {
 		var r closeReason
 		if c.pending() == 0 && !c.conflating {
-			r = w.writeBatch(c, &cy.batch)
+			r = w.writeBatch(c, &cy.batch, now)
 		} else {
-			w.queueBatch(c, &cy.batch)
+			w.queueBatch(c, &cy.batch, now)
 		}
 		if r != keepOpen {
 			return r
@@ -137,25 +142,36 @@ func (w *writer) serve(c *client, cy *cycle) closeReason {
 
 var heartbeat = []byte(": heartbeat\n\n")
 
-// share collects into w.segs the events of b that c subscribes to, merging
-// neighbours into one segment, and returns their count, total size and the
-// creation time of the first.
-func (w *writer) share(c *client, b *batch) (events, size int, firstTS int64) {
-	w.segs = w.segs[:0]
-	if c.sub == nil {
+// share collects the events of b that c gets now into w.shared, and the
+// same bytes into w.segs, merging neighbours into one segment; it returns
+// their count and total size. A throttled stream (maxfreq) first gets the
+// held ticks whose symbol may send again, then the batch's ticks of symbols
+// that may send; the others are held, the latest per symbol.
+func (w *writer) share(c *client, b *batch, now time.Time) (events, size int) {
+	w.segs, w.shared = w.segs[:0], w.shared[:0]
+	if c.sub == nil && c.throttle == nil {
+		if len(b.events) == 0 {
+			return 0, 0
+		}
 		w.segs = append(w.segs, b.buf)
-		return len(b.events), len(b.buf), b.events[0].ts
+		w.shared = append(w.shared, b.events...)
+		return len(b.events), len(b.buf)
+	}
+	if c.throttle != nil {
+		for _, e := range c.throttle.release(now.UnixNano()) {
+			w.segs = append(w.segs, e.data)
+			w.shared = append(w.shared, e)
+			size += len(e.data)
+		}
 	}
 	segStart, segEnd := -1, -1
 	for i := range b.events {
 		e := &b.events[i]
-		if !c.sub.has(int(e.sym)) {
+		if !c.sub.has(int(e.sym)) || (c.throttle != nil && !c.throttle.admit(e, now.UnixNano())) {
 			continue
 		}
-		if events == 0 {
-			firstTS = e.ts
-		}
-		events++
+		w.shared = append(w.shared, *e)
+		size += len(e.data)
 		start := e.end - len(e.data)
 		if start == segEnd {
 			segEnd = e.end
@@ -168,23 +184,20 @@ func (w *writer) share(c *client, b *batch) (events, size int, firstTS int64) {
 	}
 	if segStart >= 0 {
 		w.segs = append(w.segs, b.buf[segStart:segEnd])
-		size = 0
-		for _, s := range w.segs {
-			size += len(s)
-		}
 	}
-	return events, size, firstTS
+	return len(w.shared), size
 }
 
 // writeBatch writes c's share of b straight to its socket; what the socket
 // does not take goes to c's backlog.
-func (w *writer) writeBatch(c *client, b *batch) closeReason {
-	events, size, firstTS := w.share(c, b)
+func (w *writer) writeBatch(c *client, b *batch, now time.Time) closeReason {
+	events, size := w.share(c, b, now)
 	if events == 0 {
 		return keepOpen
 	}
+	firstTS := w.shared[0].ts
 	n, err := w.vectors.write(&c.sock, w.segs)
-	now := time.Now()
+	now = time.Now()
 	w.stats.writes++
 	w.stats.bytes += n
 	w.stats.queueDepth.observe(float64(events))
@@ -197,7 +210,7 @@ func (w *writer) writeBatch(c *client, b *batch) closeReason {
 	}
 	if n == size {
 		w.stats.events += events
-		w.observeLatencies(c, b, now)
+		w.observeLatencies(now)
 		return keepOpen
 	}
 	// Keep the unwritten tail, in order, for the next cycles.
@@ -214,23 +227,23 @@ func (w *writer) writeBatch(c *client, b *batch) closeReason {
 	return keepOpen
 }
 
-// observeLatencies records tick-to-wire latency for c's share of b.
-func (w *writer) observeLatencies(c *client, b *batch, now time.Time) {
+// observeLatencies records tick-to-wire latency for the events of the
+// last share, written at now.
+func (w *writer) observeLatencies(now time.Time) {
 	wire := now.UnixNano()
-	for i := range b.events {
-		if c.sub.has(int(b.events[i].sym)) {
-			w.stats.latency.observe(float64(wire-b.events[i].ts) / 1e9)
-		}
+	for i := range w.shared {
+		w.stats.latency.observe(float64(wire-w.shared[i].ts) / 1e9)
 	}
 }
 
 // queueBatch adds c's share of b behind its backlog, or, past the backlog's
 // limit, keeps only the latest event of each symbol.
-func (w *writer) queueBatch(c *client, b *batch) {
-	events, size, firstTS := w.share(c, b)
+func (w *writer) queueBatch(c *client, b *batch, now time.Time) {
+	events, size := w.share(c, b, now)
 	if events == 0 {
 		return
 	}
+	firstTS := w.shared[0].ts
 	if !c.conflating && c.pending()+size <= c.limit {
 		if c.queuedEvents == 0 {
 			c.queuedTS = firstTS
@@ -247,15 +260,11 @@ func (w *writer) queueBatch(c *client, b *batch) {
 			c.latest = make([]event, len(w.hub.symbols))
 		}
 	}
-	for i := range b.events {
-		e := &b.events[i]
-		if !c.sub.has(int(e.sym)) {
-			continue
-		}
+	for _, e := range w.shared {
 		if c.latest[e.sym].seq != 0 {
 			c.replaced++
 		}
-		c.latest[e.sym] = *e
+		c.latest[e.sym] = e
 	}
 }
 
@@ -268,15 +277,7 @@ func (w *writer) endConflation(c *client) {
 			held = append(held, e)
 		}
 	}
-	slices.SortFunc(held, func(a, b event) int {
-		switch {
-		case a.seq < b.seq:
-			return -1
-		case a.seq > b.seq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(held, func(a, b event) int { return cmpSeq(a.seq, b.seq) })
 	notice := strconv.AppendInt([]byte("event: conflated\ndata: {\"dropped\":"), int64(c.replaced), 10)
 	c.queue(append(notice, "}\n\n"...), 0, w.hub.cfg.QueueBytes)
 	for _, e := range held {
@@ -325,6 +326,9 @@ func (w *writer) close(c *client, reason closeReason) {
 	}
 	_ = c.conn.Close()
 	w.stats.dropped[droppedDisconnect] += c.queuedEvents + c.replaced
+	if c.throttle != nil {
+		w.stats.dropped[droppedDisconnect] += c.throttle.held
+	}
 	w.stats.closed[reason]++
 	w.hub.metrics.clientsNow.Add(-1)
 	c.backlog, c.latest = nil, nil
