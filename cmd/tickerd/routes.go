@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tickerd/tickerd/static"
 	"github.com/tickerd/tickerd/stream"
 )
 
@@ -21,5 +22,6 @@ func routes(hub *stream.Hub, bars *stream.BarStore, reg *prometheus.Registry, st
 	mux.Handle("/healthz", stream.NewHealthHandler())
 	mux.Handle("/readyz", stream.NewReadyHandler(hub, stallAfter))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/", static.Handler())
 	return mux
 }
