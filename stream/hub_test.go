@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -426,5 +427,32 @@ func TestShutdownEndsHeldStreams(t *testing.T) {
 	}
 	if th.Status().Clients != 0 {
 		t.Errorf("clients %d after shutdown", th.Status().Clients)
+	}
+}
+
+func TestReadinessChecksDecideOnceTheFeedIsFlowing(t *testing.T) {
+	th := startHub(t, Config{})
+	busDown := errors.New("not connected to the NATS bus")
+	var busErr error
+	h := NewReadyHandler(th.Hub, time.Minute, func() error { return nil }, func() error { return busErr })
+	get := func() (int, readiness) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		var body readiness
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Code, body
+	}
+	if code, body := get(); code != 503 || body.Reason != "no tick from the feed yet" {
+		t.Fatalf("before any tick: %d %+v", code, body)
+	}
+	th.publish(t, 1)
+	if code, body := get(); code != 200 || body.Status != "ready" {
+		t.Fatalf("checks passing: %d %+v", code, body)
+	}
+	busErr = busDown
+	if code, body := get(); code != 503 || body.Status != "degraded" || body.Reason != busDown.Error() {
+		t.Fatalf("a check failing: %d %+v", code, body)
 	}
 }
