@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
+	"net"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -375,4 +380,52 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
+}
+
+// Debian packages an older nats-server than the one the other tests embed;
+// the engine must work with it too.
+func TestEngineWorksWithDebiansNATSServer(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nats-server not found (scripts/test.sh installs it)")
+		}
+		t.Skip("nats-server not found; scripts/test.sh installs it")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", port, "-js", "-sd", t.TempDir())
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+		if t.Failed() {
+			t.Logf("nats-server:\n%s", logs.String())
+		}
+	})
+	url := "nats://127.0.0.1:" + port
+	waitFor(t, "nats-server to listen", func() bool {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	q, _ := startPublisher(t, url, nil)
+	sendTicks(t, q, 1, 30)
+	src, c := startSource(t, url, 10, nil)
+	checkStreamOrder(t, c.waitForSeq(t, 30), 10, 30)
+	waitFor(t, "ready", func() bool { return src.Ready() == nil })
+	sendTicks(t, q, 31, 40)
+	checkStreamOrder(t, c.waitForSeq(t, 40), 10, 40)
 }
