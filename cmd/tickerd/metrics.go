@@ -32,8 +32,23 @@ func newRegistry(rate float64) *prometheus.Registry {
 	return reg
 }
 
-// buildVersion reads the module version and VCS revision baked into the binary.
+// Set at link time by builds that know better than the build information,
+// such as the Dockerfile's (its context has no .git):
+//
+//	go build -ldflags "-X main.linkVersion=v1.2.3 -X main.linkRevision=abc123"
+var linkVersion, linkRevision string
+
+// buildVersion reads the module version and VCS revision baked into the
+// binary; what the linker was told wins.
 func buildVersion() (version, revision string) {
+	defer func() {
+		if linkVersion != "" {
+			version = linkVersion
+		}
+		if linkRevision != "" {
+			revision = linkRevision
+		}
+	}()
 	version, revision = "unknown", "unknown"
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
