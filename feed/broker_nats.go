@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,17 @@ const (
 
 // Subject is the subject that carries symbol's ticks, e.g. ticks.AAPL.
 func Subject(symbol string) string { return SubjectPrefix + symbol }
+
+// checkSubjects reports a symbol whose subject NATS would refuse: a dot in
+// a symbol separates subject tokens (ticks.BRK.B), and no token may be empty.
+func checkSubjects(symbols []string) error {
+	for _, sym := range symbols {
+		if sym == "" || strings.HasPrefix(sym, ".") || strings.HasSuffix(sym, ".") || strings.Contains(sym, "..") {
+			return fmt.Errorf("symbol %q cannot be a NATS subject (%s): no leading, trailing or double dot", sym, Subject(sym))
+		}
+	}
+	return nil
+}
 
 // NATSConfig is what the NATS engine's source and publisher have in common.
 type NATSConfig struct {
@@ -138,6 +150,9 @@ func NewNATSSource(cfg NATSSourceConfig) (*NATSSource, error) {
 	}
 	if cfg.Replay < 0 {
 		return nil, fmt.Errorf("replay %d is negative", cfg.Replay)
+	}
+	if err := checkSubjects(cfg.Symbols); err != nil {
+		return nil, err
 	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = time.Second
@@ -288,6 +303,9 @@ func (s *NATSSource) consume(ctx context.Context, js jetstream.JetStream, pos *p
 	}
 	name := cons.CachedInfo().Name
 	defer func() {
+		if !js.Conn().IsConnected() {
+			return // the server drops it after InactiveThreshold
+		}
 		delCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = stream.DeleteConsumer(delCtx, name)

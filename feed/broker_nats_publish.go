@@ -16,6 +16,7 @@ import (
 // NATSPublisherConfig configures a [NATSPublisher].
 type NATSPublisherConfig struct {
 	NATSConfig
+	Symbols []string // the universe published: each must make a valid subject
 	// MaxPerSymbol and MaxAge bound what the stream keeps: the newest
 	// MaxPerSymbol ticks of each symbol, none older than MaxAge.
 	MaxPerSymbol int64
@@ -44,6 +45,9 @@ type NATSPublisher struct {
 // NewNATSPublisher returns a publisher for cfg; Run connects.
 func NewNATSPublisher(cfg NATSPublisherConfig) (*NATSPublisher, error) {
 	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := checkSubjects(cfg.Symbols); err != nil {
 		return nil, err
 	}
 	if cfg.MaxPerSymbol < 1 {

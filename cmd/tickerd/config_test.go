@@ -43,6 +43,8 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-resume-wait", "2h"}, nil, "resume wait"},
 		{[]string{"publish", "-nats-url", ""}, nil, "-nats-url"},
 		{[]string{"publish", "-nats-max-per-symbol", "0"}, nil, "per symbol"},
+		{[]string{"publish", "-symbols", "AAPL,BRK..B=10/0.2"}, nil, "NATS subject"},
+		{[]string{"-feed", "nats", "-symbols", "AAPL,X.=10/0.2"}, nil, "NATS subject"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stderr bytes.Buffer

@@ -33,9 +33,14 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	names := make([]string, len(universe))
+	for i, s := range universe {
+		names[i] = s.Name
+	}
 	reg := newRegistry(cfg.rate)
 	pub, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 		NATSConfig:   feed.NATSConfig{URL: cfg.natsURL, Name: "tickerd-publisher", Registerer: reg, Logger: log},
+		Symbols:      names,
 		MaxPerSymbol: cfg.natsMaxPerSymbol,
 		MaxAge:       cfg.natsMaxAge,
 	})
