@@ -1,6 +1,8 @@
 // Package feed is where ticks come from: the Tick and Quote types and their
-// JSON, the universe of symbols, and a simulated market that produces a
-// deterministic stream of ticks on a clock that tests can drive.
+// JSON, the universe of symbols, a simulated market that produces a
+// deterministic stream of ticks on a clock that tests can drive, and the
+// NATS JetStream engine that carries ticks from one publisher to many
+// replicas.
 //
 // # The simulated market
 //
@@ -29,10 +31,25 @@
 // The same SimulatorConfig (Seed included) and the same clock start give the
 // same ticks, in the same order, with the same times.
 //
+// # Sources and the NATS engine
+//
+// A [Source] is what a server's hub is fed from. The [Simulator] is the
+// default, in memory, in the same process. For more than one server, one
+// process runs the simulator into a [NATSPublisher], which stores every
+// tick in the JetStream stream TICKS on the subject ticks.SYMBOL (the tick's
+// JSON, with an acknowledgement and a message id, so that a retry is
+// stored once), and every replica reads that stream through a [NATSSource]
+// in stream order. The source hands each tick on with Seq replaced by its
+// stream sequence, which is therefore the same on every replica: a client
+// can resume on any of them. A starting source first reads recent ticks
+// back from the stream, then follows it live, and after losing the bus it
+// resumes after the last sequence it handed on.
+//
 // # What this package must never do
 //
-// It never touches the network, the default Prometheus registry or any
+// Only the NATS engine touches the network, and only the bus it is given.
+// The package never touches the default Prometheus registry or any
 // package-level mutable state, and it never starts a goroutine that outlives
-// the call that started it: [Simulator.Run] returns only when its ticks
-// have stopped.
+// the call that started it: [Simulator.Run], [NATSSource.Run] and
+// [NATSPublisher.Run] return only when their ticks have stopped.
 package feed

@@ -56,9 +56,14 @@ type readiness struct {
 	StallAfter  float64  `json:"stall_after_seconds"`
 }
 
-// NewReadyHandler serves GET /readyz: 200 while the hub streams and the feed
-// has produced a tick within stallAfter; 503 otherwise, saying why.
-func NewReadyHandler(h *Hub, stallAfter time.Duration) http.Handler {
+// ReadinessCheck reports why the server should not take new clients now
+// (say, its feed has lost its bus), or nil.
+type ReadinessCheck func() error
+
+// NewReadyHandler serves GET /readyz: 200 while the hub streams, the feed
+// has produced a tick within stallAfter and every check passes; 503
+// otherwise, saying why.
+func NewReadyHandler(h *Hub, stallAfter time.Duration, checks ...ReadinessCheck) http.Handler {
 	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := h.Status()
 		body := readiness{Status: "ready", Clients: st.Clients, StallAfter: stallAfter.Seconds()}
@@ -73,6 +78,13 @@ func NewReadyHandler(h *Hub, stallAfter time.Duration) http.Handler {
 			body.Status, body.Reason = "degraded", "no tick from the feed yet"
 		case time.Since(st.LastTick) > stallAfter:
 			body.Status, body.Reason = "degraded", "the feed has stalled"
+		default:
+			for _, check := range checks {
+				if err := check(); err != nil {
+					body.Status, body.Reason = "degraded", err.Error()
+					break
+				}
+			}
 		}
 		status := http.StatusOK
 		if body.Status != "ready" {

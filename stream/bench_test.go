@@ -30,7 +30,7 @@ func BenchmarkPublish(b *testing.B) {
 			b.Fatal(err)
 		}
 		if i%100 == 99 {
-			h.takeBatch()
+			h.takeBatch(time.Now())
 		}
 	}
 }
@@ -91,7 +91,7 @@ func BenchmarkFanout(b *testing.B) {
 						sub.add((i + k*10) % 50)
 					}
 				}
-				if _, err := h.attach(conn, nil, streamRequest{sub: sub}); err != nil {
+				if err := h.attach(conn, nil, streamRequest{sub: sub}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -101,7 +101,7 @@ func BenchmarkFanout(b *testing.B) {
 			}
 			tick := feed.Tick{Price: 100, Bid: 99.99, Ask: 100.01, Size: 100, Time: time.Now()}
 			// First cycle: attach and write the snapshots.
-			_, joins := h.takeBatch()
+			_, joins := h.takeBatch(time.Now())
 			for i, c := range joins {
 				h.writers[i%len(h.writers)].joins = append(h.writers[i%len(h.writers)].joins, c)
 			}
@@ -113,7 +113,7 @@ func BenchmarkFanout(b *testing.B) {
 					tick.Symbol = symbols[tick.Seq%50]
 					_ = h.Publish(tick)
 				}
-				batch, _ := h.takeBatch()
+				batch, _ := h.takeBatch(time.Now())
 				h.dispatch(cycle{batch: batch, now: time.Now()})
 			}
 			delivered := bc.clients * bc.batch

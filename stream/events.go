@@ -54,7 +54,7 @@ func NewEventsHandler(h *Hub) http.Handler {
 		head.WriteString("HTTP/1.1 200 OK\r\n")
 		_ = header.Write(&head)
 		head.WriteString("\r\n")
-		if _, err := h.attach(conn, head.Bytes(), req); err != nil {
+		if err := h.attach(conn, head.Bytes(), req); err != nil {
 			h.metrics.rejected.WithLabelValues("unavailable").Inc()
 			_, _ = conn.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 			_ = conn.Close()

@@ -29,8 +29,14 @@ type Config struct {
 	Writers       int           // goroutines writing to sockets (GOMAXPROCS)
 	MaxSymbols    int           // symbols one subscription may name (100)
 	MaxQueryBytes int           // longest accepted query string (4096)
-	Registerer    prometheus.Registerer
-	Logger        *slog.Logger
+	// ResumeWait is how long a stream whose Last-Event-ID is ahead of the
+	// hub is held while the feed catches up to it, before it starts with a
+	// snapshot instead (0: not held). Replicas fed from one bus run a few
+	// milliseconds apart, so a client that moves from one to another can
+	// arrive ahead of the one it lands on.
+	ResumeWait time.Duration
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -80,6 +86,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("max symbols %d is less than 1", c.MaxSymbols)
 	case c.MaxQueryBytes < 64:
 		return fmt.Errorf("max query bytes %d is less than 64", c.MaxQueryBytes)
+	case c.ResumeWait < 0 || c.ResumeWait > time.Minute:
+		return fmt.Errorf("resume wait %v is outside 0..1m", c.ResumeWait)
 	}
 	return nil
 }
@@ -105,6 +113,7 @@ type Hub struct {
 	quotes  []feed.Quote
 	ring    *replayRing
 	joining []*client
+	waiting []*heldStream // resuming ahead of the feed
 	state   hubState
 	lastAt  time.Time // when the newest tick was accepted
 }
@@ -273,7 +282,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		case <-ticker.C:
 		}
 		now := time.Now()
-		b, joins := h.takeBatch()
+		b, joins := h.takeBatch(now)
 		housekeeping := now.Sub(lastHousekeeping) >= h.housekeepingInterval()
 		if len(b.events) == 0 && len(joins) == 0 && !backlogged && !housekeeping {
 			continue
@@ -318,6 +327,11 @@ func (h *Hub) dispatch(c cycle) {
 func (h *Hub) stop() {
 	h.mu.Lock()
 	h.state = hubStopped
+	for _, w := range h.waiting {
+		w.c.queue(w.buf, 0, h.cfg.QueueBytes)
+		h.joining = append(h.joining, w.c)
+	}
+	h.waiting = nil
 	joins := h.joining
 	h.joining = nil
 	h.mu.Unlock()
@@ -340,9 +354,14 @@ type batch struct {
 // returns them with the streams that joined since the last flush. Doing both
 // under one lock is what makes a joining stream's replay or snapshot meet
 // its first live batch with no gap and no duplicate.
-func (h *Hub) takeBatch() (batch, []*client) {
+func (h *Hub) takeBatch(now time.Time) (batch, []*client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// Held streams start from the state before this batch, which then
+	// continues them like any other joining stream.
+	if len(h.waiting) > 0 {
+		h.startHeld(now)
+	}
 	b := batch{buf: h.pending, events: h.events}
 	start := 0
 	for i := range b.events {
@@ -392,8 +411,9 @@ type streamRequest struct {
 // attach registers a stream on conn. head is the HTTP response head to write
 // first. The stream begins with a retry hint and then a snapshot, a replay of
 // the ticks after lastID, or a resync snapshot; attach composes that under
-// the hub lock, so the next batch continues it exactly.
-func (h *Hub) attach(conn net.Conn, head []byte, req streamRequest) (resumeKind, error) {
+// the hub lock, so the next batch continues it exactly. A stream resuming
+// from an id the hub has not reached yet is held for up to ResumeWait first.
+func (h *Hub) attach(conn net.Conn, head []byte, req streamRequest) error {
 	sub, lastID, resume := req.sub, req.lastID, req.resume
 	c := newClient(conn, sub)
 	if req.maxFreq > 0 {
@@ -402,11 +422,35 @@ func (h *Hub) attach(conn net.Conn, head []byte, req streamRequest) (resumeKind,
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != hubRunning {
-		return 0, ErrUnavailable
+		return ErrUnavailable
 	}
 	buf := append(head, "retry: "...)
 	buf = strconv.AppendInt(buf, h.cfg.Retry.Milliseconds(), 10)
 	buf = append(buf, "\n\n"...)
+	h.metrics.clientsNow.Add(1)
+	h.metrics.streamsOpened.Inc()
+	if resume && lastID > h.flushed && h.cfg.ResumeWait > 0 {
+		h.waiting = append(h.waiting, &heldStream{c: c, buf: buf, lastID: lastID, until: time.Now().Add(h.cfg.ResumeWait)})
+		h.metrics.resumeHeld.Inc()
+		return nil
+	}
+	h.start(c, buf, lastID, resume)
+	return nil
+}
+
+// heldStream is a stream whose Last-Event-ID is ahead of the hub, waiting
+// for the feed to reach it.
+type heldStream struct {
+	c      *client
+	buf    []byte // response head and retry hint
+	lastID uint64
+	until  time.Time
+}
+
+// start queues the beginning of c's stream after buf (a snapshot, a replay
+// of the ticks after lastID, or a resync snapshot) and has it join at the
+// next batch. h.mu is held.
+func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKind {
 	kind := startSnapshot
 	if resume && lastID <= h.flushed {
 		kind = startResync
@@ -417,22 +461,39 @@ func (h *Hub) attach(conn net.Conn, head []byte, req streamRequest) (resumeKind,
 	switch kind {
 	case startReplay:
 		h.ring.after(lastID, func(e *event) {
-			if sub.has(int(e.sym)) {
+			if c.sub.has(int(e.sym)) {
 				buf = append(buf, e.data...)
 			}
 		})
 		h.metrics.replays.Inc()
 	case startResync:
-		buf = h.appendSnapshot(buf, sub, true)
+		buf = h.appendSnapshot(buf, c.sub, true)
 		h.metrics.resyncs.Inc()
 	default:
-		buf = h.appendSnapshot(buf, sub, false)
+		buf = h.appendSnapshot(buf, c.sub, false)
 	}
 	c.queue(buf, 0, h.cfg.QueueBytes)
 	h.joining = append(h.joining, c)
-	h.metrics.clientsNow.Add(1)
-	h.metrics.streamsOpened.Inc()
-	return kind, nil
+	return kind
+}
+
+// startHeld starts the held streams that the hub has caught up with, or
+// that waited ResumeWait (with a snapshot: their id is not one the hub
+// knows). h.mu is held.
+func (h *Hub) startHeld(now time.Time) {
+	kept := h.waiting[:0]
+	for _, w := range h.waiting {
+		switch {
+		case w.lastID <= h.flushed:
+			h.start(w.c, w.buf, w.lastID, true)
+		case !now.Before(w.until):
+			h.start(w.c, w.buf, 0, false)
+		default:
+			kept = append(kept, w)
+		}
+	}
+	clear(h.waiting[len(kept):])
+	h.waiting = kept
 }
 
 // appendSnapshot appends a snapshot event with the latest quote of every

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -343,5 +344,115 @@ func TestShutdownEndsEveryStream(t *testing.T) {
 	}
 	if th.Status().Clients != 0 {
 		t.Errorf("clients %d after shutdown", th.Status().Clients)
+	}
+}
+
+// A hub that starts mid-stream (a replica joining a bus, a restarted
+// process) cannot replay what came before its first tick.
+func TestResumeFromBeforeTheFirstTickIsAResync(t *testing.T) {
+	th := startHub(t, Config{ReplaySize: 100})
+	th.seq = 1000
+	th.publish(t, 10)
+	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 1010 })
+
+	old := th.dial(t, "", map[string]string{"Last-Event-ID": "999"})
+	old.mustNext()
+	if ev := old.mustNext(); ev.name != "snapshot" || ev.id != "1010" || !strings.Contains(ev.data, `"resync":true`) {
+		t.Fatalf("resume from 999 got %+v, want a resync snapshot at 1010", ev)
+	}
+	edge := th.dial(t, "", map[string]string{"Last-Event-ID": "1000"})
+	edge.mustNext()
+	if seqs, _ := edge.ticks(10); seqs[0] != 1001 || seqs[9] != 1010 {
+		t.Fatalf("resume from 1000 replayed %v, want 1001..1010", seqs)
+	}
+}
+
+func TestResumeAheadOfTheHubWaitsForTheFeed(t *testing.T) {
+	th := startHub(t, Config{ReplaySize: 100, ResumeWait: 10 * time.Second})
+	th.publish(t, 10)
+	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 10 })
+
+	// The client saw tick 15 on another replica; this hub is at 10.
+	req := th.send(t, "?symbols=AAPL,MSFT", map[string]string{"Last-Event-ID": "15"})
+	waitFor(t, "the stream held", func() bool { return testutil.ToFloat64(th.metrics.resumeHeld) == 1 })
+	th.publish(t, 10)
+	c := req.readHead()
+	if c.status != 200 {
+		t.Fatalf("status %d", c.status)
+	}
+	c.mustNext() // retry
+	// AAPL is seq%4 == 0, MSFT seq%4 == 1: after 15 come 16, 17, 20.
+	if seqs, _ := c.ticks(3); !slices.Equal(seqs, []uint64{16, 17, 20}) {
+		t.Fatalf("held stream started with %v, want 16 17 20", seqs)
+	}
+	th.publish(t, 1)
+	if seqs, _ := c.ticks(1); seqs[0] != 21 {
+		t.Fatalf("then %v, want 21", seqs)
+	}
+	if got := testutil.ToFloat64(th.metrics.replays); got != 1 {
+		t.Errorf("replays %v, want 1", got)
+	}
+}
+
+func TestResumeAheadGetsASnapshotWhenTheFeedNeverArrives(t *testing.T) {
+	th := startHub(t, Config{ResumeWait: 200 * time.Millisecond})
+	th.publish(t, 10)
+	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 10 })
+	start := time.Now()
+	c := th.dial(t, "", map[string]string{"Last-Event-ID": "1000000"})
+	c.mustNext()
+	if ev := c.mustNext(); ev.name != "snapshot" || ev.id != "10" || !strings.Contains(ev.data, `"resync":false`) {
+		t.Fatalf("got %+v, want a fresh snapshot at 10", ev)
+	}
+	if waited := time.Since(start); waited < 200*time.Millisecond {
+		t.Errorf("snapshot after %v, want the stream held for the resume wait first", waited)
+	}
+}
+
+func TestShutdownEndsHeldStreams(t *testing.T) {
+	th := startHub(t, Config{ResumeWait: time.Minute})
+	th.publish(t, 1)
+	req := th.send(t, "", map[string]string{"Last-Event-ID": "5"})
+	waitFor(t, "the stream held", func() bool { return testutil.ToFloat64(th.metrics.resumeHeld) == 1 })
+	th.stop()
+	c := req.readHead()
+	for {
+		if _, err := c.next(); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("held stream not closed at shutdown")
+			}
+			break
+		}
+	}
+	if th.Status().Clients != 0 {
+		t.Errorf("clients %d after shutdown", th.Status().Clients)
+	}
+}
+
+func TestReadinessChecksDecideOnceTheFeedIsFlowing(t *testing.T) {
+	th := startHub(t, Config{})
+	busDown := errors.New("not connected to the NATS bus")
+	var busErr error
+	h := NewReadyHandler(th.Hub, time.Minute, func() error { return nil }, func() error { return busErr })
+	get := func() (int, readiness) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		var body readiness
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Code, body
+	}
+	if code, body := get(); code != 503 || body.Reason != "no tick from the feed yet" {
+		t.Fatalf("before any tick: %d %+v", code, body)
+	}
+	th.publish(t, 1)
+	if code, body := get(); code != 200 || body.Status != "ready" {
+		t.Fatalf("checks passing: %d %+v", code, body)
+	}
+	busErr = busDown
+	if code, body := get(); code != 503 || body.Status != "degraded" || body.Reason != busDown.Error() {
+		t.Fatalf("a check failing: %d %+v", code, body)
 	}
 }

@@ -30,6 +30,7 @@ type metrics struct {
 	dropped       *prometheus.CounterVec
 	replays       prometheus.Counter
 	resyncs       prometheus.Counter
+	resumeHeld    prometheus.Counter
 	heartbeats    prometheus.Counter
 	latency       *sharedHistogram
 	queueDepth    *sharedHistogram
@@ -109,6 +110,10 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 			Name: "tickerd_resyncs_total",
 			Help: "Streams resumed from a Last-Event-ID older than the replay ring, with a resync snapshot.",
 		}),
+		resumeHeld: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_resumes_held_total",
+			Help: "Streams whose Last-Event-ID was ahead of this server, held until its feed caught up (or for at most the resume wait).",
+		}),
 		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickerd_heartbeats_total",
 			Help: "Heartbeat comments written to idle streams.",
@@ -145,7 +150,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	}, func() float64 { return float64(m.clientsNow.Load()) })
 	for _, c := range []prometheus.Collector{
 		clients, m.conflating, m.streamsOpened, m.streamsClosed, m.rejected, ticks, m.ticksRejected, m.lastTick,
-		m.events, m.bytes, m.writes, m.dropped, m.replays, m.resyncs, m.heartbeats, m.latency, m.queueDepth,
+		m.events, m.bytes, m.writes, m.dropped, m.replays, m.resyncs, m.resumeHeld, m.heartbeats, m.latency, m.queueDepth,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register stream metrics: %w", err)

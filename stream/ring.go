@@ -13,17 +13,24 @@ type event struct {
 
 // replayRing keeps the most recent events for resuming streams. It holds at
 // most len(buf) events and remembers the newest sequence number it has
-// evicted, so it can tell whether a resume is complete.
+// evicted, so it can tell whether a resume is complete. What came before the
+// first event it was given counts as evicted: a hub that starts mid-stream (a
+// replica joining a bus, a restarted process) cannot replay it.
 type replayRing struct {
 	buf     []event
 	start   int    // index of the oldest event
 	n       int    // events held
-	evicted uint64 // seq of the newest evicted event; 0 if none
+	evicted uint64 // seq of the newest evicted event, or the one before the first event
+	started bool   // an event was pushed
 }
 
 func newReplayRing(size int) *replayRing { return &replayRing{buf: make([]event, size)} }
 
 func (r *replayRing) push(e event) {
+	if !r.started {
+		r.started = true
+		r.evicted = e.seq - 1
+	}
 	if len(r.buf) == 0 {
 		r.evicted = e.seq
 		return

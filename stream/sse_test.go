@@ -111,6 +111,18 @@ type sseConn struct {
 // dial opens a stream with a raw HTTP/1.1 request and reads its head.
 func (th *testHub) dial(t *testing.T, query string, header map[string]string) *sseConn {
 	t.Helper()
+	return th.send(t, query, header).readHead()
+}
+
+// sentRequest is a stream request whose answer has not been read yet.
+type sentRequest struct {
+	t    *testing.T
+	conn net.Conn
+}
+
+// send writes a raw HTTP/1.1 stream request without waiting for the answer.
+func (th *testHub) send(t *testing.T, query string, header map[string]string) sentRequest {
+	t.Helper()
 	conn, err := net.Dial("tcp", th.srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -123,13 +135,19 @@ func (th *testHub) dial(t *testing.T, query string, header map[string]string) *s
 	if _, err := conn.Write([]byte(req + "\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(conn)
+	return sentRequest{t: t, conn: conn}
+}
+
+// readHead reads the answer's head.
+func (s sentRequest) readHead() *sseConn {
+	s.t.Helper()
+	_ = s.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(s.conn)
 	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
-	return &sseConn{t: t, conn: conn, r: r, status: resp.StatusCode, header: resp.Header}
+	return &sseConn{t: s.t, conn: s.conn, r: r, status: resp.StatusCode, header: resp.Header}
 }
 
 // next reads the next event or comment.

@@ -31,7 +31,28 @@ type config struct {
 	grace         time.Duration
 	logLevel      slog.Level
 	logFormat     string
+
+	feed             string        // where a server's ticks come from: memory or nats
+	resumeWait       time.Duration // how long a resume ahead of the feed is held
+	natsURL          string
+	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
+	natsMaxAge       time.Duration // and for how long at most (publish)
 }
+
+// role is what the process does: serve clients (all-in-one or replica,
+// by -feed) or publish the simulated market to NATS.
+type role int
+
+const (
+	roleServe role = iota
+	rolePublish
+)
+
+// Values of -feed.
+const (
+	feedMemory = "memory"
+	feedNATS   = "nats"
+)
 
 // errHelp is returned when -h was asked for; the usage is already printed.
 var errHelp = flag.ErrHelp
@@ -50,9 +71,13 @@ func exitCode(err error) int {
 	return 1
 }
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+func parseConfig(r role, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
-	fs := flag.NewFlagSet("tickerd", flag.ContinueOnError)
+	name := "tickerd"
+	if r == rolePublish {
+		name = "tickerd publish"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
 	fs.StringVar(&c.symbols, "symbols", "", "symbols to simulate: empty for the default universe, a comma list (NAME or NAME=price/volatility), or @file.json")
@@ -68,11 +93,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.maxSymbols, "max-symbols", 100, "most symbols one subscription may name")
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", 4096, "longest query string accepted on /events")
 	fs.DurationVar(&c.stallAfter, "stall-after", 10*time.Second, "/readyz reports the feed stalled after this long without a tick")
+	// Every role has every flag and ignores those it does not use, so one
+	// environment can configure them all.
+	fs.StringVar(&c.feed, "feed", feedMemory, "where ticks come from: memory (the simulated market, in process) or nats (a replica: the JetStream stream a publisher fills)")
+	fs.DurationVar(&c.resumeWait, "resume-wait", 2*time.Second, "how long a stream resuming from an id this server has not reached yet waits for the feed to reach it (replicas run a little apart)")
+	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
+	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
+	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tickerd [flags]\n       tickerd watch [flags]\n\nFlags (each also read from the environment variable shown):\n")
+		fmt.Fprintf(fs.Output(), "Usage: tickerd [flags]                    serve: all-in-one, or a replica with -feed nats\n"+
+			"       tickerd publish [flags]            run the simulated market into NATS JetStream\n"+
+			"       tickerd watch [flags]              print a running tickerd's ticks\n"+
+			"       tickerd healthcheck [flags]        exit 0 if a running tickerd is ready\n\n"+
+			"Flags of %s (each also read from the environment variable shown):\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
 			fmt.Fprintf(fs.Output(), "  -%s (%s, default %q)\n    \t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
 		})
@@ -97,6 +133,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.stallAfter <= 0 {
 		return c, usageError{fmt.Errorf("-stall-after %v: want a positive duration", c.stallAfter)}
+	}
+	if r == roleServe && c.feed != feedMemory && c.feed != feedNATS {
+		return c, usageError{fmt.Errorf("-feed %q: want memory or nats", c.feed)}
+	}
+	if (r == rolePublish || c.feed == feedNATS) && c.natsURL == "" {
+		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}
 	}
 	return c, nil
 }

@@ -10,7 +10,7 @@ import (
 
 func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 	env := map[string]string{"TICKERD_RATE": "250", "TICKERD_HEARTBEAT": "3s", "TICKERD_ADDR": ":9999"}
-	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:7000"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+	cfg, err := parseConfig(roleServe, []string{"-addr", "127.0.0.1:7000"}, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +38,13 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-grace", "0s"}, nil, "-grace"},
 		{[]string{"-addr", "nope:nope:nope"}, nil, "listen"},
 		{[]string{"stray"}, nil, `unexpected argument "stray"`},
+		{[]string{"-feed", "kafka"}, nil, "-feed"},
+		{[]string{"-feed", "nats", "-nats-url", ""}, nil, "-nats-url"},
+		{[]string{"-resume-wait", "2h"}, nil, "resume wait"},
+		{[]string{"publish", "-nats-url", ""}, nil, "-nats-url"},
+		{[]string{"publish", "-nats-max-per-symbol", "0"}, nil, "per symbol"},
+		{[]string{"publish", "-symbols", "AAPL,BRK..B=10/0.2"}, nil, "NATS subject"},
+		{[]string{"-feed", "nats", "-symbols", "AAPL,X.=10/0.2"}, nil, "NATS subject"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -58,7 +65,8 @@ func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"TICKERD_ADDR", "TICKERD_SYMBOLS", "TICKERD_RATE", "TICKERD_SEED", "TICKERD_REPLAY",
-		"TICKERD_HEARTBEAT", "TICKERD_WRITE_TIMEOUT", "TICKERD_MAX_SYMBOLS", "TICKERD_LOG_LEVEL", "TICKERD_LOG_FORMAT"} {
+		"TICKERD_HEARTBEAT", "TICKERD_WRITE_TIMEOUT", "TICKERD_MAX_SYMBOLS", "TICKERD_LOG_LEVEL", "TICKERD_LOG_FORMAT",
+		"TICKERD_FEED", "TICKERD_NATS_URL", "TICKERD_RESUME_WAIT", "TICKERD_NATS_MAX_PER_SYMBOL", "TICKERD_NATS_MAX_AGE"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("-h does not mention %s", v)
 		}

@@ -2,9 +2,12 @@
 // Events: a simulated market publishes ticks onto a hub that fans them out
 // to every subscribed stream, and serves a live chart page.
 //
-//	tickerd              all-in-one: simulated market, page and stream on :8080
-//	tickerd watch        print the ticks of a running tickerd in a terminal
-//	tickerd -h           every flag and its environment variable
+//	tickerd                  all-in-one: simulated market, page and stream on :8080
+//	tickerd -feed nats       a replica: ticks from NATS JetStream, page and stream
+//	tickerd publish          the simulated market, published to NATS JetStream
+//	tickerd watch            print the ticks of a running tickerd in a terminal
+//	tickerd healthcheck      exit 0 if a running tickerd answers /readyz with 200
+//	tickerd -h               every flag and its environment variable
 package main
 
 import (

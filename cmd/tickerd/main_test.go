@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ type logBuffer struct {
 	addr chan string
 }
 
-var servingLine = regexp.MustCompile(`msg="tickerd serving" page=(http://[^ ]+)/ `)
+var servingLine = regexp.MustCompile(`msg="tickerd (?:serving|publishing)" (?:page|metrics)=(http://[^ /]+)/`)
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
@@ -53,12 +54,18 @@ func (td *tickerd) Stop() error { return td.stop() }
 
 // startTickerd runs the program in-process on a free loopback port with args
 // added to a fast, deterministic configuration, and stops it at cleanup.
+// args may start with a role: startTickerd(t, "publish", "-nats-url", url).
 func startTickerd(t testing.TB, args ...string) *tickerd {
 	t.Helper()
 	logs := &logBuffer{addr: make(chan string, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	all := append([]string{"-addr", "127.0.0.1:0", "-seed", "42", "-first-seq", "1", "-grace", "2s"}, args...)
+	var all []string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		all, args = append(all, args[0]), args[1:]
+	}
+	all = append(all, "-addr", "127.0.0.1:0", "-seed", "42", "-first-seq", "1", "-grace", "2s")
+	all = append(all, args...)
 	go func() {
 		done <- run(ctx, all, func(string) string { return "" }, logs, logs)
 	}()

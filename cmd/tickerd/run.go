@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tickerd/tickerd/feed"
@@ -25,12 +26,20 @@ const (
 )
 
 // run is tickerd: it serves until ctx is done, then shuts down within the
-// grace period and returns nil.
+// grace period and returns nil. Its first argument may name another role:
+// publish, watch or healthcheck.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "watch" {
-		return runWatch(ctx, args[1:], getenv, stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "watch":
+			return runWatch(ctx, args[1:], getenv, stdout, stderr)
+		case "publish":
+			return runPublish(ctx, args[1:], getenv, stderr)
+		case "healthcheck":
+			return runHealthcheck(ctx, args[1:], getenv, stdout, stderr)
+		}
 	}
-	cfg, err := parseConfig(args, getenv, stderr)
+	cfg, err := parseConfig(roleServe, args, getenv, stderr)
 	if errors.Is(err, errHelp) {
 		return nil
 	}
@@ -43,23 +52,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return usageError{fmt.Errorf("-symbols: %w", err)}
 	}
-	seed, firstSeq := cfg.seed, cfg.firstSeq
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	if firstSeq == 0 {
-		firstSeq = uint64(time.Now().UnixMicro())
-	}
-	sim, err := feed.NewSimulator(feed.SimulatorConfig{Symbols: universe, Rate: cfg.rate, Seed: seed, FirstSeq: firstSeq})
-	if err != nil {
-		return usageError{err}
-	}
 	names := make([]string, len(universe))
 	for i, s := range universe {
 		names[i] = s.Name
 	}
 
-	reg := newRegistry(cfg.rate)
+	var (
+		reg     *prometheus.Registry
+		source  feed.Source
+		checks  []stream.ReadinessCheck
+		logArgs []any
+	)
+	switch cfg.feed {
+	case feedNATS:
+		reg = newRegistry(0)
+		src, err := feed.NewNATSSource(feed.NATSSourceConfig{
+			NATSConfig: feed.NATSConfig{URL: cfg.natsURL, Name: "tickerd-replica", Registerer: reg, Logger: log},
+			Symbols:    names,
+			Replay:     cfg.replay,
+		})
+		if err != nil {
+			return usageError{err}
+		}
+		source = src
+		checks = append(checks, src.Ready)
+		logArgs = []any{"feed", feedNATS, "nats", cfg.natsURL}
+	default:
+		sim, seed, firstSeq, err := newSimulator(cfg, universe)
+		if err != nil {
+			return err
+		}
+		reg = newRegistry(cfg.rate)
+		source = sim
+		logArgs = []any{"feed", feedMemory, "rate", cfg.rate, "seed", seed, "first_seq", firstSeq}
+	}
+
 	hub, err := stream.NewHub(stream.Config{
 		Symbols:       names,
 		ReplaySize:    cfg.replay,
@@ -70,6 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Retry:         cfg.retry,
 		MaxSymbols:    cfg.maxSymbols,
 		MaxQueryBytes: cfg.maxQueryBytes,
+		ResumeWait:    cfg.resumeWait,
 		Registerer:    reg,
 		Logger:        log,
 	})
@@ -82,17 +110,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           routes(hub, bars, reg, cfg.stallAfter),
-		ReadHeaderTimeout: readHeaderTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	srv := newServer(routes(hub, bars, reg, cfg.stallAfter, checks...), log)
 	base := "http://" + displayAddr(ln.Addr())
-	log.Info("tickerd serving",
-		"page", base+"/", "events", base+"/events", "metrics", base+"/metrics",
-		"symbols", len(names), "rate", cfg.rate, "seed", seed, "first_seq", firstSeq)
+	log.Info("tickerd serving", append([]any{
+		"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
+		"symbols", len(names)}, logArgs...)...)
 
 	publish := func(t feed.Tick) {
 		if err := hub.Publish(t); err != nil {
@@ -103,7 +125,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(gctx) })
-	g.Go(func() error { return sim.Run(gctx, publish) })
+	g.Go(func() error { return source.Run(gctx, publish) })
+	serve(gctx, g, srv, ln, cfg.grace, log)
+	err = g.Wait()
+	log.Info("tickerd stopped")
+	return err
+}
+
+// newSimulator builds the simulated market of cfg, picking the seed and the
+// first sequence number from the clock when they are not set.
+func newSimulator(cfg config, universe []feed.Symbol) (sim *feed.Simulator, seed, firstSeq uint64, err error) {
+	seed, firstSeq = cfg.seed, cfg.firstSeq
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	if firstSeq == 0 {
+		firstSeq = uint64(time.Now().UnixMicro())
+	}
+	sim, err = feed.NewSimulator(feed.SimulatorConfig{Symbols: universe, Rate: cfg.rate, Seed: seed, FirstSeq: firstSeq})
+	if err != nil {
+		return nil, 0, 0, usageError{err}
+	}
+	return sim, seed, firstSeq, nil
+}
+
+// newServer returns the HTTP server of every serving role.
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+}
+
+// serve runs srv on ln in g until ctx is done, then shuts it down within
+// grace.
+func serve(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger) {
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
@@ -111,9 +170,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	})
 	g.Go(func() error {
-		<-gctx.Done()
-		log.Info("tickerd shutting down", "grace", cfg.grace)
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.grace)
+		<-ctx.Done()
+		log.Info("tickerd shutting down", "grace", grace)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			log.Warn("requests still in flight after the grace period; closing them", "err", err)
@@ -121,9 +180,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return nil
 	})
-	err = g.Wait()
-	log.Info("tickerd stopped")
-	return err
 }
 
 // displayAddr turns a listen address into one a browser can open.

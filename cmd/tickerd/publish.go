@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tickerd/tickerd/feed"
+)
+
+// runPublish is tickerd publish: the simulated market, published to NATS
+// JetStream for replicas, with probes and metrics on -addr.
+func runPublish(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseConfig(rolePublish, args, getenv, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := cfg.logger(stderr)
+	universe, err := feed.ParseSymbols(cfg.symbols)
+	if err != nil {
+		return usageError{fmt.Errorf("-symbols: %w", err)}
+	}
+	sim, seed, firstSeq, err := newSimulator(cfg, universe)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(universe))
+	for i, s := range universe {
+		names[i] = s.Name
+	}
+	reg := newRegistry(cfg.rate)
+	pub, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
+		NATSConfig:   feed.NATSConfig{URL: cfg.natsURL, Name: "tickerd-publisher", Registerer: reg, Logger: log},
+		Symbols:      names,
+		MaxPerSymbol: cfg.natsMaxPerSymbol,
+		MaxAge:       cfg.natsMaxAge,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := newServer(publisherRoutes(pub.Ready, reg), log)
+	base := "http://" + displayAddr(ln.Addr())
+	log.Info("tickerd publishing", "metrics", base+"/metrics", "nats", cfg.natsURL, "stream", feed.StreamName,
+		"symbols", len(universe), "rate", cfg.rate, "seed", seed, "first_seq", firstSeq)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return pub.Run(gctx, sim) })
+	serve(gctx, g, srv, ln, cfg.grace, log)
+	err = g.Wait()
+	log.Info("tickerd stopped")
+	return err
+}
+
+// newPublisherReadyHandler serves GET /readyz for the publisher: 200 while
+// ticks are being stored, 503 with the reason otherwise.
+func newPublisherReadyHandler(ready func() error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := map[string]string{"status": "ready"}
+		status := http.StatusOK
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			body, status = map[string]string{"error": "method not allowed"}, http.StatusMethodNotAllowed
+		} else if err := ready(); err != nil {
+			body = map[string]string{"status": "degraded", "reason": err.Error()}
+			status = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(body)
+	})
+}

@@ -1,0 +1,417 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The JetStream layout that the NATS engine's publisher and replicas share:
+// one stream, one subject per symbol, each message a tick's JSON (its Seq is
+// the publisher's own; a replica replaces it with the stream sequence).
+const (
+	StreamName    = "TICKS"
+	SubjectPrefix = "ticks."
+	subjectsAll   = SubjectPrefix + ">"
+)
+
+// Subject is the subject that carries symbol's ticks, e.g. ticks.AAPL.
+func Subject(symbol string) string { return SubjectPrefix + symbol }
+
+// checkSubjects reports a symbol whose subject NATS would refuse: a dot in
+// a symbol separates subject tokens (ticks.BRK.B), and no token may be empty.
+func checkSubjects(symbols []string) error {
+	for _, sym := range symbols {
+		if sym == "" || strings.HasPrefix(sym, ".") || strings.HasSuffix(sym, ".") || strings.Contains(sym, "..") {
+			return fmt.Errorf("symbol %q cannot be a NATS subject (%s): no leading, trailing or double dot", sym, Subject(sym))
+		}
+	}
+	return nil
+}
+
+// NATSConfig is what the NATS engine's source and publisher have in common.
+type NATSConfig struct {
+	URL        string // e.g. nats://nats:4222; a comma list names several servers
+	Name       string // client name the server shows, e.g. tickerd-replica
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+}
+
+func (c *NATSConfig) setDefaults() error {
+	if c.URL == "" {
+		return errors.New("no NATS URL")
+	}
+	if c.Name == "" {
+		c.Name = "tickerd"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// connect opens a connection that retries the first connect and reconnects
+// for as long as it is open, keeping m's gauge and counter current and
+// calling onReconnect after each reconnect.
+func connect(cfg NATSConfig, m busMetrics, onReconnect func()) (*nats.Conn, error) {
+	log := cfg.Logger
+	nc, err := nats.Connect(cfg.URL,
+		nats.Name(cfg.Name),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second),
+		nats.PingInterval(5*time.Second),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			m.connected.Set(1)
+			log.Info("connected to NATS", "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			m.connected.Set(0)
+			if !nc.IsClosed() {
+				log.Warn("disconnected from NATS; reconnecting", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			m.connected.Set(1)
+			m.reconnects.Inc()
+			log.Info("reconnected to NATS", "server", nc.ConnectedUrlRedacted())
+			onReconnect()
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { m.connected.Set(0) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("nats %s: %w", cfg.URL, err)
+	}
+	if nc.IsConnected() {
+		m.connected.Set(1)
+	} else {
+		log.Warn("NATS not reachable yet; retrying", "url", cfg.URL)
+	}
+	return nc, nil
+}
+
+// closeConn closes nc and waits until its callbacks have run, so that no
+// goroutine of the client outlives the caller.
+func closeConn(nc *nats.Conn) {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	nc.Close()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// NATSSourceConfig configures a [NATSSource].
+type NATSSourceConfig struct {
+	NATSConfig
+	// Symbols is the universe served. A starting replica reads back far
+	// enough to have the last tick of each, so its quotes are complete.
+	Symbols []string
+	// Replay is how many of the newest ticks a starting replica reads to fill
+	// its replay ring, so clients can resume on it at once.
+	Replay int
+	// Heartbeat is how often the server proves an idle consumer alive
+	// (1s, at least 500ms); two missed mean the consumer is recreated.
+	Heartbeat time.Duration
+}
+
+// NATSSource is the replica's [Source]: it consumes the TICKS stream in
+// stream order and hands each tick on with Seq set to its stream sequence,
+// which is the same on every replica. It starts by reading back the newest
+// Replay ticks (further, if a symbol's last tick is older), then follows
+// the stream live. When the bus goes away it keeps reconnecting and then
+// resumes after the last sequence it handed on: no gap, no duplicate.
+type NATSSource struct {
+	cfg     NATSSourceConfig
+	metrics *sourceMetrics
+	running atomic.Bool
+	conn    atomic.Pointer[nats.Conn]
+	warm    atomic.Bool // read up to the stream's end as it was at the start
+
+	mu      sync.Mutex
+	restart func() // stops the current consumer so that it is recreated
+}
+
+// NewNATSSource returns a source for cfg; Run connects.
+func NewNATSSource(cfg NATSSourceConfig) (*NATSSource, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if cfg.Replay < 0 {
+		return nil, fmt.Errorf("replay %d is negative", cfg.Replay)
+	}
+	if err := checkSubjects(cfg.Symbols); err != nil {
+		return nil, err
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = time.Second
+	}
+	if cfg.Heartbeat < 500*time.Millisecond || cfg.Heartbeat > 30*time.Second {
+		return nil, fmt.Errorf("consumer heartbeat %v is outside 500ms..30s", cfg.Heartbeat)
+	}
+	m, err := newSourceMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &NATSSource{cfg: cfg, metrics: m}, nil
+}
+
+// Errors that Ready reports.
+var (
+	ErrBusDisconnected = errors.New("not connected to the NATS bus")
+	ErrWarmingUp       = errors.New("reading recent ticks from JetStream")
+)
+
+// Ready reports whether the source is connected and has read the ticks
+// that were in the stream when it started: a replica should not take
+// clients before.
+func (s *NATSSource) Ready() error {
+	nc := s.conn.Load()
+	switch {
+	case nc == nil || !nc.IsConnected():
+		return ErrBusDisconnected
+	case !s.warm.Load():
+		return ErrWarmingUp
+	}
+	return nil
+}
+
+// ErrStreamReset is returned by Run when the stream's sequence numbers went
+// back below ones already handed on: the stream was deleted and created
+// again. Ids cannot stay monotonic across that, so the replica must restart.
+var ErrStreamReset = errors.New("the tick stream restarted its sequence numbers")
+
+// Run consumes the stream until ctx is done.
+func (s *NATSSource) Run(ctx context.Context, publish func(Tick)) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("NATS source is already running")
+	}
+	defer s.running.Store(false)
+	log := s.cfg.Logger
+	nc, err := connect(s.cfg.NATSConfig, s.metrics.busMetrics, s.restartConsumer)
+	if err != nil {
+		return err
+	}
+	s.conn.Store(nc)
+	defer closeConn(nc)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+
+	var pos position
+	wait := backoff{min: 100 * time.Millisecond, max: 2 * time.Second}
+	failing := false
+	for ctx.Err() == nil {
+		before := pos.last
+		err := s.consume(ctx, js, &pos, publish)
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, ErrStreamReset):
+			return err
+		default:
+			progressed := pos.last != before || errors.Is(err, errRestart)
+			if progressed {
+				failing = false
+			}
+			level := slog.LevelDebug
+			if !failing && !errors.Is(err, errRestart) {
+				level = slog.LevelWarn
+			}
+			failing = !progressed
+			log.Log(ctx, level, "tick stream interrupted; resuming", "after_seq", pos.last, "err", err)
+			wait.sleep(ctx, progressed)
+		}
+	}
+	return nil
+}
+
+// position is how far a replica has read the stream.
+type position struct {
+	last   uint64 // stream sequence of the last tick handed on (or the one before the warm-up start)
+	warmTo uint64 // the stream's last sequence when the replica started
+	warm   bool   // the warm-up start was chosen
+}
+
+// errRestart ends a consumer on purpose: the connection came back.
+var errRestart = errors.New("consumer restarted after a reconnect")
+
+// restartConsumer makes the running consume call return so that Run
+// creates a new consumer after the last sequence handed on.
+func (s *NATSSource) restartConsumer() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.restart != nil {
+		s.restart()
+	}
+}
+
+// consume creates a consumer that starts after pos.last (or, the first
+// time, at the warm-up start) and hands its ticks on until it fails.
+func (s *NATSSource) consume(ctx context.Context, js jetstream.JetStream, pos *position, publish func(Tick)) error {
+	log := s.cfg.Logger
+	callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	stream, err := js.Stream(callCtx, StreamName)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	info, err := stream.Info(callCtx)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	from := pos.last + 1
+	switch {
+	case !pos.warm:
+		from, err = s.warmStart(callCtx, stream, info.State)
+		if err != nil {
+			return err
+		}
+		pos.warm, pos.warmTo, pos.last = true, info.State.LastSeq, from-1
+		log.Info("reading recent ticks from JetStream", "from_seq", from, "to_seq", pos.warmTo)
+	case info.State.LastSeq < pos.last:
+		return fmt.Errorf("%w: its last sequence is %d, this replica has handed on %d", ErrStreamReset, info.State.LastSeq, pos.last)
+	case info.State.FirstSeq > from && pos.last > 0:
+		log.Warn("ticks expired from the stream while this replica was away", "missing_from", from, "missing_to", info.State.FirstSeq-1)
+	}
+	if pos.warmTo < from {
+		s.markWarm()
+	}
+
+	cons, err := stream.CreateOrUpdateConsumer(callCtx, jetstream.ConsumerConfig{
+		Description:       "tickerd replica " + s.cfg.Name,
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       from,
+		AckPolicy:         jetstream.AckNonePolicy,
+		FilterSubject:     subjectsAll,
+		MemoryStorage:     true,
+		InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer: %w", err)
+	}
+	name := cons.CachedInfo().Name
+	defer func() {
+		if !js.Conn().IsConnected() {
+			return // the server drops it after InactiveThreshold
+		}
+		delCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = stream.DeleteConsumer(delCtx, name)
+	}()
+	it, err := cons.Messages(jetstream.PullHeartbeat(s.cfg.Heartbeat), jetstream.PullExpiry(max(5*time.Second, 4*s.cfg.Heartbeat)))
+	if err != nil {
+		return fmt.Errorf("consume: %w", err)
+	}
+	defer it.Stop()
+	var restarted atomic.Bool
+	s.mu.Lock()
+	s.restart = func() { restarted.Store(true); it.Stop() }
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.restart = nil
+		s.mu.Unlock()
+	}()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+
+	var delivered uint64 // consumer sequence: exactly one more per message
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if restarted.Load() {
+				return errRestart
+			}
+			return err
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return fmt.Errorf("message metadata: %w", err)
+		}
+		if meta.Sequence.Consumer != delivered+1 {
+			return fmt.Errorf("consumer delivered %d after %d", meta.Sequence.Consumer, delivered)
+		}
+		delivered = meta.Sequence.Consumer
+		seq := meta.Sequence.Stream
+		if seq <= pos.last {
+			continue
+		}
+		pos.last = seq
+		s.metrics.consumed.Set(float64(seq))
+		s.metrics.lag.Set(float64(meta.NumPending))
+		var t Tick
+		if err := t.UnmarshalJSON(msg.Data()); err != nil {
+			s.metrics.bad.Inc()
+			log.Warn("skipping a message that is not a tick", "subject", msg.Subject(), "seq", seq, "err", err)
+		} else {
+			t.Seq = seq
+			publish(t)
+		}
+		if seq >= pos.warmTo || meta.NumPending == 0 {
+			s.markWarm()
+		}
+	}
+}
+
+func (s *NATSSource) markWarm() {
+	if s.warm.CompareAndSwap(false, true) {
+		s.cfg.Logger.Info("caught up with JetStream; following live ticks")
+	}
+}
+
+// warmStart returns the sequence a starting replica reads from: the newest
+// Replay ticks, or further back to the last tick of any symbol older than
+// those, within what the stream still holds.
+func (s *NATSSource) warmStart(ctx context.Context, stream jetstream.Stream, st jetstream.StreamState) (uint64, error) {
+	if st.Msgs == 0 {
+		return st.LastSeq + 1, nil
+	}
+	from := st.FirstSeq
+	if n := uint64(s.cfg.Replay); st.LastSeq >= n && st.LastSeq-n+1 > from {
+		from = st.LastSeq - n + 1
+	}
+	for _, sym := range s.cfg.Symbols {
+		m, err := stream.GetLastMsgForSubject(ctx, Subject(sym))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("last tick of %s: %w", sym, err)
+		}
+		from = min(from, m.Sequence)
+	}
+	return from, nil
+}
+
+// backoff is a doubling wait between attempts.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+// sleep waits before the next attempt, or until ctx is done; reset starts
+// again from the shortest wait.
+func (b *backoff) sleep(ctx context.Context, reset bool) {
+	if reset || b.cur == 0 {
+		b.cur = b.min
+	} else {
+		b.cur = min(2*b.cur, b.max)
+	}
+	t := time.NewTimer(b.cur)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

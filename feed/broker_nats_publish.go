@@ -1,0 +1,180 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// NATSPublisherConfig configures a [NATSPublisher].
+type NATSPublisherConfig struct {
+	NATSConfig
+	Symbols []string // the universe published: each must make a valid subject
+	// MaxPerSymbol and MaxAge bound what the stream keeps: the newest
+	// MaxPerSymbol ticks of each symbol, none older than MaxAge.
+	MaxPerSymbol int64
+	MaxAge       time.Duration
+}
+
+// dedupWindow is how long JetStream remembers message ids, so that a
+// publication retried within it is stored once. It is capped at MaxAge.
+const dedupWindow = 2 * time.Minute
+
+// NATSPublisher publishes ticks to the TICKS stream for replicas to serve.
+// It creates the stream (or updates its limits) and publishes each tick
+// with an acknowledgement and a message id, retrying until it is stored:
+// a retry of a tick that was stored but whose acknowledgement was lost is
+// recognised by its id, so one tick never gets two sequence numbers.
+// Publications are one at a time, in order, so each symbol's ticks are
+// stored in the order they were made.
+type NATSPublisher struct {
+	cfg     NATSPublisherConfig
+	metrics *publisherMetrics
+	running atomic.Bool
+	conn    atomic.Pointer[nats.Conn]
+	ok      atomic.Bool // the stream exists and the last publication was stored
+}
+
+// NewNATSPublisher returns a publisher for cfg; Run connects.
+func NewNATSPublisher(cfg NATSPublisherConfig) (*NATSPublisher, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := checkSubjects(cfg.Symbols); err != nil {
+		return nil, err
+	}
+	if cfg.MaxPerSymbol < 1 {
+		return nil, fmt.Errorf("ticks kept per symbol %d is less than 1", cfg.MaxPerSymbol)
+	}
+	if cfg.MaxAge < time.Second {
+		return nil, fmt.Errorf("tick retention %v is shorter than 1s", cfg.MaxAge)
+	}
+	m, err := newPublisherMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &NATSPublisher{cfg: cfg, metrics: m}, nil
+}
+
+// ErrPublishFailing is what Ready reports while publications fail.
+var ErrPublishFailing = errors.New("ticks are not being stored in JetStream")
+
+// Ready reports whether the publisher is connected and storing ticks.
+func (p *NATSPublisher) Ready() error {
+	nc := p.conn.Load()
+	switch {
+	case nc == nil || !nc.IsConnected():
+		return ErrBusDisconnected
+	case !p.ok.Load():
+		return ErrPublishFailing
+	}
+	return nil
+}
+
+// Run connects, sets up the stream and then runs src, publishing each of
+// its ticks, until ctx is done. While a tick cannot be stored, src waits:
+// a simulated market then skips ahead instead of bursting (see
+// [Simulator.Run]).
+func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("NATS publisher is already running")
+	}
+	defer p.running.Store(false)
+	nc, err := connect(p.cfg.NATSConfig, p.metrics.busMetrics, func() {})
+	if err != nil {
+		return err
+	}
+	p.conn.Store(nc)
+	defer closeConn(nc)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	wait := backoff{min: 100 * time.Millisecond, max: 2 * time.Second}
+	for first := true; ; first = false {
+		err := p.ensureStream(ctx, js)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		p.cfg.Logger.Warn("cannot set up the tick stream yet; retrying", "err", err)
+		wait.sleep(ctx, first)
+	}
+	p.ok.Store(true)
+
+	runID := nuid.Next() // message ids are unique to this run, whatever Seq starts at
+	var buf []byte
+	return src.Run(ctx, func(t Tick) {
+		buf = t.AppendJSON(buf[:0])
+		p.publish(ctx, js, &nats.Msg{Subject: Subject(t.Symbol), Data: buf}, runID+"-"+strconv.FormatUint(t.Seq, 10))
+	})
+}
+
+// ensureStream creates the stream, or brings its limits to the configured ones.
+func (p *NATSPublisher) ensureStream(ctx context.Context, js jetstream.JetStream) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              StreamName,
+		Description:       "tickerd ticks, one subject per symbol",
+		Subjects:          []string{subjectsAll},
+		Storage:           jetstream.FileStorage,
+		Retention:         jetstream.LimitsPolicy,
+		Discard:           jetstream.DiscardOld,
+		MaxMsgsPerSubject: p.cfg.MaxPerSymbol,
+		MaxAge:            p.cfg.MaxAge,
+		Duplicates:        min(dedupWindow, p.cfg.MaxAge),
+	})
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	return nil
+}
+
+// publish stores one tick, retrying with the same message id until it is
+// acknowledged or ctx is done.
+func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, id string) {
+	wait := backoff{min: 50 * time.Millisecond, max: time.Second}
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		if attempt > 0 {
+			p.metrics.retries.Inc()
+		}
+		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ack, err := js.PublishMsg(callCtx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(StreamName))
+		cancel()
+		if err == nil {
+			if ack.Duplicate {
+				p.metrics.duplicates.Inc()
+			} else {
+				p.metrics.published.Inc()
+			}
+			p.metrics.lastSeq.Set(float64(ack.Sequence))
+			if !p.ok.Swap(true) {
+				p.cfg.Logger.Info("storing ticks again", "seq", ack.Sequence)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if p.ok.Swap(false) {
+			p.cfg.Logger.Warn("cannot store ticks; retrying", "err", err)
+		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) {
+			// The stream may be gone (a server that lost its store): set it up again.
+			if err := p.ensureStream(ctx, js); err != nil {
+				p.cfg.Logger.Debug("stream set-up failed", "err", err)
+			}
+		}
+		wait.sleep(ctx, attempt == 0)
+	}
+}

@@ -1,0 +1,431 @@
+package feed_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/natstest"
+)
+
+// queueSource is a Source that publishes the ticks sent on its channel.
+type queueSource chan feed.Tick
+
+func (q queueSource) Run(ctx context.Context, publish func(feed.Tick)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case t := <-q:
+			publish(t)
+		}
+	}
+}
+
+// publisher runs a NATSPublisher fed by the returned channel until the test ends.
+func startPublisher(t *testing.T, url string, reg prometheus.Registerer) (queueSource, *feed.NATSPublisher) {
+	t.Helper()
+	p, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
+		NATSConfig:   feed.NATSConfig{URL: url, Name: "test-publisher", Registerer: reg, Logger: testLogger(t)},
+		MaxPerSymbol: 1000, MaxAge: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := make(queueSource)
+	runInBackground(t, "publisher", func(ctx context.Context) error { return p.Run(ctx, q) })
+	return q, p
+}
+
+// runInBackground runs fn until the test ends, then cancels it, waits and
+// checks that it returned nil.
+func runInBackground(t *testing.T, what string, fn func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: %v", what, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s did not stop within 10s", what)
+		}
+	})
+}
+
+var testSymbols = []string{"AAPL", "MSFT", "BRK.B", "RARE"}
+
+// tick makes the n-th test tick: RARE trades only at n == 10.
+func tick(n uint64) feed.Tick {
+	sym := testSymbols[n%3]
+	if n == 10 {
+		sym = "RARE"
+	}
+	px := 100 + float64(n%50)/100
+	return feed.Tick{Seq: 1_000_000 + n, Symbol: sym, Price: px, Bid: px - 0.01, Ask: px + 0.01, Size: int64(n), Time: time.Unix(1_700_000_000, int64(n))}
+}
+
+func sendTicks(t *testing.T, q queueSource, from, to uint64) {
+	t.Helper()
+	for n := from; n <= to; n++ {
+		select {
+		case q <- tick(n):
+		case <-time.After(10 * time.Second):
+			t.Fatalf("publisher stuck before tick %d", n)
+		}
+	}
+}
+
+// received gathers what a NATSSource hands on.
+type received struct {
+	mu    sync.Mutex
+	ticks []feed.Tick
+}
+
+func (c *received) publish(t feed.Tick) {
+	c.mu.Lock()
+	c.ticks = append(c.ticks, t)
+	c.mu.Unlock()
+}
+
+func (c *received) snapshot() []feed.Tick {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.ticks)
+}
+
+func (c *received) waitForSeq(t *testing.T, seq uint64) []feed.Tick {
+	t.Helper()
+	waitFor(t, "the source to hand on seq", func() bool {
+		got := c.snapshot()
+		return len(got) > 0 && got[len(got)-1].Seq >= seq
+	})
+	return c.snapshot()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func startSource(t *testing.T, url string, replay int, reg prometheus.Registerer) (*feed.NATSSource, *received) {
+	t.Helper()
+	src, err := feed.NewNATSSource(feed.NATSSourceConfig{
+		NATSConfig: feed.NATSConfig{URL: url, Name: "test-replica", Registerer: reg, Logger: testLogger(t)},
+		Symbols:    testSymbols, Replay: replay, Heartbeat: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &received{}
+	runInBackground(t, "source", func(ctx context.Context) error { return src.Run(ctx, c.publish) })
+	return src, c
+}
+
+// checkStreamOrder fails unless ticks are exactly the stream sequences
+// from..to, each carrying the test tick it was published as.
+func checkStreamOrder(t *testing.T, ticks []feed.Tick, from, to uint64) {
+	t.Helper()
+	if len(ticks) != int(to-from+1) {
+		t.Fatalf("got %d ticks, want seqs %d..%d", len(ticks), from, to)
+	}
+	for i, got := range ticks {
+		seq := from + uint64(i)
+		want := tick(seq)
+		want.Seq = seq
+		if got.Seq != seq || got.Symbol != want.Symbol || got.Price != want.Price || got.Size != want.Size || !got.Time.Equal(want.Time) {
+			t.Fatalf("tick %d: got %+v, want %+v", i, got, want)
+		}
+	}
+}
+
+func TestPublisherStoresEveryTickInOrderOnItsSymbolsSubject(t *testing.T) {
+	ns := natstest.Start(t)
+	reg := prometheus.NewRegistry()
+	q, p := startPublisher(t, ns.URL(), reg)
+	sendTicks(t, q, 1, 100)
+	waitFor(t, "100 ticks stored", func() bool { return metricValue(t, reg, "tickerd_bus_published_total") == 100 })
+	if err := p.Ready(); err != nil {
+		t.Errorf("Ready() = %v", err)
+	}
+
+	nc, js := connect(t, ns.URL())
+	defer nc.Close()
+	ctx := context.Background()
+	stream, err := js.Stream(ctx, feed.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := stream.Info(ctx)
+	if info.State.Msgs != 100 || info.State.FirstSeq != 1 || info.State.LastSeq != 100 {
+		t.Fatalf("stream state %+v, want 100 messages 1..100", info.State)
+	}
+	cfg := info.Config
+	if cfg.MaxMsgsPerSubject != 1000 || cfg.MaxAge != time.Hour || cfg.Duplicates <= 0 || cfg.Storage != jetstream.FileStorage {
+		t.Errorf("stream config %+v", cfg)
+	}
+	for _, seq := range []uint64{1, 10, 100} {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got feed.Tick
+		if err := got.UnmarshalJSON(m.Data); err != nil {
+			t.Fatal(err)
+		}
+		want := tick(seq)
+		if m.Subject != feed.Subject(want.Symbol) || got != want || m.Header.Get(jetstream.MsgIDHeader) == "" {
+			t.Errorf("message %d: %s %s %+v, want %s %+v with a message id", seq, m.Subject, m.Header, got, feed.Subject(want.Symbol), want)
+		}
+	}
+}
+
+func TestSourceWarmsUpFromTheStreamThenFollowsIt(t *testing.T) {
+	ns := natstest.Start(t)
+	q, _ := startPublisher(t, ns.URL(), nil)
+	sendTicks(t, q, 1, 300)
+	nc, js := connect(t, ns.URL())
+	defer nc.Close()
+	waitFor(t, "300 stored", func() bool { return lastSeq(t, js) == 300 })
+
+	// 50 ticks of replay, but RARE last traded at seq 10: the source reads
+	// back to it so that every quote is complete.
+	reg := prometheus.NewRegistry()
+	src, c := startSource(t, ns.URL(), 50, reg)
+	checkStreamOrder(t, c.waitForSeq(t, 300), 10, 300)
+	waitFor(t, "ready", func() bool { return src.Ready() == nil })
+
+	sendTicks(t, q, 301, 320)
+	checkStreamOrder(t, c.waitForSeq(t, 320), 10, 320)
+	waitFor(t, "lag 0", func() bool {
+		return metricValue(t, reg, "tickerd_bus_consumed_sequence") == 320 &&
+			metricValue(t, reg, "tickerd_bus_lag_messages") == 0
+	})
+	if got := metricValue(t, reg, "tickerd_bus_connected"); got != 1 {
+		t.Errorf("tickerd_bus_connected %v, want 1", got)
+	}
+}
+
+func TestSourceOnAnEmptyStreamIsReadyAndStartsAtTheFirstTick(t *testing.T) {
+	ns := natstest.Start(t)
+	q, _ := startPublisher(t, ns.URL(), nil)
+	nc, js := connect(t, ns.URL())
+	defer nc.Close()
+	waitFor(t, "the stream", func() bool { _, err := js.Stream(context.Background(), feed.StreamName); return err == nil })
+	src, c := startSource(t, ns.URL(), 50, nil)
+	waitFor(t, "ready", func() bool { return src.Ready() == nil })
+	sendTicks(t, q, 1, 5)
+	checkStreamOrder(t, c.waitForSeq(t, 5), 1, 5)
+}
+
+func TestSourceWaitsForTheStreamToExist(t *testing.T) {
+	ns := natstest.Start(t)
+	reg := prometheus.NewRegistry()
+	src, c := startSource(t, ns.URL(), 50, reg)
+	waitFor(t, "connected", func() bool { return metricValue(t, reg, "tickerd_bus_connected") == 1 })
+	if err := src.Ready(); !errors.Is(err, feed.ErrWarmingUp) {
+		t.Errorf("Ready() without a stream = %v, want ErrWarmingUp", err)
+	}
+	q, _ := startPublisher(t, ns.URL(), nil)
+	sendTicks(t, q, 1, 5)
+	checkStreamOrder(t, c.waitForSeq(t, 5), 1, 5)
+}
+
+func TestSourceAndPublisherRecoverFromAServerRestartWithoutGapOrDuplicate(t *testing.T) {
+	ns := natstest.Start(t)
+	preg, sreg := prometheus.NewRegistry(), prometheus.NewRegistry()
+	q, p := startPublisher(t, ns.URL(), preg)
+	sendTicks(t, q, 1, 100)
+	src, c := startSource(t, ns.URL(), 1000, sreg)
+	c.waitForSeq(t, 100)
+	waitFor(t, "ready", func() bool { return src.Ready() == nil })
+
+	ns.Stop()
+	waitFor(t, "source not ready", func() bool { return errors.Is(src.Ready(), feed.ErrBusDisconnected) })
+	waitFor(t, "publisher not ready", func() bool { return p.Ready() != nil })
+	// Ticks made during the outage wait in the publisher, in order.
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for n := uint64(101); n <= 110; n++ {
+			q <- tick(n)
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the outage
+	ns.Restart()
+	<-sent
+	sendTicks(t, q, 111, 200)
+	checkStreamOrder(t, c.waitForSeq(t, 200), 1, 200)
+	waitFor(t, "ready again", func() bool { return src.Ready() == nil && p.Ready() == nil })
+	for _, reg := range []*prometheus.Registry{preg, sreg} {
+		if got := metricValue(t, reg, "tickerd_bus_reconnects_total"); got < 1 {
+			t.Errorf("reconnects %v, want at least 1", got)
+		}
+	}
+}
+
+func TestSourceStopsWhenTheStreamIsRecreated(t *testing.T) {
+	ns := natstest.Start(t)
+	q, _ := startPublisher(t, ns.URL(), nil)
+	sendTicks(t, q, 1, 50)
+	src, err := feed.NewNATSSource(feed.NATSSourceConfig{
+		NATSConfig: feed.NATSConfig{URL: ns.URL()}, Symbols: testSymbols, Replay: 100, Heartbeat: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &received{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, c.publish) }()
+	c.waitForSeq(t, 50)
+
+	nc, js := connect(t, ns.URL())
+	defer nc.Close()
+	if err := js.DeleteStream(context.Background(), feed.StreamName); err != nil {
+		t.Fatal(err)
+	}
+	sendTicks(t, q, 51, 55) // the publisher creates it again: seqs 1..5
+	select {
+	case err := <-done:
+		if !errors.Is(err, feed.ErrStreamReset) {
+			t.Fatalf("Run = %v, want ErrStreamReset", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run went on after the stream restarted its sequence numbers")
+	}
+}
+
+func connect(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+func lastSeq(t *testing.T, js jetstream.JetStream) uint64 {
+	stream, err := js.Stream(context.Background(), feed.StreamName)
+	if err != nil {
+		return 0
+	}
+	info, err := stream.Info(context.Background())
+	if err != nil {
+		return 0
+	}
+	return info.State.LastSeq
+}
+
+// metricValue returns the value of the metric name, which has one series, on reg.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		m := f.GetMetric()[0]
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// testLogger logs to the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// Debian packages an older nats-server than the one the other tests embed;
+// the engine must work with it too.
+func TestEngineWorksWithDebiansNATSServer(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nats-server not found (scripts/test.sh installs it)")
+		}
+		t.Skip("nats-server not found; scripts/test.sh installs it")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", port, "-js", "-sd", t.TempDir())
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+		if t.Failed() {
+			t.Logf("nats-server:\n%s", logs.String())
+		}
+	})
+	url := "nats://127.0.0.1:" + port
+	waitFor(t, "nats-server to listen", func() bool {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	q, _ := startPublisher(t, url, nil)
+	sendTicks(t, q, 1, 30)
+	src, c := startSource(t, url, 10, nil)
+	checkStreamOrder(t, c.waitForSeq(t, 30), 10, 30)
+	waitFor(t, "ready", func() bool { return src.Ready() == nil })
+	sendTicks(t, q, 31, 40)
+	checkStreamOrder(t, c.waitForSeq(t, 40), 10, 40)
+}
