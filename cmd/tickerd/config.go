@@ -96,7 +96,7 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	// Every role has every flag and ignores those it does not use, so one
 	// environment can configure them all.
 	fs.StringVar(&c.feed, "feed", feedMemory, "where ticks come from: memory (the simulated market, in process) or nats (a replica: the JetStream stream a publisher fills)")
-	fs.DurationVar(&c.resumeWait, "resume-wait", 2*time.Second, "how long a stream resuming from an id this server has not reached yet waits for the feed to reach it (replicas run a little apart)")
+	fs.DurationVar(&c.resumeWait, "resume-wait", 2*time.Second, "replicas (-feed nats): how long a stream resuming from an id this server has not reached yet waits for the feed to reach it (replicas run a little apart)")
 	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
@@ -130,6 +130,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if c.grace <= 0 {
 		return c, usageError{fmt.Errorf("-grace %v: want a positive duration", c.grace)}
+	}
+	if c.resumeWait < 0 || c.resumeWait > time.Minute {
+		return c, usageError{fmt.Errorf("-resume-wait %v: want a resume wait from 0 to 1m", c.resumeWait)}
 	}
 	if c.stallAfter <= 0 {
 		return c, usageError{fmt.Errorf("-stall-after %v: want a positive duration", c.stallAfter)}

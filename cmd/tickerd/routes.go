@@ -23,6 +23,7 @@ func routes(hub *stream.Hub, bars *stream.BarStore, reg *prometheus.Registry, st
 	mux.Handle("/healthz", stream.NewHealthHandler())
 	mux.Handle("/readyz", stream.NewReadyHandler(hub, stallAfter, checks...))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/", static.Handler())
 	return mux
 }
 
@@ -32,6 +33,5 @@ func publisherRoutes(ready func() error, reg *prometheus.Registry) http.Handler 
 	mux.Handle("/healthz", stream.NewHealthHandler())
 	mux.Handle("/readyz", newPublisherReadyHandler(ready))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/", static.Handler())
 	return mux
 }

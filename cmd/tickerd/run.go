@@ -87,6 +87,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logArgs = []any{"feed", feedMemory, "rate", cfg.rate, "seed", seed, "first_seq", firstSeq}
 	}
 
+	// With its own market a server is the authority on ids: one ahead of it
+	// is from nowhere, and waiting for it would only delay a snapshot.
+	resumeWait := cfg.resumeWait
+	if cfg.feed == feedMemory {
+		resumeWait = 0
+	}
 	hub, err := stream.NewHub(stream.Config{
 		Symbols:       names,
 		ReplaySize:    cfg.replay,
@@ -97,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Retry:         cfg.retry,
 		MaxSymbols:    cfg.maxSymbols,
 		MaxQueryBytes: cfg.maxQueryBytes,
-		ResumeWait:    cfg.resumeWait,
+		ResumeWait:    resumeWait,
 		Registerer:    reg,
 		Logger:        log,
 	})
