@@ -82,6 +82,8 @@ type tlReport struct {
 	Stalled        int     `json:"stalled_clients"`
 	TicksPerSecond float64 `json:"ticks_per_s"`
 	MinClient      float64 `json:"min_client_ticks_per_s"`
+	Offered        float64 `json:"offered_ticks_per_s"` // firehose: ticks produced per second, per client
+	SampledOK      float64 `json:"sampled_complete"`
 	Latency        struct {
 		Count uint64  `json:"count"`
 		P50   float64 `json:"p50"`
@@ -108,6 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 20*time.Second, "measured window of each run")
 	warmup := fs.Duration("warmup", 5*time.Second, "warm-up after the ramp")
 	raw := fs.String("raw", "", "also write every measurement as JSON lines to this file")
+	goBench := fs.Bool("gobench", true, "also run the Go micro-benchmarks of feed and stream")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -168,12 +171,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					measurement
 				}{sc.Name, m})
 				fmt.Fprintf(rawOut, "%s\n", line)
-				fmt.Fprintf(stderr, "   delivered %.1f%%, p50 %.1f ms, p99 %.1f ms, cpu %.0f%%\n",
-					100*r.TicksPerSecond/sc.Expected, r.Latency.P50, r.Latency.P99, serverCPU(r))
+				fmt.Fprintf(stderr, "   delivered %.2f%%, p50 %.1f ms, p99 %.1f ms, cpu %.0f%%\n",
+					delivered(sc, r), r.Latency.P50, r.Latency.P99, serverCPU(r))
 			}
 		}
 	}
 	doc := render(results, *only, *reps, *duration, started, time.Since(started))
+	if *goBench {
+		fmt.Fprintln(stderr, "== go test -bench ./feed/ ./stream/")
+		bench := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1", "./feed/", "./stream/")
+		var out bytes.Buffer
+		bench.Stdout, bench.Stderr = &out, stderr
+		if err := bench.Run(); err != nil {
+			return fmt.Errorf("go test -bench: %w", err)
+		}
+		doc += "### Go micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem ./feed/ ./stream/`\n\n```\n"
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(line, "Benchmark") || strings.HasPrefix(line, "cpu:") {
+				doc += line + "\n"
+			}
+		}
+		doc += "```\n\n"
+	}
 	return writeSection(*out, doc)
 }
 
@@ -263,6 +282,16 @@ func serverCPU(r tlReport) float64 {
 	return r.Server.CPUPercent
 }
 
+// delivered is the share of the ticks the reading clients should have got
+// that they got: against what the server produced in the window where the
+// sampled clients can tell (firehose), else against the configured rate.
+func delivered(sc scenario, r tlReport) float64 {
+	if r.Offered > 0 {
+		return 100 * r.TicksPerSecond / (float64(r.Clients-r.Stalled) * r.Offered)
+	}
+	return 100 * r.TicksPerSecond / sc.Expected
+}
+
 // stat extracts one figure from a measurement.
 type stat struct {
 	name   string
@@ -271,7 +300,7 @@ type stat struct {
 }
 
 var stats = []stat{
-	{"delivered", "%.1f%%", func(sc scenario, r tlReport) float64 { return 100 * r.TicksPerSecond / sc.Expected }},
+	{"delivered", "%.2f%%", delivered},
 	{"slowest client", "%.1f/s", func(_ scenario, r tlReport) float64 { return r.MinClient }},
 	{"p50", "%.1f ms", func(_ scenario, r tlReport) float64 { return r.Latency.P50 }},
 	{"p99", "%.1f ms", func(_ scenario, r tlReport) float64 { return r.Latency.P99 }},

@@ -27,6 +27,7 @@ type client struct {
 	scanner   eventScanner
 	rng       *rand.Rand
 	delivered atomic.Uint64 // tick events received, all connections
+	lastSeq   atomic.Uint64 // sampled clients: id of the last event dispatched
 }
 
 // statusError is a response other than 200 text/event-stream.
@@ -242,6 +243,9 @@ func (c *client) read(conn net.Conn, raw int, chunked bool, load *loadRun) error
 					rec = load.latency.Record
 				}
 				ticks = c.scanner.parseEvents(lines, now, rec)
+				if id, ok := parseSeq(c.scanner.lastID.Bytes()); ok {
+					c.lastSeq.Store(id)
+				}
 			} else {
 				ticks = c.scanner.countTicks(lines)
 			}
@@ -259,4 +263,19 @@ func (c *client) read(conn net.Conn, raw int, chunked bool, load *loadRun) error
 			time.Sleep(pace) // let events gather in the socket buffer: fewer, larger reads
 		}
 	}
+}
+
+// parseSeq reads a decimal event id.
+func parseSeq(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, d := range b {
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(d-'0')
+	}
+	return n, true
 }

@@ -107,6 +107,7 @@ func buildRequest(u *url.URL, syms []string) []byte {
 type sample struct {
 	at        time.Time
 	delivered []uint64
+	lastSeq   []uint64 // per client: id of the last event a sampled client dispatched
 	connected int64
 	selfCPU   time.Duration
 	serverCPU time.Duration
@@ -117,11 +118,13 @@ func (l *loadRun) sample() (sample, error) {
 	s := sample{
 		at:        time.Now(),
 		delivered: make([]uint64, len(l.clients)),
+		lastSeq:   make([]uint64, len(l.clients)),
 		connected: l.connected.Load(),
 		selfCPU:   selfCPU(),
 	}
 	for i, c := range l.clients {
 		s.delivered[i] = c.delivered.Load()
+		s.lastSeq[i] = c.lastSeq.Load()
 	}
 	if l.cfg.pid > 0 {
 		var err error

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -28,7 +29,13 @@ type report struct {
 	Ticks              uint64  `json:"ticks"` // tick events delivered in the window, all clients
 	TicksPerSecond     float64 `json:"ticks_per_s"`
 	MinClientPerSecond float64 `json:"min_client_ticks_per_s"` // slowest reading client
-	TicksRun           uint64  `json:"ticks_run"`              // tick events delivered over the whole run
+	// In firehose mode, where ids are the server's consecutive tick
+	// sequence numbers: ticks the server produced per second in the window
+	// (the median id span of the sampled clients), and the share of the
+	// ids in their spans that the sampled clients received.
+	OfferedPerSecond float64 `json:"offered_ticks_per_s,omitempty"`
+	SampledComplete  float64 `json:"sampled_complete,omitempty"`
+	TicksRun         uint64  `json:"ticks_run"` // tick events delivered over the whole run
 
 	Latency latencyReport `json:"latency_ms"`
 
@@ -95,6 +102,24 @@ func (l *loadRun) report(ph phases) report {
 		}
 	}
 	r.TicksPerSecond = round(float64(r.Ticks)/window.Seconds(), 1)
+	if cfg.mode == modeFirehose {
+		var spans []float64
+		var got, span uint64
+		for i, c := range l.clients {
+			first, last := ph.start.lastSeq[i], ph.end.lastSeq[i]
+			if !c.sampled || first == 0 || last <= first {
+				continue
+			}
+			spans = append(spans, float64(last-first))
+			span += last - first
+			got += ph.end.delivered[i] - ph.start.delivered[i]
+		}
+		if len(spans) > 0 {
+			slices.Sort(spans)
+			r.OfferedPerSecond = round(spans[len(spans)/2]/window.Seconds(), 2)
+			r.SampledComplete = round(float64(got)/float64(span), 5)
+		}
+	}
 	if minDelivered != math.MaxUint64 {
 		r.MinClientPerSecond = round(float64(minDelivered)/window.Seconds(), 2)
 	}
@@ -141,6 +166,9 @@ func (r *report) writeTable(w io.Writer) error {
 	fmt.Fprintf(tw, "connected\t%d at window start, %d at end\n", r.ConnectedAtStart, r.ConnectedAtEnd)
 	fmt.Fprintf(tw, "delivered\t%d tick events, %.1f/s total\n", r.Ticks, r.TicksPerSecond)
 	fmt.Fprintf(tw, "slowest client\t%.2f ticks/s\n", r.MinClientPerSecond)
+	if r.OfferedPerSecond > 0 {
+		fmt.Fprintf(tw, "offered\t%.2f ticks/s per client (id span of the sampled clients, who got %.3f%% of it)\n", r.OfferedPerSecond, 100*r.SampledComplete)
+	}
 	fmt.Fprintf(tw, "latency\tp50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  (%d samples",
 		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max, r.Latency.Count)
 	if r.Latency.Negative > 0 {

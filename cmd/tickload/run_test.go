@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -273,5 +274,38 @@ func TestRunStalledClientsDoNotRead(t *testing.T) {
 	}
 	if want := float64(ticks) / r.WindowSeconds; r.MinClientPerSecond < want*0.999 {
 		t.Errorf("slowest reading client %.2f ticks/s, want %.2f (stalled clients excluded)", r.MinClientPerSecond, want)
+	}
+}
+
+func TestRunMeasuresOfferedTicksFromTheIDSpan(t *testing.T) {
+	const clients = 10
+	stderr := newLogWatch("tickload: measuring for")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		startStream(w)
+		writeTicks(w, 1, 100) // before the window
+		select {
+		case <-stderr.seen:
+		case <-r.Context().Done():
+			return
+		}
+		// In the window: 101..1099, missing every tenth id.
+		for id := 101; id <= 1099; id++ {
+			if id%10 != 0 {
+				writeTicks(w, id, id)
+			}
+		}
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	r, out := runLoad(t, stderr, "-url", srv.URL+"/events", "-clients", strconv.Itoa(clients),
+		"-sample", "100%", "-ramp", "100ms", "-warmup", "500ms", "-duration", "2s")
+	if want := 999 / r.WindowSeconds; math.Abs(r.OfferedPerSecond-want) > 0.01*want {
+		t.Errorf("offered %.2f ticks/s per client, want %.2f (999 ids over %.3fs)", r.OfferedPerSecond, want, r.WindowSeconds)
+	}
+	if want := 900.0 / 999; math.Abs(r.SampledComplete-want) > 1e-4 {
+		t.Errorf("sampled clients complete %.5f, want %.5f", r.SampledComplete, want)
+	}
+	if !strings.Contains(out, "offered") {
+		t.Errorf("the table does not show the offered rate:\n%s", out)
 	}
 }
