@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tickerd/tickerd/internal/natstest"
 )
 
 // dashboard is the part of a Grafana dashboard the tests look at.
@@ -186,22 +188,39 @@ func TestDashboardStructure(t *testing.T) {
 var metricName = regexp.MustCompile(`\b(?:tickerd|go|process)_[a-z0-9_]+\b`)
 
 // TestDeployFilesNameExportedMetrics checks that every metric the dashboard
-// and the alert rules mention is one a running tickerd exports, so that a
-// rename cannot leave a panel or an alert silently empty.
+// and the alert rules mention is one a running tickerd exports in one of its
+// roles, so that a rename cannot leave a panel or an alert silently empty.
+// The bus metrics exist only on a replica and the publisher, so those run
+// too, on a real NATS server.
 func TestDeployFilesNameExportedMetrics(t *testing.T) {
-	td := startTickerd(t, "-rate", "200")
-	exposition := scrape(t, td)
-	exported := map[string]bool{}
-	for _, line := range strings.Split(exposition, "\n") {
-		if name, kind, ok := strings.Cut(strings.TrimPrefix(line, "# TYPE "), " "); ok && strings.HasPrefix(line, "# TYPE ") {
-			exported[name] = true
-			if kind == "histogram" || kind == "summary" {
-				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-					exported[name+suffix] = true
-				}
-			}
+	ns := natstest.Start(t)
+	roles := []struct {
+		name string
+		td   *tickerd
+	}{
+		{"all-in-one", startTickerd(t, "-rate", "200")},
+		{"publish", startPublisher(t, ns.URL(), 200)},
+		{"replica", startReplica(t, ns.URL())},
+	}
+	exported := map[string][]string{} // metric name → the roles exporting it
+	for _, role := range roles {
+		for _, name := range exportedNames(scrape(t, role.td)) {
+			exported[name] = append(exported[name], role.name)
 		}
 	}
+	// The roles are what the check relies on them to be.
+	for name, want := range map[string][]string{
+		"tickerd_build_info":            {"all-in-one", "publish", "replica"},
+		"tickerd_bus_connected":         {"publish", "replica"},
+		"tickerd_bus_lag_messages":      {"replica"},
+		"tickerd_bus_published_total":   {"publish"},
+		"tickerd_bus_consumed_sequence": {"replica"},
+	} {
+		if !slices.Equal(exported[name], want) {
+			t.Errorf("%s is exported by %v, want %v", name, exported[name], want)
+		}
+	}
+
 	for _, file := range []string{dashboardFile, deployDir + "/prometheus/alerts.yml"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -214,9 +233,29 @@ func TestDeployFilesNameExportedMetrics(t *testing.T) {
 			t.Errorf("%s: found only %v", file, names)
 		}
 		for _, name := range names {
-			if !exported[name] {
-				t.Errorf("%s names %s, which tickerd does not export", filepath.Base(file), name)
+			if len(exported[name]) == 0 {
+				t.Errorf("%s names %s, which no tickerd role (all-in-one, publish, replica) exports", filepath.Base(file), name)
 			}
 		}
 	}
+}
+
+// exportedNames returns the metric names of a text exposition, with the
+// _bucket, _sum and _count series of its histograms and summaries.
+func exportedNames(exposition string) []string {
+	var names []string
+	for _, line := range strings.Split(exposition, "\n") {
+		typ, ok := strings.CutPrefix(line, "# TYPE ")
+		if !ok {
+			continue
+		}
+		name, kind, _ := strings.Cut(typ, " ")
+		names = append(names, name)
+		if kind == "histogram" || kind == "summary" {
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				names = append(names, name+suffix)
+			}
+		}
+	}
+	return names
 }
