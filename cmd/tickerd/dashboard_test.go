@@ -177,6 +177,11 @@ func TestDashboardStructure(t *testing.T) {
 		"histogram_quantile(0.99, sum by (le) (rate(tickerd_tick_to_wire_seconds_bucket",
 		"tickerd_clients_conflated", "tickerd_events_dropped_total", "tickerd_feed_rate_ticks_per_second",
 		"rate(tickerd_feed_ticks_total", "sum by (reason) (rate(tickerd_streams_closed_total",
+		// The bus row, for replicas and the publisher.
+		"tickerd_bus_connected{", "tickerd_bus_lag_messages{", "tickerd_bus_consumed_sequence{",
+		"tickerd_bus_published_sequence{", "rate(tickerd_bus_published_total", "tickerd_bus_reconnects_total",
+		"rate(tickerd_bus_publish_retries_total", "rate(tickerd_bus_publish_duplicates_total",
+		"tickerd_bus_undecodable_messages_total",
 	} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("no panel queries %s", want)

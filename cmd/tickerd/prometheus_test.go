@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/natstest"
 )
 
 const deployDir = "../../deploy"
@@ -483,7 +484,9 @@ func (p *promServer) scalar(t *testing.T, expr string) (float64, string) {
 // Prometheus's HTTP API what an SRE would look at: the target is up, the
 // clients gauge, the event rate and the latency histogram move, the alert
 // rules evaluate, and every expression of the Grafana dashboard is valid
-// PromQL with data behind it. A second server with native histograms on
+// PromQL with data behind it. Prometheus scrapes a publisher and a replica
+// on a real NATS server too, as job tickerd beside the all-in-one, so that
+// the bus panels have data. A second server with native histograms on
 // checks the native buckets of tickerd_tick_to_wire_seconds.
 func TestPrometheusScrapesTickerd(t *testing.T) {
 	bin := requireTool(t, "prometheus")
@@ -493,7 +496,13 @@ func TestPrometheusScrapesTickerd(t *testing.T) {
 	for range clients {
 		startTickReader(t, td)
 	}
-	config := prometheusConfig(t, strings.TrimPrefix(td.URL, "http://"))
+	ns := natstest.Start(t)
+	pub := startPublisher(t, ns.URL(), 100)
+	replica := startReplica(t, ns.URL())
+	target := strings.TrimPrefix(td.URL, "http://")
+	config := prometheusConfig(t, target, strings.TrimPrefix(pub.URL, "http://"), strings.TrimPrefix(replica.URL, "http://"))
+	// The single-series checks below look at the all-in-one.
+	aio := fmt.Sprintf(`job="tickerd", instance=%q`, target)
 	prom := startPrometheus(t, bin, config)
 	native := startPrometheus(t, bin, config, "--enable-feature=native-histograms")
 	t.Logf("%v: both Prometheus servers ready", time.Since(start).Round(time.Millisecond))
@@ -508,21 +517,27 @@ func TestPrometheusScrapesTickerd(t *testing.T) {
 		})
 		t.Logf("%v: %s", time.Since(start).Round(time.Millisecond), state)
 	}
-	checkValue(prom, "the target up", `up{job="tickerd"}`, func(v float64) bool { return v == 1 })
-	checkValue(prom, "the clients gauge", `tickerd_clients{job="tickerd"}`, func(v float64) bool { return v == clients })
-	checkValue(prom, "events written", `rate(tickerd_events_written_total{job="tickerd"}[5s])`, func(v float64) bool { return v > 0 })
-	first, _ := prom.scalar(t, `tickerd_tick_to_wire_seconds_count{job="tickerd"}`)
-	checkValue(prom, "the latency histogram growing", `tickerd_tick_to_wire_seconds_count{job="tickerd"}`,
+	checkValue(prom, "every target up", `sum(up{job="tickerd"})`, func(v float64) bool { return v == 3 })
+	checkValue(prom, "the clients gauge", `tickerd_clients{`+aio+`}`, func(v float64) bool { return v == clients })
+	checkValue(prom, "events written", `rate(tickerd_events_written_total{`+aio+`}[5s])`, func(v float64) bool { return v > 0 })
+	first, _ := prom.scalar(t, `tickerd_tick_to_wire_seconds_count{`+aio+`}`)
+	checkValue(prom, "the latency histogram growing", `tickerd_tick_to_wire_seconds_count{`+aio+`}`,
 		func(v float64) bool { return v > first })
-	checkValue(prom, "a tick-to-wire p99", `histogram_quantile(0.99, rate(tickerd_tick_to_wire_seconds_bucket{job="tickerd"}[5s]))`,
+	checkValue(prom, "a tick-to-wire p99", `histogram_quantile(0.99, rate(tickerd_tick_to_wire_seconds_bucket{`+aio+`}[5s]))`,
 		func(v float64) bool { return v > 0 && v <= 10 })
+	checkValue(prom, "the publisher and the replica on the bus", `sum(tickerd_bus_connected{job="tickerd"})`,
+		func(v float64) bool { return v == 2 })
+	checkValue(prom, "the publisher storing ticks", `rate(tickerd_bus_published_total{job="tickerd"}[5s])`,
+		func(v float64) bool { return v > 0 })
+	checkValue(prom, "the replica consuming them", `deriv(tickerd_bus_consumed_sequence{job="tickerd"}[5s])`,
+		func(v float64) bool { return v > 0 })
 
 	t.Run("alert rules", func(t *testing.T) {
 		eventually(t, "every rule evaluated without error", 15*time.Second, func() (bool, string) {
 			return prom.rulesHealthy(t)
 		})
-		if r := prom.query(t, `ALERTS{alertname=~"TickerdScrapeDown|TickerdFeedStalled"}`); len(r.Data.Result) > 0 {
-			t.Errorf("alerts active on a healthy tickerd: %+v", r.Data.Result)
+		if r := prom.query(t, `ALERTS{alertname=~"TickerdScrapeDown|TickerdFeedStalled|TickerdBus.+"}`); len(r.Data.Result) > 0 {
+			t.Errorf("alerts active on a healthy tickerd, publisher and replica: %+v", r.Data.Result)
 		}
 	})
 
@@ -545,29 +560,34 @@ func TestPrometheusScrapesTickerd(t *testing.T) {
 	})
 
 	t.Run("native histogram", func(t *testing.T) {
-		checkValue(native, "native samples", `histogram_count(tickerd_tick_to_wire_seconds{job="tickerd"})`, func(v float64) bool { return v > 0 })
-		first, _ := native.scalar(t, `histogram_count(tickerd_tick_to_wire_seconds{job="tickerd"})`)
-		checkValue(native, "the native histogram growing", `histogram_count(tickerd_tick_to_wire_seconds{job="tickerd"})`,
+		checkValue(native, "native samples", `histogram_count(tickerd_tick_to_wire_seconds{`+aio+`})`, func(v float64) bool { return v > 0 })
+		first, _ := native.scalar(t, `histogram_count(tickerd_tick_to_wire_seconds{`+aio+`})`)
+		checkValue(native, "the native histogram growing", `histogram_count(tickerd_tick_to_wire_seconds{`+aio+`})`,
 			func(v float64) bool { return v > first })
-		checkValue(native, "a native p99", `histogram_quantile(0.99, rate(tickerd_tick_to_wire_seconds{job="tickerd"}[5s]))`,
+		checkValue(native, "a native p99", `histogram_quantile(0.99, rate(tickerd_tick_to_wire_seconds{`+aio+`}[5s]))`,
 			func(v float64) bool { return v > 0 && v <= 10 })
 	})
 	t.Logf("%v: done", time.Since(start).Round(time.Millisecond))
 }
 
 // prometheusConfig writes deploy/prometheus/prometheus.yml and its rules to
-// a temporary directory, made to scrape target every second.
-func prometheusConfig(t *testing.T, target string) string {
+// a temporary directory, made to scrape the targets every second.
+func prometheusConfig(t *testing.T, targets ...string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(deployDir, "prometheus/prometheus.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	config := string(b)
-	if n := strings.Count(config, "localhost:8080"); n != 1 {
-		t.Fatalf("prometheus.yml names localhost:8080 %d times; this test replaces it with tickerd's address", n)
+	// The line "- localhost:8080" of the targets list, once per target.
+	line := regexp.MustCompile(`(?m)^( *- )localhost:8080$`)
+	if n := len(line.FindAllString(config, -1)); n != 1 {
+		t.Fatalf("prometheus.yml has %d lines \"- localhost:8080\"; this test replaces it with tickerd's addresses", n)
 	}
-	config = strings.Replace(config, "localhost:8080", target, 1)
+	config = line.ReplaceAllStringFunc(config, func(l string) string {
+		indent := line.FindStringSubmatch(l)[1]
+		return indent + strings.Join(targets, "\n"+indent)
+	})
 	config = regexp.MustCompile(`(scrape|evaluation)_interval: \w+`).ReplaceAllString(config, "${1}_interval: 1s")
 	rules, err := os.ReadFile(filepath.Join(deployDir, "prometheus/alerts.yml"))
 	if err != nil {
