@@ -80,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 		}, []string{"reason"}),
 		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_feed_ticks_rejected_total",
-			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence.",
+			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump.",
 		}, []string{"reason"}),
 		lastTick: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tickerd_feed_last_tick_timestamp_seconds",
@@ -141,7 +141,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	for _, r := range droppedNames {
 		m.dropped.WithLabelValues(r)
 	}
-	for _, r := range []string{"unknown_symbol", "bad_price", "sequence"} {
+	for _, r := range []string{"unknown_symbol", "bad_price", "sequence", "price_jump"} {
 		m.ticksRejected.WithLabelValues(r)
 	}
 	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{

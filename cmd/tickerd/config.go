@@ -27,6 +27,7 @@ type config struct {
 	retry         time.Duration
 	maxSymbols    int
 	maxQueryBytes int
+	maxPriceJump  float64
 	stallAfter    time.Duration
 	grace         time.Duration
 	logLevel      slog.Level
@@ -92,6 +93,7 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	fs.DurationVar(&c.retry, "retry", 2*time.Second, "reconnect delay advertised to clients")
 	fs.IntVar(&c.maxSymbols, "max-symbols", 100, "most symbols one subscription may name")
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", 4096, "longest query string accepted on /events")
+	fs.Float64Var(&c.maxPriceJump, "max-price-jump", 20, "reject a tick whose price is more than this percentage away from its symbol's last")
 	fs.DurationVar(&c.stallAfter, "stall-after", 10*time.Second, "/readyz reports the feed stalled after this long without a tick")
 	// Every role has every flag and ignores those it does not use, so one
 	// environment can configure them all.
@@ -133,6 +135,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if c.resumeWait < 0 || c.resumeWait > time.Minute {
 		return c, usageError{fmt.Errorf("-resume-wait %v: want a resume wait from 0 to 1m", c.resumeWait)}
+	}
+	if !(c.maxPriceJump > 0 && c.maxPriceJump <= 10000) {
+		return c, usageError{fmt.Errorf("-max-price-jump %v: want a percentage above 0 and at most 10000", c.maxPriceJump)}
 	}
 	if c.stallAfter <= 0 {
 		return c, usageError{fmt.Errorf("-stall-after %v: want a positive duration", c.stallAfter)}

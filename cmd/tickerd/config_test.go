@@ -36,6 +36,8 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-heartbeat", "1ms"}, nil, "heartbeat"},
 		{[]string{"-queue-bytes", "10"}, nil, "queue"},
 		{[]string{"-grace", "0s"}, nil, "-grace"},
+		{[]string{"-max-price-jump", "0"}, nil, "-max-price-jump"},
+		{[]string{"-max-price-jump", "NaN"}, nil, "-max-price-jump"},
 		{[]string{"-addr", "nope:nope:nope"}, nil, "listen"},
 		{[]string{"stray"}, nil, `unexpected argument "stray"`},
 		{[]string{"-feed", "kafka"}, nil, "-feed"},

@@ -104,6 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxSymbols:    cfg.maxSymbols,
 		MaxQueryBytes: cfg.maxQueryBytes,
 		ResumeWait:    resumeWait,
+		MaxPriceJump:  cfg.maxPriceJump / 100,
 		Registerer:    reg,
 		Logger:        log,
 	})
