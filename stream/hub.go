@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"sync"
@@ -36,8 +37,13 @@ type Config struct {
 	// arrive ahead of the one it lands on.
 	ResumeWait   time.Duration
 	MaxPriceJump float64 // largest accepted move from a symbol's last price, as a fraction (0.2)
-	Registerer   prometheus.Registerer
-	Logger       *slog.Logger
+
+	MaxStreams        int            // streams open at once; more get 503 (10000)
+	MaxStreamsPerAddr int            // streams open at once from one client address (an IPv6 /64); more get 429 (100)
+	TrustedProxies    []netip.Prefix // peers whose X-Forwarded-For names the client (none)
+
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -50,6 +56,8 @@ func (c *Config) setDefaults() {
 	setDefault(&c.Writers, runtime.GOMAXPROCS(0))
 	setDefault(&c.MaxSymbols, 100)
 	setDefault(&c.MaxQueryBytes, 4096)
+	setDefault(&c.MaxStreams, 10000)
+	setDefault(&c.MaxStreamsPerAddr, 100)
 	if c.MaxPriceJump == 0 {
 		c.MaxPriceJump = 0.2
 	}
@@ -92,6 +100,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("max query bytes %d is less than 64", c.MaxQueryBytes)
 	case c.ResumeWait < 0 || c.ResumeWait > time.Minute:
 		return fmt.Errorf("resume wait %v is outside 0..1m", c.ResumeWait)
+	case c.MaxStreams < 1:
+		return fmt.Errorf("max streams %d is less than 1", c.MaxStreams)
+	case c.MaxStreamsPerAddr < 1:
+		return fmt.Errorf("max streams per address %d is less than 1", c.MaxStreamsPerAddr)
 	case !(c.MaxPriceJump > 0 && c.MaxPriceJump <= 100):
 		return fmt.Errorf("max price jump %v is outside (0, 100]", c.MaxPriceJump)
 	}
@@ -109,6 +121,7 @@ type Hub struct {
 	metrics *metrics
 	log     *slog.Logger
 	writers []*writer
+	limits  *streamLimits
 
 	mu      sync.Mutex
 	pending []byte      // encoded events not yet flushed
@@ -150,6 +163,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		quotes:  make([]feed.Quote, len(cfg.Symbols)),
 		prices:  make([]priceGuard, len(cfg.Symbols)),
 		ring:    newReplayRing(cfg.ReplaySize),
+		limits:  newStreamLimits(cfg.MaxStreams, cfg.MaxStreamsPerAddr),
 	}
 	for i, s := range cfg.Symbols {
 		if err := checkSymbolName(s); err != nil {
@@ -450,12 +464,15 @@ func (k resumeKind) String() string {
 	return [...]string{"snapshot", "replay", "resync"}[k]
 }
 
-// streamRequest is what a client asked of its stream.
+// streamRequest is what a client asked of its stream, and what the events
+// handler settled about it.
 type streamRequest struct {
 	sub     *subscription // nil: every symbol
 	lastID  uint64        // resume after this tick, if resume
 	resume  bool
-	maxFreq float64 // most ticks per second per symbol; 0: no cap
+	maxFreq float64      // most ticks per second per symbol; 0: no cap
+	addr    netip.Prefix // the per-address limit it holds until it closes
+	until   time.Time    // when its credentials expire; zero: never
 }
 
 // attach registers a stream on conn. head is the HTTP response head to write
@@ -466,6 +483,10 @@ type streamRequest struct {
 func (h *Hub) attach(conn net.Conn, head []byte, req streamRequest) error {
 	sub, lastID, resume := req.sub, req.lastID, req.resume
 	c := newClient(conn, sub)
+	c.addr = req.addr
+	if !req.until.IsZero() {
+		c.until = req.until.UnixNano()
+	}
 	if req.maxFreq > 0 {
 		c.throttle = newThrottle(req.maxFreq, len(h.symbols))
 	}

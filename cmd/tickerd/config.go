@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -28,6 +29,11 @@ type config struct {
 	maxSymbols    int
 	maxQueryBytes int
 	maxPriceJump  float64
+	maxStreams    int
+	maxPerAddr    int
+	trustProxies  prefixList
+	readHeader    time.Duration
+	maxHeader     int
 	stallAfter    time.Duration
 	grace         time.Duration
 	logLevel      slog.Level
@@ -93,6 +99,11 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	fs.DurationVar(&c.retry, "retry", 2*time.Second, "reconnect delay advertised to clients")
 	fs.IntVar(&c.maxSymbols, "max-symbols", 100, "most symbols one subscription may name")
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", 4096, "longest query string accepted on /events")
+	fs.IntVar(&c.maxStreams, "max-streams", 10000, "most event streams open at once; more are answered 503")
+	fs.IntVar(&c.maxPerAddr, "max-streams-per-addr", 100, "most event streams open at once from one client address (an IPv6 /64); more are answered 429")
+	fs.Var(&c.trustProxies, "trust-proxies", "comma list of proxy addresses or CIDR prefixes whose X-Forwarded-For names the client; empty trusts none")
+	fs.DurationVar(&c.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send a request's headers")
+	fs.IntVar(&c.maxHeader, "max-header-bytes", 16<<10, "largest request line and headers accepted; larger requests are answered 431")
 	fs.Float64Var(&c.maxPriceJump, "max-price-jump", 20, "reject a tick whose price is more than this percentage away from its symbol's last")
 	fs.DurationVar(&c.stallAfter, "stall-after", 10*time.Second, "/readyz reports the feed stalled after this long without a tick")
 	// Every role has every flag and ignores those it does not use, so one
@@ -139,6 +150,15 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	if !(c.maxPriceJump > 0 && c.maxPriceJump <= 10000) {
 		return c, usageError{fmt.Errorf("-max-price-jump %v: want a percentage above 0 and at most 10000", c.maxPriceJump)}
 	}
+	if c.maxStreams < 1 || c.maxPerAddr < 1 {
+		return c, usageError{fmt.Errorf("-max-streams %d, -max-streams-per-addr %d: want at least 1", c.maxStreams, c.maxPerAddr)}
+	}
+	if c.readHeader <= 0 {
+		return c, usageError{fmt.Errorf("-read-header-timeout %v: want a positive duration", c.readHeader)}
+	}
+	if c.maxHeader < 1024 {
+		return c, usageError{fmt.Errorf("-max-header-bytes %d: want at least 1024", c.maxHeader)}
+	}
 	if c.stallAfter <= 0 {
 		return c, usageError{fmt.Errorf("-stall-after %v: want a positive duration", c.stallAfter)}
 	}
@@ -149,6 +169,40 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}
 	}
 	return c, nil
+}
+
+// prefixList is a flag holding a comma list of addresses or CIDR prefixes.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	if l == nil {
+		return ""
+	}
+	parts := make([]string, len(*l))
+	for i, p := range *l {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *prefixList) Set(s string) error {
+	*l = nil
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(item); err == nil {
+			*l = append(*l, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return fmt.Errorf("%q is neither an address nor a CIDR prefix", item)
+		}
+		*l = append(*l, p.Masked())
+	}
+	return nil
 }
 
 // envName is the environment variable of a flag: -write-timeout → TICKERD_WRITE_TIMEOUT.

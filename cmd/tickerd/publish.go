@@ -52,7 +52,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := newServer(publisherRoutes(pub.Ready, reg), log)
+	srv := newServer(publisherRoutes(pub.Ready, reg), cfg, log)
 	base := "http://" + displayAddr(ln.Addr())
 	log.Info("tickerd publishing", "metrics", base+"/metrics", "nats", cfg.natsURL, "stream", feed.StreamName,
 		"symbols", len(universe), "rate", cfg.rate, "seed", seed, "first_seq", firstSeq)

@@ -19,10 +19,9 @@ import (
 
 // Limits of the HTTP server that are not worth a flag.
 const (
-	readHeaderTimeout = 10 * time.Second
-	maxHeaderBytes    = 16 << 10
-	idleTimeout       = 2 * time.Minute
-	barCapacity       = 720 // bars kept per symbol and interval
+	readTimeout = 30 * time.Second // a whole request, body included; streams clear it once taken over
+	idleTimeout = 2 * time.Minute
+	barCapacity = 720 // bars kept per symbol and interval
 )
 
 // run is tickerd: it serves until ctx is done, then shuts down within the
@@ -94,19 +93,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		resumeWait = 0
 	}
 	hub, err := stream.NewHub(stream.Config{
-		Symbols:       names,
-		ReplaySize:    cfg.replay,
-		FlushInterval: cfg.flushInterval,
-		Heartbeat:     cfg.heartbeat,
-		WriteTimeout:  cfg.writeTimeout,
-		QueueBytes:    cfg.queueBytes,
-		Retry:         cfg.retry,
-		MaxSymbols:    cfg.maxSymbols,
-		MaxQueryBytes: cfg.maxQueryBytes,
-		ResumeWait:    resumeWait,
-		MaxPriceJump:  cfg.maxPriceJump / 100,
-		Registerer:    reg,
-		Logger:        log,
+		Symbols:           names,
+		ReplaySize:        cfg.replay,
+		FlushInterval:     cfg.flushInterval,
+		Heartbeat:         cfg.heartbeat,
+		WriteTimeout:      cfg.writeTimeout,
+		QueueBytes:        cfg.queueBytes,
+		Retry:             cfg.retry,
+		MaxSymbols:        cfg.maxSymbols,
+		MaxQueryBytes:     cfg.maxQueryBytes,
+		ResumeWait:        resumeWait,
+		MaxPriceJump:      cfg.maxPriceJump / 100,
+		MaxStreams:        cfg.maxStreams,
+		MaxStreamsPerAddr: cfg.maxPerAddr,
+		TrustedProxies:    cfg.trustProxies,
+		Registerer:        reg,
+		Logger:            log,
 	})
 	if err != nil {
 		return usageError{err}
@@ -117,7 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := newServer(routes(hub, bars, reg, cfg.stallAfter, checks...), log)
+	srv := newServer(routes(hub, bars, reg, cfg.stallAfter, checks...), cfg, log)
 	base := "http://" + displayAddr(ln.Addr())
 	log.Info("tickerd serving", append([]any{
 		"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
@@ -156,12 +158,14 @@ func newSimulator(cfg config, universe []feed.Symbol) (sim *feed.Simulator, seed
 	return sim, seed, firstSeq, nil
 }
 
-// newServer returns the HTTP server of every serving role.
-func newServer(h http.Handler, log *slog.Logger) *http.Server {
+// newServer returns the HTTP server of every serving role, with cfg's
+// limits on reading requests.
+func newServer(h http.Handler, cfg config, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: cfg.readHeader,
+		ReadTimeout:       max(readTimeout, cfg.readHeader),
+		MaxHeaderBytes:    cfg.maxHeader,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
