@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/tickerd/tickerd/auth"
 )
 
 // NewEventsHandler serves the event stream, GET /events:
@@ -15,15 +17,28 @@ import (
 //	?symbols=AAPL,MSFT   the symbols to receive (absent: every symbol)
 //	?lastEventId=N       resume point for clients that cannot send Last-Event-ID
 //	?maxfreq=N           at most N ticks per second per symbol, the latest winning
+//	?access_token=T      the token (with Config.Auth) of a client that can send neither header nor cookie
 //
 // The stream is a retry hint, then a snapshot (or, when resuming, the missed
 // ticks, or a resync snapshot when they are gone), then live ticks. Bad
-// queries get 400 and unknown symbols 404, with a JSON error; a bad
-// Last-Event-ID is ignored, because EventSource gives up for good on any
-// answer but 200.
+// queries get 400, missing or bad credentials 401, unentitled symbols 403,
+// unknown symbols 404, a client address over its share of streams 429 and
+// a service without room for another stream 503, each with a JSON error; a
+// bad Last-Event-ID is ignored, because EventSource gives up for good on
+// any answer but 200. A stream opened with credentials ends when they
+// expire.
 func NewEventsHandler(h *Hub) http.Handler {
 	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, ok := h.parseStreamQuery(w, r)
+		query, ok := h.checkQuery(w, r)
+		if !ok {
+			return
+		}
+		grant, ok := authenticate(h.cfg.Auth, w, r)
+		if !ok {
+			h.metrics.rejected.WithLabelValues(rejectUnauthorized).Inc()
+			return
+		}
+		req, ok := h.parseStreamRequest(w, query, grant)
 		if !ok {
 			return
 		}
@@ -45,6 +60,9 @@ func NewEventsHandler(h *Hub) http.Handler {
 			return
 		}
 		req.addr = addr
+		if grant != nil {
+			req.until = grant.Until
+		}
 		req.lastID, req.resume = parseLastEventID(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("lastEventId"))
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
@@ -97,32 +115,82 @@ func (h *Hub) reject(w http.ResponseWriter, reason string, status int, retry tim
 	writeError(w, status, message, symbols...)
 }
 
-// parseStreamQuery validates the query of a stream request and answers
+// checkQuery bounds and parses the query of a stream request and answers
 // bad ones itself.
-func (h *Hub) parseStreamQuery(w http.ResponseWriter, r *http.Request) (streamRequest, bool) {
+func (h *Hub) checkQuery(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	if len(r.URL.RawQuery) > h.cfg.MaxQueryBytes {
 		h.reject(w, rejectBadRequest, http.StatusBadRequest, 0, "query longer than "+strconv.Itoa(h.cfg.MaxQueryBytes)+" bytes")
-		return streamRequest{}, false
+		return nil, false
 	}
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		h.reject(w, rejectBadRequest, http.StatusBadRequest, 0, "malformed query: "+err.Error())
-		return streamRequest{}, false
+		return nil, false
 	}
-	sub, _, err := parseSymbols(query["symbols"], h.index, h.cfg.MaxSymbols)
-	var unknown *unknownSymbolsError
-	switch {
-	case errors.As(err, &unknown):
-		h.reject(w, rejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.symbols...)
-		return streamRequest{}, false
-	case err != nil:
-		h.reject(w, rejectBadRequest, http.StatusBadRequest, 0, err.Error())
-		return streamRequest{}, false
-	}
+	return query, true
+}
+
+// parseStreamRequest reads what a stream request asks for, within what
+// grant (nil: everything) entitles to, and answers bad ones itself.
+func (h *Hub) parseStreamRequest(w http.ResponseWriter, query url.Values, grant *auth.Grant) (streamRequest, bool) {
 	maxFreq, err := parseMaxFreq(query["maxfreq"])
 	if err != nil {
 		h.reject(w, rejectBadRequest, http.StatusBadRequest, 0, err.Error())
 		return streamRequest{}, false
 	}
+	sub, ok := h.subscribe(w, query, grant)
+	if !ok {
+		return streamRequest{}, false
+	}
 	return streamRequest{sub: sub, maxFreq: maxFreq}, true
+}
+
+// subscribe turns the symbols of a stream request into a subscription that
+// grant (nil: everything) entitles to, and answers bad, unknown (404) and
+// unentitled (403) symbols itself. Without a symbols parameter the stream
+// gets every symbol the grant covers.
+func (h *Hub) subscribe(w http.ResponseWriter, query url.Values, grant *auth.Grant) (*subscription, bool) {
+	sub, names, err := parseSymbols(query["symbols"], h.index, h.cfg.MaxSymbols)
+	var unknown *unknownSymbolsError
+	switch {
+	case errors.As(err, &unknown):
+		h.reject(w, rejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.symbols...)
+		return nil, false
+	case err != nil:
+		h.reject(w, rejectBadRequest, http.StatusBadRequest, 0, err.Error())
+		return nil, false
+	case grant == nil || (sub == nil && grant.AllowsAll()):
+		return sub, true
+	case sub == nil:
+		sub = h.entitledSubscription(grant)
+		if sub == nil {
+			h.metrics.rejected.WithLabelValues(rejectForbidden).Inc()
+			forbid(w, "not entitled to any symbol")
+			return nil, false
+		}
+		return sub, true
+	}
+	if denied := unentitled(grant, names); len(denied) > 0 {
+		h.metrics.rejected.WithLabelValues(rejectForbidden).Inc()
+		forbid(w, "not entitled to symbols", denied...)
+		return nil, false
+	}
+	return sub, true
+}
+
+// entitledSubscription subscribes to every symbol of the universe that g
+// allows; nil if it allows none.
+func (h *Hub) entitledSubscription(g *auth.Grant) *subscription {
+	sub := &subscription{bits: make([]uint64, (len(h.symbols)+63)/64)}
+	found := false
+	for i, s := range h.symbols {
+		if g.Allows(s) {
+			sub.add(i)
+			found = true
+		}
+	}
+	if !found {
+		return nil
+	}
+	return sub
 }

@@ -41,6 +41,7 @@ type Config struct {
 	MaxStreams        int            // streams open at once; more get 503 (10000)
 	MaxStreamsPerAddr int            // streams open at once from one client address (an IPv6 /64); more get 429 (100)
 	TrustedProxies    []netip.Prefix // peers whose X-Forwarded-For names the client (none)
+	Auth              Authenticator  // checks every stream and API request; nil lets everyone read everything
 
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger

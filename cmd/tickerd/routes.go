@@ -18,7 +18,7 @@ func routes(hub *stream.Hub, bars *stream.BarStore, reg *prometheus.Registry, st
 	mux.Handle("/events", stream.NewEventsHandler(hub))
 	mux.Handle("/api/symbols", stream.NewSymbolsHandler(hub))
 	mux.Handle("/api/quotes/{symbol}", stream.NewQuoteHandler(hub))
-	mux.Handle("/api/history", stream.NewHistoryHandler(bars))
+	mux.Handle("/api/history", stream.NewHistoryHandler(bars, nil))
 	mux.Handle("/api/", stream.NewNotFoundHandler())
 	mux.Handle("/healthz", stream.NewHealthHandler())
 	mux.Handle("/readyz", stream.NewReadyHandler(hub, stallAfter, checks...))
