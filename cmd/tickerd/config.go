@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/tickerd/tickerd/auth"
+	"github.com/tickerd/tickerd/guard"
 )
 
 // config is everything tickerd can be told on its command line or in its
@@ -34,6 +39,13 @@ type config struct {
 	trustProxies  prefixList
 	readHeader    time.Duration
 	maxHeader     int
+	corsOrigins   string
+	authSecret    string // file
+	authJWKS      string // file
+	authIssuer    string
+	authAudience  string
+	authCookie    string
+	authClaim     string
 	stallAfter    time.Duration
 	grace         time.Duration
 	logLevel      slog.Level
@@ -104,6 +116,13 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	fs.Var(&c.trustProxies, "trust-proxies", "comma list of proxy addresses or CIDR prefixes whose X-Forwarded-For names the client; empty trusts none")
 	fs.DurationVar(&c.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send a request's headers")
 	fs.IntVar(&c.maxHeader, "max-header-bytes", 16<<10, "largest request line and headers accepted; larger requests are answered 431")
+	fs.StringVar(&c.corsOrigins, "cors-origins", "", "comma list of origins (https://app.example) whose pages may read tickerd's answers, or * for any origin without cookies; empty: same origin only")
+	fs.StringVar(&c.authSecret, "auth-secret-file", "", "file holding the HS256 secret (at least 32 bytes) that signs subscribers' tokens; setting it turns authentication on")
+	fs.StringVar(&c.authJWKS, "auth-jwks-file", "", "JWKS file with the RS256/ES256 public keys that sign subscribers' tokens; setting it turns authentication on")
+	fs.StringVar(&c.authIssuer, "auth-issuer", "", "required iss claim of tokens; empty: not checked")
+	fs.StringVar(&c.authAudience, "auth-audience", "", "required aud claim of tokens; empty: not checked")
+	fs.StringVar(&c.authCookie, "auth-cookie", "tickerd_token", "cookie that may carry the token (the page's EventSource cannot send headers)")
+	fs.StringVar(&c.authClaim, "auth-claim", "symbols", "claim listing the symbol patterns a token entitles to (*, NV*, AAPL)")
 	fs.Float64Var(&c.maxPriceJump, "max-price-jump", 20, "reject a tick whose price is more than this percentage away from its symbol's last")
 	fs.DurationVar(&c.stallAfter, "stall-after", 10*time.Second, "/readyz reports the feed stalled after this long without a tick")
 	// Every role has every flag and ignores those it does not use, so one
@@ -169,6 +188,48 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}
 	}
 	return c, nil
+}
+
+// authLeeway is the clock skew allowed between tickerd and the token issuer.
+const authLeeway = 5 * time.Second
+
+// verifier returns the token verifier the auth flags describe, or nil when
+// authentication is off (neither a secret nor a JWKS file).
+func (c config) verifier() (*auth.Verifier, error) {
+	if c.authSecret == "" && c.authJWKS == "" {
+		return nil, nil
+	}
+	cfg := auth.Config{Issuer: c.authIssuer, Audience: c.authAudience, Cookie: c.authCookie, Claim: c.authClaim, Leeway: authLeeway}
+	if c.authSecret != "" {
+		b, err := os.ReadFile(c.authSecret)
+		if err != nil {
+			return nil, fmt.Errorf("-auth-secret-file: %w", err)
+		}
+		cfg.Secret = bytes.TrimRight(b, "\r\n")
+	}
+	if c.authJWKS != "" {
+		b, err := os.ReadFile(c.authJWKS)
+		if err != nil {
+			return nil, fmt.Errorf("-auth-jwks-file: %w", err)
+		}
+		cfg.JWKS = b
+	}
+	return auth.New(cfg)
+}
+
+// cors returns the CORS allow-list of -cors-origins.
+func (c config) cors() (*guard.CORS, error) {
+	var origins []string
+	for o := range strings.SplitSeq(c.corsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	cors, err := guard.NewCORS(origins)
+	if err != nil {
+		return nil, fmt.Errorf("-cors-origins: %w", err)
+	}
+	return cors, nil
 }
 
 // prefixList is a flag holding a comma list of addresses or CIDR prefixes.

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,14 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 }
 
 func TestBadConfigurationIsAUsageError(t *testing.T) {
+	dir := t.TempDir()
+	shortSecret, goodSecret := filepath.Join(dir, "short"), filepath.Join(dir, "good")
+	if err := os.WriteFile(shortSecret, []byte("too short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(goodSecret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		env  map[string]string
@@ -44,6 +54,11 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-trust-proxies", "10.0.0.0/8,proxy.local"}, nil, `"proxy.local" is neither an address nor a CIDR prefix`},
 		{nil, map[string]string{"TICKERD_MAX_STREAMS": "0"}, "-max-streams"},
 		{[]string{"-max-header-bytes", "100"}, nil, "-max-header-bytes"},
+		{[]string{"-auth-secret-file", "/nonexistent/secret"}, nil, "-auth-secret-file"},
+		{[]string{"-auth-secret-file", shortSecret}, nil, "shorter than 32"},
+		{[]string{"-auth-jwks-file", shortSecret}, nil, "JWKS"},
+		{[]string{"-auth-secret-file", goodSecret, "-auth-cookie", "a;b"}, nil, "not a cookie name"},
+		{[]string{"-cors-origins", "https://app.example,app.example"}, nil, "-cors-origins"},
 		{[]string{"-max-price-jump", "NaN"}, nil, "-max-price-jump"},
 		{[]string{"-addr", "nope:nope:nope"}, nil, "listen"},
 		{[]string{"stray"}, nil, `unexpected argument "stray"`},

@@ -56,6 +56,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		names[i] = s.Name
 	}
 
+	verifier, err := cfg.verifier()
+	if err != nil {
+		return usageError{err}
+	}
+	var authn stream.Authenticator // a nil *auth.Verifier must not become a non-nil interface
+	if verifier != nil {
+		authn = verifier
+	}
+	cors, err := cfg.cors()
+	if err != nil {
+		return usageError{err}
+	}
+
 	var (
 		reg     *prometheus.Registry
 		source  feed.Source
@@ -107,6 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxStreams:        cfg.maxStreams,
 		MaxStreamsPerAddr: cfg.maxPerAddr,
 		TrustedProxies:    cfg.trustProxies,
+		Auth:              authn,
 		Registerer:        reg,
 		Logger:            log,
 	})
@@ -119,11 +133,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := newServer(routes(hub, bars, reg, cfg.stallAfter, checks...), cfg, log)
+	srv := newServer(routes(hub, bars, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
 	base := "http://" + displayAddr(ln.Addr())
 	log.Info("tickerd serving", append([]any{
 		"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
-		"symbols", len(names)}, logArgs...)...)
+		"symbols", len(names), "auth", authn != nil, "cors_origins", cfg.corsOrigins}, logArgs...)...)
 
 	publish := func(t feed.Tick) {
 		if err := hub.Publish(t); err != nil {
