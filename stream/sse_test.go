@@ -181,6 +181,8 @@ func (c *sseConn) next() (sseEvent, error) {
 			ev.data = value
 		case "retry":
 			ev.name = "retry:" + value
+		default:
+			return ev, fmt.Errorf("line %q is not an SSE field", line)
 		}
 	}
 }
