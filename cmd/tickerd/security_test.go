@@ -277,3 +277,29 @@ func TestEndToEndStreamLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestEndToEndSlowHeadersAreCutOff checks -read-header-timeout: a client
+// that never finishes its headers loses its connection.
+func TestEndToEndSlowHeadersAreCutOff(t *testing.T) {
+	td := startTickerd(t, "-read-header-timeout", "300ms")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(td.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := conn.Write([]byte("GET /events HTTP/1.1\r\nHost: tickerd\r\nX-Slow: ")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("connection not closed: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed < 300*time.Millisecond || elapsed > 5*time.Second {
+		t.Errorf("closed after %v, want about 300ms", elapsed)
+	}
+	if len(b) > 0 && !strings.HasPrefix(string(b), "HTTP/1.1 408") {
+		t.Errorf("answered %q", b)
+	}
+}
