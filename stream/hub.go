@@ -123,6 +123,7 @@ type Hub struct {
 	log     *slog.Logger
 	writers []*writer
 	limits  *streamLimits
+	started chan struct{} // closed once Run serves streams
 
 	mu      sync.Mutex
 	pending []byte      // encoded events not yet flushed
@@ -165,6 +166,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		prices:  make([]priceGuard, len(cfg.Symbols)),
 		ring:    newReplayRing(cfg.ReplaySize),
 		limits:  newStreamLimits(cfg.MaxStreams, cfg.MaxStreamsPerAddr),
+		started: make(chan struct{}),
 	}
 	for i, s := range cfg.Symbols {
 		if err := checkSymbolName(s); err != nil {
@@ -313,6 +315,10 @@ func (h *Hub) Status() Status {
 	return Status{Running: h.state == hubRunning, LastTick: h.lastAt, Clients: int(h.metrics.clientsNow.Load())}
 }
 
+// Started is closed once Run serves streams: a stream request before it is
+// answered 503.
+func (h *Hub) Started() <-chan struct{} { return h.started }
+
 // Run flushes published ticks to the streams every FlushInterval until ctx is
 // done, then closes every stream so that its client reconnects (elsewhere,
 // behind a load balancer) and returns nil. Run owns the writer goroutines and
@@ -324,6 +330,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		return errors.New("hub: Run called twice")
 	}
 	h.state = hubRunning
+	close(h.started)
 	h.mu.Unlock()
 
 	var wg sync.WaitGroup

@@ -59,7 +59,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return pub.Run(gctx, sim) })
-	serve(gctx, g, srv, ln, cfg.grace, log)
+	serve(gctx, g, srv, ln, cfg.grace, log, nil, nil)
 	err = g.Wait()
 	log.Info("tickerd stopped")
 	return err

@@ -134,11 +134,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := newServer(routes(hub, bars, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
-	base := "http://" + displayAddr(ln.Addr())
-	log.Info("tickerd serving", append([]any{
-		"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
-		"symbols", len(names), "auth", authn != nil, "cors_origins", cfg.corsOrigins}, logArgs...)...)
-
 	publish := func(t feed.Tick) {
 		if err := hub.Publish(t); err != nil {
 			log.Debug("tick rejected", "err", err)
@@ -149,7 +144,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return source.Run(gctx, publish) })
-	serve(gctx, g, srv, ln, cfg.grace, log)
+	// Requests wait in the listen queue until the hub serves streams: a
+	// stream answered 503 at start would end a browser's EventSource.
+	serve(gctx, g, srv, ln, cfg.grace, log, hub.Started(), func() {
+		base := "http://" + displayAddr(ln.Addr())
+		log.Info("tickerd serving", append([]any{
+			"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
+			"symbols", len(names), "auth", authn != nil, "cors_origins", cfg.corsOrigins}, logArgs...)...)
+	})
 	err = g.Wait()
 	log.Info("tickerd stopped")
 	return err
@@ -186,9 +188,22 @@ func newServer(h http.Handler, cfg config, log *slog.Logger) *http.Server {
 }
 
 // serve runs srv on ln in g until ctx is done, then shuts it down within
-// grace.
-func serve(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger) {
+// grace. It takes requests once ready is closed (nil: at once), and calls
+// started (if not nil) then.
+func serve(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger,
+	ready <-chan struct{}, started func()) {
 	g.Go(func() error {
+		if ready != nil {
+			select {
+			case <-ready:
+			case <-ctx.Done():
+				_ = ln.Close()
+				return nil
+			}
+		}
+		if started != nil {
+			started()
+		}
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
 		}
