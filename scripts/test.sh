@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Runs tickerd's whole test suite on a machine with Go: installs what the
 # tests use (Chromium, Prometheus, NATS, nginx, from Debian's packages) when
-# it is missing, then go vet, the race-enabled tests and the fuzz seeds.
+# it is missing, then go vet, the race-enabled tests (which run every fuzz
+# target's seed corpus, testdata/fuzz included) and a short fuzzing run of
+# each target. A failure the fuzzer finds is written to the package's
+# testdata/fuzz/<target>/; commit it with the fix and it stays a
+# regression case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +29,18 @@ echo "== go vet"
 go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 40m ./...
+
+fuzztime="${FUZZTIME:-8s}"
+echo "== fuzz, $fuzztime per target"
+grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func / /' | sort |
+  while read -r file target; do
+    dir="$(dirname "$file")"
+    echo "-- $target ($dir)"
+    if out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$dir" 2>&1); then
+      echo "$out" | grep -E '^(fuzz: elapsed|ok)' | tail -n 2
+    else
+      echo "$out"
+      echo "fuzzing $target failed; a failing input is kept in $dir/testdata/fuzz/$target/" >&2
+      exit 1
+    fi
+  done

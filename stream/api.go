@@ -2,6 +2,7 @@ package stream
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,17 +16,30 @@ type quoteList struct {
 }
 
 // NewSymbolsHandler serves GET /api/symbols: the universe with the latest
-// quote of each symbol, in display order.
+// quote of each symbol, in display order. With authentication on, it lists
+// only the symbols the caller is entitled to.
 func NewSymbolsHandler(h *Hub) http.Handler {
 	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		grant, ok := authenticate(h.cfg.Auth, w, r)
+		if !ok {
+			return
+		}
 		quotes, seq := h.Quotes()
+		if grant != nil && !grant.AllowsAll() {
+			quotes = slices.DeleteFunc(quotes, func(q feed.Quote) bool { return !grant.Allows(q.Last.Symbol) })
+		}
 		writeJSON(w, http.StatusOK, quoteList{Seq: seq, Quotes: quotes})
 	}))
 }
 
-// NewQuoteHandler serves GET /api/quotes/{symbol}: one symbol's latest quote.
+// NewQuoteHandler serves GET /api/quotes/{symbol}: one symbol's latest
+// quote; 403 for a symbol the caller is not entitled to.
 func NewQuoteHandler(h *Hub) http.Handler {
 	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		grant, ok := authenticate(h.cfg.Auth, w, r)
+		if !ok {
+			return
+		}
 		symbol := strings.ToUpper(r.PathValue("symbol"))
 		if err := checkSymbolName(symbol); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
@@ -34,6 +48,10 @@ func NewQuoteHandler(h *Hub) http.Handler {
 		q, ok := h.Quote(symbol)
 		if !ok {
 			writeError(w, http.StatusNotFound, "unknown symbols", symbol)
+			return
+		}
+		if denied := unentitled(grant, []string{symbol}); denied != nil {
+			forbid(w, "not entitled to symbols", denied...)
 			return
 		}
 		writeJSON(w, http.StatusOK, q)

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"net"
+	"net/netip"
 	"time"
 )
 
@@ -9,9 +10,11 @@ import (
 // one writer goroutine, which alone reads and changes it; an idle client
 // holds no buffer and no goroutine of its own.
 type client struct {
-	conn net.Conn
-	sock socket
-	sub  *subscription // nil: every symbol
+	conn  net.Conn
+	sock  socket
+	sub   *subscription // nil: every symbol
+	addr  netip.Prefix  // the per-address limit it holds
+	until int64         // Unix nanoseconds when its credentials expire; 0: never
 
 	throttle *throttle // nil: every tick as it comes
 

@@ -219,9 +219,14 @@ type historyResponse struct {
 // 1s, 5s, 1m and 5m, and defaults to 5s. A missing or malformed symbol or
 // an unknown interval is answered with 400, a symbol the store does not
 // track with 404, both with a JSON error body. Symbols are
-// case-insensitive, as in GET /events.
-func NewHistoryHandler(store *BarStore) http.Handler {
+// case-insensitive, as in GET /events. With a (non-nil) Authenticator, a
+// request needs valid credentials (401) that cover the symbol (403).
+func NewHistoryHandler(store *BarStore, a Authenticator) http.Handler {
 	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		grant, ok := authenticate(a, w, r)
+		if !ok {
+			return
+		}
 		q := r.URL.Query()
 		symbol := strings.ToUpper(q.Get("symbol"))
 		if symbol == "" {
@@ -244,6 +249,10 @@ func NewHistoryHandler(store *BarStore) http.Handler {
 		bars, seq, err := store.series(symbol, barIntervals[i].d)
 		if errors.Is(err, ErrNoHistory) {
 			writeError(w, http.StatusNotFound, "unknown symbol", symbol)
+			return
+		}
+		if denied := unentitled(grant, []string{symbol}); denied != nil {
+			forbid(w, "not entitled to symbols", denied...)
 			return
 		}
 		if err != nil {

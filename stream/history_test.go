@@ -289,7 +289,7 @@ func TestHistoryHandler(t *testing.T) {
 		tk.Seq = uint64(41 + i)
 		s.Add(tk)
 	}
-	h := NewHistoryHandler(s)
+	h := NewHistoryHandler(s, nil)
 
 	type body struct {
 		Symbol   string   `json:"sym"`

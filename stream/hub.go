@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"sync"
@@ -34,7 +35,14 @@ type Config struct {
 	// snapshot instead (0: not held). Replicas fed from one bus run a few
 	// milliseconds apart, so a client that moves from one to another can
 	// arrive ahead of the one it lands on.
-	ResumeWait time.Duration
+	ResumeWait   time.Duration
+	MaxPriceJump float64 // largest accepted move from a symbol's last price, as a fraction (0.2)
+
+	MaxStreams        int            // streams open at once; more get 503 (10000)
+	MaxStreamsPerAddr int            // streams open at once from one client address (an IPv6 /64); more get 429 (100)
+	TrustedProxies    []netip.Prefix // peers whose X-Forwarded-For names the client (none)
+	Auth              Authenticator  // checks every stream and API request; nil lets everyone read everything
+
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 }
@@ -49,6 +57,11 @@ func (c *Config) setDefaults() {
 	setDefault(&c.Writers, runtime.GOMAXPROCS(0))
 	setDefault(&c.MaxSymbols, 100)
 	setDefault(&c.MaxQueryBytes, 4096)
+	setDefault(&c.MaxStreams, 10000)
+	setDefault(&c.MaxStreamsPerAddr, 100)
+	if c.MaxPriceJump == 0 {
+		c.MaxPriceJump = 0.2
+	}
 	if c.Registerer == nil {
 		c.Registerer = prometheus.NewRegistry()
 	}
@@ -88,6 +101,12 @@ func (c *Config) validate() error {
 		return fmt.Errorf("max query bytes %d is less than 64", c.MaxQueryBytes)
 	case c.ResumeWait < 0 || c.ResumeWait > time.Minute:
 		return fmt.Errorf("resume wait %v is outside 0..1m", c.ResumeWait)
+	case c.MaxStreams < 1:
+		return fmt.Errorf("max streams %d is less than 1", c.MaxStreams)
+	case c.MaxStreamsPerAddr < 1:
+		return fmt.Errorf("max streams per address %d is less than 1", c.MaxStreamsPerAddr)
+	case !(c.MaxPriceJump > 0 && c.MaxPriceJump <= 100):
+		return fmt.Errorf("max price jump %v is outside (0, 100]", c.MaxPriceJump)
 	}
 	return nil
 }
@@ -103,6 +122,8 @@ type Hub struct {
 	metrics *metrics
 	log     *slog.Logger
 	writers []*writer
+	limits  *streamLimits
+	started chan struct{} // closed once Run serves streams
 
 	mu      sync.Mutex
 	pending []byte      // encoded events not yet flushed
@@ -111,6 +132,7 @@ type Hub struct {
 	lastSeq uint64      // newest accepted sequence number
 	flushed uint64      // newest flushed sequence number
 	quotes  []feed.Quote
+	prices  []priceGuard // per symbol, in universe order
 	ring    *replayRing
 	joining []*client
 	waiting []*heldStream // resuming ahead of the feed
@@ -141,7 +163,10 @@ func NewHub(cfg Config) (*Hub, error) {
 		index:   make(map[string]int, len(cfg.Symbols)),
 		log:     cfg.Logger,
 		quotes:  make([]feed.Quote, len(cfg.Symbols)),
+		prices:  make([]priceGuard, len(cfg.Symbols)),
 		ring:    newReplayRing(cfg.ReplaySize),
+		limits:  newStreamLimits(cfg.MaxStreams, cfg.MaxStreamsPerAddr),
+		started: make(chan struct{}),
 	}
 	for i, s := range cfg.Symbols {
 		if err := checkSymbolName(s); err != nil {
@@ -172,11 +197,14 @@ var (
 	ErrUnknownSymbol = errors.New("unknown symbol")
 	ErrSequence      = errors.New("sequence number not after the previous tick's")
 	ErrBadPrice      = errors.New("price not positive and finite, or bid not below ask")
+	ErrPriceJump     = errors.New("price implausibly far from the symbol's last")
 )
 
 // Publish accepts one tick for every stream subscribed to its symbol. A tick
 // for a symbol outside the universe, with a sequence number not above the
-// previous one, or with impossible prices is rejected and counted.
+// previous one, with impossible prices, or with a price more than
+// MaxPriceJump from the symbol's last is rejected and counted; it never
+// reaches a stream, the quotes or the replay ring.
 func (h *Hub) Publish(t feed.Tick) error {
 	i, ok := h.index[t.Symbol]
 	if !ok {
@@ -193,6 +221,10 @@ func (h *Hub) Publish(t feed.Tick) error {
 		h.metrics.ticksRejected.WithLabelValues("sequence").Inc()
 		return fmt.Errorf("%w: %d after %d", ErrSequence, t.Seq, h.lastSeq)
 	}
+	if last, ok := h.prices[i].admit(t.Price, h.cfg.MaxPriceJump); !ok {
+		h.metrics.ticksRejected.WithLabelValues("price_jump").Inc()
+		return fmt.Errorf("%w: %s px=%v after %v", ErrPriceJump, t.Symbol, t.Price, last)
+	}
 	h.lastSeq = t.Seq
 	h.lastAt = time.Now()
 	h.pending = appendTickEvent(h.pending, &t)
@@ -205,6 +237,41 @@ func (h *Hub) Publish(t feed.Tick) error {
 }
 
 func validPrice(p float64) bool { return p > 0 && !math.IsInf(p, 0) && !math.IsNaN(p) }
+
+// jumpConfirmations is how many consecutive jump-rejected ticks of a symbol,
+// each within the limit of the one before, establish its new price level.
+const jumpConfirmations = 3
+
+// priceGuard rejects a symbol's implausible price jumps. A lone bad print is
+// rejected; a real move to a new level (or a bad first price) costs
+// jumpConfirmations-1 ticks, after which the new level is accepted, so a
+// symbol is never frozen by its own history.
+type priceGuard struct {
+	last      float64 // last accepted price; 0 before the first tick
+	candidate float64 // the level the latest rejected ticks agree on
+	streak    int     // consecutive rejected ticks near candidate
+}
+
+// admit reports whether price is within maxJump (a fraction) of the last
+// accepted price, recording it if so, and returns the price it compared with.
+func (g *priceGuard) admit(price, maxJump float64) (float64, bool) {
+	last := g.last
+	if last == 0 || math.Abs(price-last) <= maxJump*last {
+		g.last, g.streak = price, 0
+		return last, true
+	}
+	if g.streak > 0 && math.Abs(price-g.candidate) <= maxJump*g.candidate {
+		g.streak++
+	} else {
+		g.streak = 1
+	}
+	g.candidate = price
+	if g.streak >= jumpConfirmations {
+		g.last, g.streak = price, 0
+		return last, true
+	}
+	return last, false
+}
 
 // appendTickEvent appends t as an SSE tick event.
 func appendTickEvent(dst []byte, t *feed.Tick) []byte {
@@ -248,6 +315,10 @@ func (h *Hub) Status() Status {
 	return Status{Running: h.state == hubRunning, LastTick: h.lastAt, Clients: int(h.metrics.clientsNow.Load())}
 }
 
+// Started is closed once Run serves streams: a stream request before it is
+// answered 503.
+func (h *Hub) Started() <-chan struct{} { return h.started }
+
 // Run flushes published ticks to the streams every FlushInterval until ctx is
 // done, then closes every stream so that its client reconnects (elsewhere,
 // behind a load balancer) and returns nil. Run owns the writer goroutines and
@@ -259,6 +330,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		return errors.New("hub: Run called twice")
 	}
 	h.state = hubRunning
+	close(h.started)
 	h.mu.Unlock()
 
 	var wg sync.WaitGroup
@@ -400,12 +472,15 @@ func (k resumeKind) String() string {
 	return [...]string{"snapshot", "replay", "resync"}[k]
 }
 
-// streamRequest is what a client asked of its stream.
+// streamRequest is what a client asked of its stream, and what the events
+// handler settled about it.
 type streamRequest struct {
 	sub     *subscription // nil: every symbol
 	lastID  uint64        // resume after this tick, if resume
 	resume  bool
-	maxFreq float64 // most ticks per second per symbol; 0: no cap
+	maxFreq float64      // most ticks per second per symbol; 0: no cap
+	addr    netip.Prefix // the per-address limit it holds until it closes
+	until   time.Time    // when its credentials expire; zero: never
 }
 
 // attach registers a stream on conn. head is the HTTP response head to write
@@ -416,6 +491,10 @@ type streamRequest struct {
 func (h *Hub) attach(conn net.Conn, head []byte, req streamRequest) error {
 	sub, lastID, resume := req.sub, req.lastID, req.resume
 	c := newClient(conn, sub)
+	c.addr = req.addr
+	if !req.until.IsZero() {
+		c.until = req.until.UnixNano()
+	}
 	if req.maxFreq > 0 {
 		c.throttle = newThrottle(req.maxFreq, len(h.symbols))
 	}

@@ -270,11 +270,65 @@ func TestPublishRejectsBadTicks(t *testing.T) {
 			t.Errorf("Publish(%+v) = %v, want %v", tc.tick, err, tc.err)
 		}
 	}
-	if err := th.Publish(feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}); err != nil {
+	if err := th.Publish(feed.Tick{Seq: 6, Symbol: "AAPL", Price: 100, Bid: 99.99, Ask: 100.01, Size: 1, Time: now}); err != nil {
 		t.Fatalf("a good tick after bad ones: %v", err)
 	}
 	if got := testutil.ToFloat64(th.metrics.ticksRejected.WithLabelValues("bad_price")); got != 5 {
 		t.Errorf("bad_price rejections %v, want 5", got)
+	}
+}
+
+func TestPublishRejectsImplausiblePriceJumps(t *testing.T) {
+	th := startHub(t, Config{MaxPriceJump: 0.2})
+	c := th.dial(t, "?symbols=AAPL", nil)
+	c.mustNext() // retry
+	c.mustNext() // snapshot
+	seq := uint64(0)
+	pub := func(px float64) error {
+		seq++
+		return th.Publish(feed.Tick{Seq: seq, Symbol: "AAPL", Price: px, Bid: px - 0.01, Ask: px + 0.01, Size: 1, Time: time.Now()})
+	}
+	for _, step := range []struct {
+		px     float64
+		accept bool
+	}{
+		{100, true},    // the first price sets the level
+		{119.99, true}, // within 20%
+		{143.98, true}, // just under 20% above 119.99
+		{200, false},   // a lone bad print
+		{0.5, false},   // and one the other way
+		{140, true},    // back near the level: accepted, bad prints forgotten
+		{60, false},    // a real fall to a new level: rejected twice...
+		{59, false},
+		{58, true}, // ...then accepted on the third agreeing tick
+		{57, true},
+	} {
+		err := pub(step.px)
+		if step.accept && err != nil {
+			t.Fatalf("px %v rejected: %v", step.px, err)
+		}
+		if !step.accept && !errors.Is(err, ErrPriceJump) {
+			t.Fatalf("px %v: got %v, want ErrPriceJump", step.px, err)
+		}
+	}
+	if got := testutil.ToFloat64(th.metrics.ticksRejected.WithLabelValues("price_jump")); got != 4 {
+		t.Errorf("price_jump rejections %v, want 4", got)
+	}
+	// The stream saw exactly the accepted ticks, in order.
+	var got []string
+	for range 6 {
+		ev := c.mustNext()
+		var tk feed.Tick
+		if err := tk.UnmarshalJSON([]byte(ev.data)); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strconv.FormatFloat(tk.Price, 'f', -1, 64))
+	}
+	if want := []string{"100", "119.99", "143.98", "140", "58", "57"}; !slices.Equal(got, want) {
+		t.Fatalf("stream got prices %v, want %v", got, want)
+	}
+	if q, _ := th.Quote("AAPL"); q.Last.Price != 57 || q.High != 143.98 {
+		t.Fatalf("quote %+v: a rejected price reached it", q)
 	}
 }
 

@@ -46,10 +46,21 @@ const (
 
 var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttled"}
 
-// Labels of tickerd_streams_rejected_total. Nothing refuses a stream for
-// over_limit yet; the series exists so that dashboards and alerts need no
-// change when connection limits arrive.
-var rejectedNames = []string{"bad_request", "unknown_symbol", "unavailable", "over_limit"}
+// Labels of tickerd_streams_rejected_total.
+const (
+	rejectBadRequest      = "bad_request"
+	rejectUnknownSymbol   = "unknown_symbol"
+	rejectUnavailable     = "unavailable"
+	rejectOverLimit       = "over_limit"
+	rejectOverClientLimit = "over_client_limit"
+	rejectUnauthorized    = "unauthorized"
+	rejectForbidden       = "forbidden"
+)
+
+var rejectedNames = []string{
+	rejectBadRequest, rejectUnknownSymbol, rejectUnavailable, rejectOverLimit,
+	rejectOverClientLimit, rejectUnauthorized, rejectForbidden,
+}
 
 // latencyBuckets are the classic buckets of tickerd_tick_to_wire_seconds,
 // from 100µs to 10s; it has native buckets as well (nativeSchema).
@@ -72,15 +83,15 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 		}),
 		streamsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_streams_closed_total",
-			Help: "Event streams closed, by reason: normal (client left), slow (write deadline), write_error, shutdown, over_limit.",
+			Help: "Event streams closed, by reason: normal (client left), slow (write deadline), write_error, shutdown, over_limit (reserved), token_expired.",
 		}, []string{"reason"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_streams_rejected_total",
-			Help: "Event stream requests refused, by reason: bad_request, unknown_symbol, unavailable, over_limit.",
+			Help: "Event stream requests refused, by reason: bad_request, unknown_symbol, unavailable, over_limit (all streams), over_client_limit (streams of one address), unauthorized (no valid token), forbidden (symbols not entitled).",
 		}, []string{"reason"}),
 		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_feed_ticks_rejected_total",
-			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence.",
+			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump.",
 		}, []string{"reason"}),
 		lastTick: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tickerd_feed_last_tick_timestamp_seconds",
@@ -141,7 +152,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	for _, r := range droppedNames {
 		m.dropped.WithLabelValues(r)
 	}
-	for _, r := range []string{"unknown_symbol", "bad_price", "sequence"} {
+	for _, r := range []string{"unknown_symbol", "bad_price", "sequence", "price_jump"} {
 		m.ticksRejected.WithLabelValues(r)
 	}
 	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{

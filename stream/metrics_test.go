@@ -30,10 +30,11 @@ func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]string{
-		"tickerd_streams_closed_total":      {"reason=normal", "reason=over_limit", "reason=shutdown", "reason=slow", "reason=write_error"},
-		"tickerd_streams_rejected_total":    {"reason=bad_request", "reason=over_limit", "reason=unavailable", "reason=unknown_symbol"},
+		"tickerd_streams_closed_total": {"reason=normal", "reason=over_limit", "reason=shutdown", "reason=slow", "reason=token_expired", "reason=write_error"},
+		"tickerd_streams_rejected_total": {"reason=bad_request", "reason=forbidden", "reason=over_client_limit", "reason=over_limit",
+			"reason=unauthorized", "reason=unavailable", "reason=unknown_symbol"},
 		"tickerd_events_dropped_total":      {"reason=conflated", "reason=disconnected", "reason=throttled"},
-		"tickerd_feed_ticks_rejected_total": {"reason=bad_price", "reason=sequence", "reason=unknown_symbol"},
+		"tickerd_feed_ticks_rejected_total": {"reason=bad_price", "reason=price_jump", "reason=sequence", "reason=unknown_symbol"},
 		"tickerd_feed_ticks_total":          {"symbol=AAPL", "symbol=MSFT"},
 	} {
 		slices.Sort(got[name])

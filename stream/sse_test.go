@@ -44,6 +44,7 @@ func startHub(t *testing.T, cfg Config) *testHub {
 	mux.Handle("/events", NewEventsHandler(h))
 	mux.Handle("/api/symbols", NewSymbolsHandler(h))
 	mux.Handle("/api/quotes/{symbol}", NewQuoteHandler(h))
+	mux.Handle("/api/history", NewHistoryHandler(NewBarStore(cfg.Symbols, 10), cfg.Auth))
 	mux.Handle("/readyz", NewReadyHandler(h, time.Minute))
 	srv := httptest.NewServer(mux)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -180,6 +181,8 @@ func (c *sseConn) next() (sseEvent, error) {
 			ev.data = value
 		case "retry":
 			ev.name = "retry:" + value
+		default:
+			return ev, fmt.Errorf("line %q is not an SSE field", line)
 		}
 	}
 }

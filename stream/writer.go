@@ -87,21 +87,25 @@ func (w *writer) runCycle(cy cycle) {
 type closeReason int
 
 const (
-	keepOpen        closeReason = iota
-	closedNormal                // the client went away
-	closedSlow                  // the socket accepted nothing for WriteTimeout
-	closedWriteErr              // the socket failed otherwise
-	closedShutdown              // the service is stopping
-	closedOverLimit             // reserved for connection limits; nothing closes a stream for it yet
+	keepOpen           closeReason = iota
+	closedNormal                   // the client went away
+	closedSlow                     // the socket accepted nothing for WriteTimeout
+	closedWriteErr                 // the socket failed otherwise
+	closedShutdown                 // the service is stopping
+	closedOverLimit                // reserved: limits refuse new streams, they close none
+	closedTokenExpired             // the credentials it was opened with expired
 )
 
-var closeReasonNames = [...]string{"", "normal", "slow", "write_error", "shutdown", "over_limit"}
+var closeReasonNames = [...]string{"", "normal", "slow", "write_error", "shutdown", "over_limit", "token_expired"}
 
 func (r closeReason) String() string { return closeReasonNames[r] }
 
 // serve brings one stream up to date with the cycle.
 func (w *writer) serve(c *client, cy *cycle) closeReason {
 	now := cy.now
+	if cy.housekeeping && c.until != 0 && now.UnixNano() >= c.until {
+		return closedTokenExpired
+	}
 	if c.pending() > 0 {
 		if r := w.flushBacklog(c, now); r != keepOpen {
 			return r
@@ -331,5 +335,6 @@ func (w *writer) close(c *client, reason closeReason) {
 	}
 	w.stats.closed[reason]++
 	w.hub.metrics.clientsNow.Add(-1)
+	w.hub.limits.release(c.addr)
 	c.backlog, c.latest = nil, nil
 }

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/tickerd/tickerd/auth"
+	"github.com/tickerd/tickerd/guard"
 )
 
 // config is everything tickerd can be told on its command line or in its
@@ -27,6 +33,19 @@ type config struct {
 	retry         time.Duration
 	maxSymbols    int
 	maxQueryBytes int
+	maxPriceJump  float64
+	maxStreams    int
+	maxPerAddr    int
+	trustProxies  prefixList
+	readHeader    time.Duration
+	maxHeader     int
+	corsOrigins   string
+	authSecret    string // file
+	authJWKS      string // file
+	authIssuer    string
+	authAudience  string
+	authCookie    string
+	authClaim     string
 	stallAfter    time.Duration
 	grace         time.Duration
 	logLevel      slog.Level
@@ -92,6 +111,19 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	fs.DurationVar(&c.retry, "retry", 2*time.Second, "reconnect delay advertised to clients")
 	fs.IntVar(&c.maxSymbols, "max-symbols", 100, "most symbols one subscription may name")
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", 4096, "longest query string accepted on /events")
+	fs.IntVar(&c.maxStreams, "max-streams", 10000, "most event streams open at once; more are answered 503")
+	fs.IntVar(&c.maxPerAddr, "max-streams-per-addr", 100, "most event streams open at once from one client address (an IPv6 /64); more are answered 429")
+	fs.Var(&c.trustProxies, "trust-proxies", "comma list of proxy addresses or CIDR prefixes whose X-Forwarded-For names the client; empty trusts none")
+	fs.DurationVar(&c.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send a request's headers")
+	fs.IntVar(&c.maxHeader, "max-header-bytes", 16<<10, "largest request line and headers accepted; larger requests are answered 431")
+	fs.StringVar(&c.corsOrigins, "cors-origins", "", "comma list of origins (https://app.example) whose pages may read tickerd's answers, or * for any origin without cookies; empty: same origin only")
+	fs.StringVar(&c.authSecret, "auth-secret-file", "", "file holding the HS256 secret (at least 32 bytes) that signs subscribers' tokens; setting it turns authentication on")
+	fs.StringVar(&c.authJWKS, "auth-jwks-file", "", "JWKS file with the RS256/ES256 public keys that sign subscribers' tokens; setting it turns authentication on")
+	fs.StringVar(&c.authIssuer, "auth-issuer", "", "required iss claim of tokens; empty: not checked")
+	fs.StringVar(&c.authAudience, "auth-audience", "", "required aud claim of tokens; empty: not checked")
+	fs.StringVar(&c.authCookie, "auth-cookie", "tickerd_token", "cookie that may carry the token (the page's EventSource cannot send headers)")
+	fs.StringVar(&c.authClaim, "auth-claim", "symbols", "claim listing the symbol patterns a token entitles to (*, NV*, AAPL)")
+	fs.Float64Var(&c.maxPriceJump, "max-price-jump", 20, "reject a tick whose price is more than this percentage away from its symbol's last")
 	fs.DurationVar(&c.stallAfter, "stall-after", 10*time.Second, "/readyz reports the feed stalled after this long without a tick")
 	// Every role has every flag and ignores those it does not use, so one
 	// environment can configure them all.
@@ -134,6 +166,18 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	if c.resumeWait < 0 || c.resumeWait > time.Minute {
 		return c, usageError{fmt.Errorf("-resume-wait %v: want a resume wait from 0 to 1m", c.resumeWait)}
 	}
+	if !(c.maxPriceJump > 0 && c.maxPriceJump <= 10000) {
+		return c, usageError{fmt.Errorf("-max-price-jump %v: want a percentage above 0 and at most 10000", c.maxPriceJump)}
+	}
+	if c.maxStreams < 1 || c.maxPerAddr < 1 {
+		return c, usageError{fmt.Errorf("-max-streams %d, -max-streams-per-addr %d: want at least 1", c.maxStreams, c.maxPerAddr)}
+	}
+	if c.readHeader <= 0 {
+		return c, usageError{fmt.Errorf("-read-header-timeout %v: want a positive duration", c.readHeader)}
+	}
+	if c.maxHeader < 1024 {
+		return c, usageError{fmt.Errorf("-max-header-bytes %d: want at least 1024", c.maxHeader)}
+	}
 	if c.stallAfter <= 0 {
 		return c, usageError{fmt.Errorf("-stall-after %v: want a positive duration", c.stallAfter)}
 	}
@@ -144,6 +188,82 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}
 	}
 	return c, nil
+}
+
+// authLeeway is the clock skew allowed between tickerd and the token issuer.
+const authLeeway = 5 * time.Second
+
+// verifier returns the token verifier the auth flags describe, or nil when
+// authentication is off (neither a secret nor a JWKS file).
+func (c config) verifier() (*auth.Verifier, error) {
+	if c.authSecret == "" && c.authJWKS == "" {
+		return nil, nil
+	}
+	cfg := auth.Config{Issuer: c.authIssuer, Audience: c.authAudience, Cookie: c.authCookie, Claim: c.authClaim, Leeway: authLeeway}
+	if c.authSecret != "" {
+		b, err := os.ReadFile(c.authSecret)
+		if err != nil {
+			return nil, fmt.Errorf("-auth-secret-file: %w", err)
+		}
+		cfg.Secret = bytes.TrimRight(b, "\r\n")
+	}
+	if c.authJWKS != "" {
+		b, err := os.ReadFile(c.authJWKS)
+		if err != nil {
+			return nil, fmt.Errorf("-auth-jwks-file: %w", err)
+		}
+		cfg.JWKS = b
+	}
+	return auth.New(cfg)
+}
+
+// cors returns the CORS allow-list of -cors-origins.
+func (c config) cors() (*guard.CORS, error) {
+	var origins []string
+	for o := range strings.SplitSeq(c.corsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	cors, err := guard.NewCORS(origins)
+	if err != nil {
+		return nil, fmt.Errorf("-cors-origins: %w", err)
+	}
+	return cors, nil
+}
+
+// prefixList is a flag holding a comma list of addresses or CIDR prefixes.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	if l == nil {
+		return ""
+	}
+	parts := make([]string, len(*l))
+	for i, p := range *l {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *prefixList) Set(s string) error {
+	*l = nil
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(item); err == nil {
+			*l = append(*l, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return fmt.Errorf("%q is neither an address nor a CIDR prefix", item)
+		}
+		*l = append(*l, p.Masked())
+	}
+	return nil
 }
 
 // envName is the environment variable of a flag: -write-timeout → TICKERD_WRITE_TIMEOUT.

@@ -3,16 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestConfigFromFlagsAndEnvironment(t *testing.T) {
-	env := map[string]string{"TICKERD_RATE": "250", "TICKERD_HEARTBEAT": "3s", "TICKERD_ADDR": ":9999"}
+	env := map[string]string{"TICKERD_RATE": "250", "TICKERD_HEARTBEAT": "3s", "TICKERD_ADDR": ":9999",
+		"TICKERD_TRUST_PROXIES": "10.0.0.0/8, 192.0.2.7,fd00::/8"}
 	cfg, err := parseConfig(roleServe, []string{"-addr", "127.0.0.1:7000"}, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := cfg.trustProxies.String(); got != "10.0.0.0/8,192.0.2.7/32,fd00::/8" {
+		t.Errorf("trusted proxies %q", got)
 	}
 	if cfg.rate != 250 || cfg.heartbeat != 3*time.Second || cfg.addr != "127.0.0.1:7000" {
 		t.Fatalf("got rate %v heartbeat %v addr %q; want 250, 3s and the flag's address", cfg.rate, cfg.heartbeat, cfg.addr)
@@ -20,6 +26,14 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 }
 
 func TestBadConfigurationIsAUsageError(t *testing.T) {
+	dir := t.TempDir()
+	shortSecret, goodSecret := filepath.Join(dir, "short"), filepath.Join(dir, "good")
+	if err := os.WriteFile(shortSecret, []byte("too short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(goodSecret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		env  map[string]string
@@ -36,6 +50,16 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-heartbeat", "1ms"}, nil, "heartbeat"},
 		{[]string{"-queue-bytes", "10"}, nil, "queue"},
 		{[]string{"-grace", "0s"}, nil, "-grace"},
+		{[]string{"-max-price-jump", "0"}, nil, "-max-price-jump"},
+		{[]string{"-trust-proxies", "10.0.0.0/8,proxy.local"}, nil, `"proxy.local" is neither an address nor a CIDR prefix`},
+		{nil, map[string]string{"TICKERD_MAX_STREAMS": "0"}, "-max-streams"},
+		{[]string{"-max-header-bytes", "100"}, nil, "-max-header-bytes"},
+		{[]string{"-auth-secret-file", "/nonexistent/secret"}, nil, "-auth-secret-file"},
+		{[]string{"-auth-secret-file", shortSecret}, nil, "shorter than 32"},
+		{[]string{"-auth-jwks-file", shortSecret}, nil, "JWKS"},
+		{[]string{"-auth-secret-file", goodSecret, "-auth-cookie", "a;b"}, nil, "not a cookie name"},
+		{[]string{"-cors-origins", "https://app.example,app.example"}, nil, "-cors-origins"},
+		{[]string{"-max-price-jump", "NaN"}, nil, "-max-price-jump"},
 		{[]string{"-addr", "nope:nope:nope"}, nil, "listen"},
 		{[]string{"stray"}, nil, `unexpected argument "stray"`},
 		{[]string{"-feed", "kafka"}, nil, "-feed"},

@@ -52,14 +52,14 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := newServer(publisherRoutes(pub.Ready, reg), log)
+	srv := newServer(publisherRoutes(pub.Ready, reg), cfg, log)
 	base := "http://" + displayAddr(ln.Addr())
 	log.Info("tickerd publishing", "metrics", base+"/metrics", "nats", cfg.natsURL, "stream", feed.StreamName,
 		"symbols", len(universe), "rate", cfg.rate, "seed", seed, "first_seq", firstSeq)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return pub.Run(gctx, sim) })
-	serve(gctx, g, srv, ln, cfg.grace, log)
+	serve(gctx, g, srv, ln, cfg.grace, log, nil, nil)
 	err = g.Wait()
 	log.Info("tickerd stopped")
 	return err

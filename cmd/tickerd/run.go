@@ -19,10 +19,9 @@ import (
 
 // Limits of the HTTP server that are not worth a flag.
 const (
-	readHeaderTimeout = 10 * time.Second
-	maxHeaderBytes    = 16 << 10
-	idleTimeout       = 2 * time.Minute
-	barCapacity       = 720 // bars kept per symbol and interval
+	readTimeout = 30 * time.Second // a whole request, body included; streams clear it once taken over
+	idleTimeout = 2 * time.Minute
+	barCapacity = 720 // bars kept per symbol and interval
 )
 
 // run is tickerd: it serves until ctx is done, then shuts down within the
@@ -55,6 +54,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	names := make([]string, len(universe))
 	for i, s := range universe {
 		names[i] = s.Name
+	}
+
+	verifier, err := cfg.verifier()
+	if err != nil {
+		return usageError{err}
+	}
+	var authn stream.Authenticator // a nil *auth.Verifier must not become a non-nil interface
+	if verifier != nil {
+		authn = verifier
+	}
+	cors, err := cfg.cors()
+	if err != nil {
+		return usageError{err}
 	}
 
 	var (
@@ -94,18 +106,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		resumeWait = 0
 	}
 	hub, err := stream.NewHub(stream.Config{
-		Symbols:       names,
-		ReplaySize:    cfg.replay,
-		FlushInterval: cfg.flushInterval,
-		Heartbeat:     cfg.heartbeat,
-		WriteTimeout:  cfg.writeTimeout,
-		QueueBytes:    cfg.queueBytes,
-		Retry:         cfg.retry,
-		MaxSymbols:    cfg.maxSymbols,
-		MaxQueryBytes: cfg.maxQueryBytes,
-		ResumeWait:    resumeWait,
-		Registerer:    reg,
-		Logger:        log,
+		Symbols:           names,
+		ReplaySize:        cfg.replay,
+		FlushInterval:     cfg.flushInterval,
+		Heartbeat:         cfg.heartbeat,
+		WriteTimeout:      cfg.writeTimeout,
+		QueueBytes:        cfg.queueBytes,
+		Retry:             cfg.retry,
+		MaxSymbols:        cfg.maxSymbols,
+		MaxQueryBytes:     cfg.maxQueryBytes,
+		ResumeWait:        resumeWait,
+		MaxPriceJump:      cfg.maxPriceJump / 100,
+		MaxStreams:        cfg.maxStreams,
+		MaxStreamsPerAddr: cfg.maxPerAddr,
+		TrustedProxies:    cfg.trustProxies,
+		Auth:              authn,
+		Registerer:        reg,
+		Logger:            log,
 	})
 	if err != nil {
 		return usageError{err}
@@ -116,12 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := newServer(routes(hub, bars, reg, cfg.stallAfter, checks...), log)
-	base := "http://" + displayAddr(ln.Addr())
-	log.Info("tickerd serving", append([]any{
-		"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
-		"symbols", len(names)}, logArgs...)...)
-
+	srv := newServer(routes(hub, bars, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
 	publish := func(t feed.Tick) {
 		if err := hub.Publish(t); err != nil {
 			log.Debug("tick rejected", "err", err)
@@ -132,7 +144,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return source.Run(gctx, publish) })
-	serve(gctx, g, srv, ln, cfg.grace, log)
+	// Requests wait in the listen queue until the hub serves streams: a
+	// stream answered 503 at start would end a browser's EventSource.
+	serve(gctx, g, srv, ln, cfg.grace, log, hub.Started(), func() {
+		base := "http://" + displayAddr(ln.Addr())
+		log.Info("tickerd serving", append([]any{
+			"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
+			"symbols", len(names), "auth", authn != nil, "cors_origins", cfg.corsOrigins}, logArgs...)...)
+	})
 	err = g.Wait()
 	log.Info("tickerd stopped")
 	return err
@@ -155,21 +174,36 @@ func newSimulator(cfg config, universe []feed.Symbol) (sim *feed.Simulator, seed
 	return sim, seed, firstSeq, nil
 }
 
-// newServer returns the HTTP server of every serving role.
-func newServer(h http.Handler, log *slog.Logger) *http.Server {
+// newServer returns the HTTP server of every serving role, with cfg's
+// limits on reading requests.
+func newServer(h http.Handler, cfg config, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: cfg.readHeader,
+		ReadTimeout:       max(readTimeout, cfg.readHeader),
+		MaxHeaderBytes:    cfg.maxHeader,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 }
 
 // serve runs srv on ln in g until ctx is done, then shuts it down within
-// grace.
-func serve(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger) {
+// grace. It takes requests once ready is closed (nil: at once), and calls
+// started (if not nil) then.
+func serve(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger,
+	ready <-chan struct{}, started func()) {
 	g.Go(func() error {
+		if ready != nil {
+			select {
+			case <-ready:
+			case <-ctx.Done():
+				_ = ln.Close()
+				return nil
+			}
+		}
+		if started != nil {
+			started()
+		}
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
 		}

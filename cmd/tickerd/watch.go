@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/r3labs/sse/v2"
@@ -24,6 +26,7 @@ func runWatch(ctx context.Context, args []string, getenv func(string) string, st
 	server := fs.String("url", "http://localhost:8080", "base URL of tickerd")
 	symbols := fs.String("symbols", "", "comma list of symbols to watch; empty for all")
 	raw := fs.Bool("json", false, "print each tick's JSON as received")
+	tokenFile := fs.String("token-file", "", "file holding the token to send when tickerd has authentication on (or set TICKERD_WATCH_TOKEN)")
 	if v := getenv("TICKERD_WATCH_URL"); v != "" {
 		*server = v
 	}
@@ -42,7 +45,19 @@ func runWatch(ctx context.Context, args []string, getenv func(string) string, st
 		u.RawQuery = url.Values{"symbols": {*symbols}}.Encode()
 	}
 
+	token := getenv("TICKERD_WATCH_TOKEN")
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return usageError{fmt.Errorf("-token-file: %w", err)}
+		}
+		token = strings.TrimSpace(string(b))
+	}
+
 	client := sse.NewClient(u.String())
+	if token != "" {
+		client.Headers["Authorization"] = "Bearer " + token
+	}
 	// The library's default gives up 15 minutes after the first attempt;
 	// a terminal watcher retries for as long as it runs.
 	client.ReconnectStrategy = &backoff.ExponentialBackOff{

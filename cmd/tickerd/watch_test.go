@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // lineSink collects lines written to it and signals when n have arrived.
@@ -57,6 +61,46 @@ func TestWatchPrintsTicksOfTheChosenSymbols(t *testing.T) {
 	for _, l := range out.lines[:20] {
 		if !line.MatchString(l) {
 			t.Fatalf("unexpected line %q", l)
+		}
+	}
+}
+
+func TestWatchSendsItsToken(t *testing.T) {
+	secret := []byte("a test secret of at least 32 bytes, for tickerd")
+	dir := t.TempDir()
+	secretFile, tokenFile := filepath.Join(dir, "secret"), filepath.Join(dir, "token")
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"exp": time.Now().Add(time.Hour).Unix(), "symbols": []string{"MSFT"}}).SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tokenFile, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	td := startTickerd(t, "-rate", "1000", "-auth-secret-file", secretFile)
+	out := &lineSink{n: 10, full: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		// No -symbols: the stream carries what the token entitles to.
+		done <- run(ctx, []string{"watch", "-url", td.URL, "-token-file", tokenFile}, func(string) string { return "" }, out, &lockedWriter{w: &strings.Builder{}})
+	}()
+	select {
+	case <-out.full:
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch with a token printed fewer than 10 lines in 10s")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("watch returned %v", err)
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	for _, l := range out.lines[:10] {
+		if !strings.Contains(l, " MSFT ") {
+			t.Fatalf("line %q: the token entitles to MSFT only", l)
 		}
 	}
 }
