@@ -148,7 +148,9 @@ func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg
 		if attempt > 0 {
 			p.metrics.retries.Inc()
 		}
-		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		// An attempt under way finishes even when ctx ends, so that a
+		// stopped publisher has stored, or given up on, every tick it sent.
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		ack, err := js.PublishMsg(callCtx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(StreamName))
 		cancel()
 		if err == nil {
