@@ -21,6 +21,7 @@ import (
 // a flag given on the command line wins over the variable.
 type config struct {
 	addr          string
+	debugAddr     string
 	symbols       string
 	rate          float64
 	seed          uint64
@@ -99,6 +100,7 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go profiling (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off. Keep it off the public network")
 	fs.StringVar(&c.symbols, "symbols", "", "symbols to simulate: empty for the default universe, a comma list (NAME or NAME=price/volatility), or @file.json")
 	fs.Float64Var(&c.rate, "rate", 100, "total ticks per second across all symbols")
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed of the simulated market; 0 picks one from the clock")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,5 +42,16 @@ func publisherRoutes(ready func() error, reg *prometheus.Registry) http.Handler 
 	mux.Handle("/healthz", api(stream.NewHealthHandler()))
 	mux.Handle("/readyz", api(newPublisherReadyHandler(ready)))
 	mux.Handle("/metrics", api(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+	return mux
+}
+
+// debugRoutes is the profiling surface, served only on -debug-addr.
+func debugRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
 }

@@ -133,6 +133,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var debugLn net.Listener
+	if cfg.debugAddr != "" {
+		if debugLn, err = net.Listen("tcp", cfg.debugAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on -debug-addr: %w", err)
+		}
+	}
 	srv := newServer(routes(hub, bars, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
 	publish := func(t feed.Tick) {
 		if err := hub.Publish(t); err != nil {
@@ -152,6 +159,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
 			"symbols", len(names), "auth", authn != nil, "cors_origins", cfg.corsOrigins}, logArgs...)...)
 	})
+	if debugLn != nil {
+		log.Info("profiling served", "pprof", "http://"+displayAddr(debugLn.Addr())+"/debug/pprof/")
+		serve(gctx, g, newServer(debugRoutes(), cfg, log), debugLn, cfg.grace, log, nil, nil)
+	}
 	err = g.Wait()
 	log.Info("tickerd stopped")
 	return err
