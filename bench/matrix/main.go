@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Duration("warmup", 5*time.Second, "warm-up after the ramp")
 	raw := fs.String("raw", "", "also write every measurement as JSON lines to this file")
 	goBench := fs.Bool("gobench", true, "also run the Go micro-benchmarks of feed and stream")
+	profiles := fs.String("profile", "", "write a CPU profile of tickerd's first run of each scenario to this directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -160,7 +161,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			for _, server := range order {
 				fmt.Fprintf(stderr, "== %s rep %d/%d: %s (%s)\n", sc.Name, rep, *reps, server, sc.Title)
 				rep := rep
-				r, err := measure(ctx, bins, server, sc, *duration, *warmup, stderr)
+				profile := ""
+				if *profiles != "" && server == "tickerd" && rep == 1 {
+					profile = filepath.Join(*profiles, sc.Name+".pprof")
+				}
+				r, err := measure(ctx, bins, server, sc, *duration, *warmup, profile, stderr)
 				if err != nil {
 					return fmt.Errorf("scenario %s, %s: %w", sc.Name, server, err)
 				}
@@ -197,7 +202,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // measure starts one server, loads it with tickload and stops it.
-func measure(ctx context.Context, bins map[string]string, server string, sc scenario, duration, warmup time.Duration, stderr io.Writer) (tlReport, error) {
+func measure(ctx context.Context, bins map[string]string, server string, sc scenario, duration, warmup time.Duration, profile string, stderr io.Writer) (tlReport, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return tlReport{}, err
@@ -207,7 +212,17 @@ func measure(ctx context.Context, bins map[string]string, server string, sc scen
 	var url string
 	switch server {
 	case "tickerd":
-		cmd = exec.Command(bins["tickerd"], append([]string{"-addr", addr, "-rate", rate, "-seed", "42", "-log-level", "warn"}, sc.Server...)...)
+		args := []string{"-addr", addr, "-rate", rate, "-seed", "42", "-log-level", "warn"}
+		if profile != "" {
+			debugAddr, err := freeAddr()
+			if err != nil {
+				return tlReport{}, err
+			}
+			args = append(args, "-debug-addr", debugAddr)
+			ramp, _ := time.ParseDuration(sc.Ramp)
+			go captureProfile(ctx, debugAddr, ramp+warmup+time.Second, duration/2, profile, stderr)
+		}
+		cmd = exec.Command(bins["tickerd"], append(args, sc.Server...)...)
 		url = "http://" + addr + "/events"
 	default:
 		cmd = exec.Command(bins["baseline"], "-addr", addr, "-rate", rate, "-seed", "42")
@@ -247,6 +262,31 @@ func measure(ctx context.Context, bins map[string]string, server string, sc scen
 		return tlReport{}, fmt.Errorf("tickload output %q: %w", out.String(), err)
 	}
 	return r, nil
+}
+
+// captureProfile fetches a CPU profile of length d from tickerd's debug
+// listener after a delay, into path.
+func captureProfile(ctx context.Context, addr string, after, d time.Duration, path string, stderr io.Writer) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(after):
+	}
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())))
+	if err != nil {
+		fmt.Fprintln(stderr, "profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "profile:", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		fmt.Fprintln(stderr, "profile:", err)
+	}
 }
 
 func freeAddr() (string, error) {
