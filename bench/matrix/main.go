@@ -212,7 +212,10 @@ func measure(ctx context.Context, bins map[string]string, server string, sc scen
 	var url string
 	switch server {
 	case "tickerd":
-		args := []string{"-addr", addr, "-rate", rate, "-seed", "42", "-log-level", "warn"}
+		// Every load connection comes from 127.0.0.1, so the per-address
+		// limit is lifted to the whole load.
+		args := []string{"-addr", addr, "-rate", rate, "-seed", "42", "-log-level", "warn",
+			"-max-streams", "20000", "-max-streams-per-addr", "20000"}
 		if profile != "" {
 			debugAddr, err := freeAddr()
 			if err != nil {
