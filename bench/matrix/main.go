@@ -420,7 +420,7 @@ func render(results map[string][]measurement, only string, reps int, duration ti
 			}
 			if sc.WithBaseline {
 				if meds["baseline"] != 0 {
-					fmt.Fprintf(&b, " %.2f× |", meds["tickerd"]/meds["baseline"])
+					fmt.Fprintf(&b, " %s× |", ratio(meds["tickerd"]/meds["baseline"]))
 				} else {
 					b.WriteString(" – |")
 				}
@@ -436,6 +436,14 @@ func render(results map[string][]measurement, only string, reps int, duration ti
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// ratio prints r with two decimals, or two significant digits below 0.1.
+func ratio(r float64) string {
+	if r < 0.1 {
+		return fmt.Sprintf("%.2g", r)
+	}
+	return fmt.Sprintf("%.2f", r)
 }
 
 func machine() string {
