@@ -38,6 +38,9 @@
 //     Close leaks a goroutine per connected client.
 //
 // The hub therefore owns fan-out, replay and slow-client policy, and writes
-// to sockets itself. Figures for this design against that server are in
-// BENCHMARKS.md.
+// to sockets itself. Measured against that server as its README uses it, in
+// the same session (BENCHMARKS.md): with 1,000 clients at 1,000 ticks/s it
+// delivered with a median latency of 2.4 s at 132% CPU, the hub in 5.1 ms at
+// 66%; with 5,000 clients at 100 ticks/s, p99 381 ms against 65 ms; idle
+// connections cost 31.9 KiB each against 3.2 KiB.
 package stream
