@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"github.com/tickerd/tickerd/internal/ssetest"
+
 	"bufio"
 	"context"
 	"fmt"
@@ -8,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -151,40 +152,18 @@ func (s sentRequest) readHead() *sseConn {
 	return &sseConn{t: s.t, conn: s.conn, r: r, status: resp.StatusCode, header: resp.Header}
 }
 
-// next reads the next event or comment.
+// next reads the next event or comment; a retry hint comes back as an
+// event named "retry:" and its value.
 func (c *sseConn) next() (sseEvent, error) {
-	var ev sseEvent
-	seen := false
-	for {
-		line, err := c.r.ReadString('\n')
-		if err != nil {
-			return ev, err
-		}
-		line = strings.TrimSuffix(line, "\n")
-		if line == "" {
-			if seen {
-				return ev, nil
-			}
-			continue
-		}
-		seen = true
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "":
-			ev.comment = true
-		case "id":
-			ev.id = value
-		case "event":
-			ev.name = value
-		case "data":
-			ev.data = value
-		case "retry":
-			ev.name = "retry:" + value
-		default:
-			return ev, fmt.Errorf("line %q is not an SSE field", line)
-		}
+	ev, err := ssetest.NewReader(c.r).Next()
+	if err != nil {
+		return sseEvent{}, err
 	}
+	name := ev.Name
+	if ev.Retry != "" && name == "" {
+		name = "retry:" + ev.Retry
+	}
+	return sseEvent{id: ev.ID, name: name, data: ev.Data, comment: ev.Comment}, nil
 }
 
 // mustNext reads the next event, skipping comments, and fails on error.

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"bufio"
+	"github.com/tickerd/tickerd/internal/ssetest"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -41,31 +42,19 @@ func (l *addrLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// sseEvent is one event as a client reads it.
-type sseEvent struct {
-	id, event, data string
-}
-
-func readEvent(t *testing.T, sc *bufio.Scanner) sseEvent {
+// readEvent returns the next event of the stream, skipping comments and
+// retry hints.
+func readEvent(t *testing.T, r *ssetest.Reader) ssetest.Event {
 	t.Helper()
-	var ev sseEvent
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			t.Fatalf("stream ended: %v", err)
+		}
+		if !ev.Comment && (ev.Name != "" || ev.Data != "") {
 			return ev
 		}
-		name, value, _ := strings.Cut(line, ": ")
-		switch name {
-		case "id":
-			ev.id = value
-		case "event":
-			ev.event = value
-		case "data":
-			ev.data = value
-		}
 	}
-	t.Fatalf("stream ended: %v", sc.Err())
-	return ev
 }
 
 func TestBaselineStreamsSimulatorTicks(t *testing.T) {
@@ -106,19 +95,19 @@ func TestBaselineStreamsSimulatorTicks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(resp.Body)
+	sc := ssetest.NewReader(resp.Body)
 	var want feed.Tick
 	for i := range events {
 		ev := readEvent(t, sc)
-		if ev.event != "tick" {
-			t.Fatalf("event %d: type %q, want tick", i, ev.event)
+		if ev.Name != "tick" {
+			t.Fatalf("event %d: type %q, want tick", i, ev.Name)
 		}
 		var got feed.Tick
-		if err := json.Unmarshal([]byte(ev.data), &got); err != nil {
+		if err := json.Unmarshal([]byte(ev.Data), &got); err != nil {
 			t.Fatalf("event %d: %v", i, err)
 		}
-		if ev.id != strconv.FormatUint(got.Seq, 10) {
-			t.Fatalf("event %d: id %q, seq %d", i, ev.id, got.Seq)
+		if ev.ID != strconv.FormatUint(got.Seq, 10) {
+			t.Fatalf("event %d: id %q, seq %d", i, ev.ID, got.Seq)
 		}
 		if i == 0 {
 			for want = sim.Next(); want.Seq < got.Seq; want = sim.Next() {

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"bufio"
+	"github.com/tickerd/tickerd/internal/ssetest"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,8 +27,8 @@ import (
 
 // rawStream reads SSE events from a plain HTTP response.
 type rawStream struct {
-	resp *http.Response
-	r    *bufio.Reader
+	resp   *http.Response
+	events *ssetest.Reader
 }
 
 type rawEvent struct{ id, name, data string }
@@ -49,32 +50,18 @@ func openRaw(t *testing.T, url string, lastID string) *rawStream {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET %s: %d", url, resp.StatusCode)
 	}
-	return &rawStream{resp: resp, r: bufio.NewReader(resp.Body)}
+	return &rawStream{resp: resp, events: ssetest.NewReader(resp.Body)}
 }
 
+// next returns the next event, skipping comments and retry hints.
 func (s *rawStream) next() (rawEvent, error) {
-	var ev rawEvent
 	for {
-		line, err := s.r.ReadString('\n')
+		ev, err := s.events.Next()
 		if err != nil {
-			return ev, err
+			return rawEvent{}, err
 		}
-		line = strings.TrimSuffix(line, "\n")
-		if line == "" {
-			if ev.name != "" || ev.data != "" {
-				return ev, nil
-			}
-			continue
-		}
-		k, v, _ := strings.Cut(line, ":")
-		v = strings.TrimPrefix(v, " ")
-		switch k {
-		case "id":
-			ev.id = v
-		case "event":
-			ev.name = v
-		case "data":
-			ev.data = v
+		if !ev.Comment && (ev.Name != "" || ev.Data != "") {
+			return rawEvent{id: ev.ID, name: ev.Name, data: ev.Data}, nil
 		}
 	}
 }

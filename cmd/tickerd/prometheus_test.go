@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/tickerd/tickerd/internal/ssetest"
+
 	"bufio"
 	"bytes"
 	"cmp"
@@ -126,7 +128,7 @@ func startTickReader(t *testing.T, td *tickerd, symbols ...string) *tickReader {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s := &rawStream{resp: resp, r: bufio.NewReader(resp.Body)}
+		s := &rawStream{resp: resp, events: ssetest.NewReader(resp.Body)}
 		for {
 			ev, err := s.next()
 			if err == nil && ev.name != "tick" {
