@@ -15,6 +15,8 @@ const SPARK_REDRAW_MS = 250;
 const RECENT_TICKS = 4096; // kept to merge live ticks into a history answer
 const MAX_CHART_BARS = 2000;
 const OFFLINE_AFTER_MS = 10000; // reconnecting this long shows "offline"
+const SPARK_INTERVAL = '1s'; // history bars that backfill sparklines: one point per second, as live ticks make
+const SPARK_FETCHES = 3; // backfill requests in flight at once, leaving connections for the stream and the chart
 const RESORT_MS = 1000; // a board sorted by change % re-sorts at most this often
 const HISTORY_RETRY_MS = 3000;
 const BAR_SPACING = 8; // pixels per bar when a chart is first shown
@@ -96,7 +98,7 @@ function newRow(sym) {
   return {
     sym, px: 0, bid: 0, ask: 0, open: 0, high: 0, low: 0, chg: 0, pct: 0, vol: 0, seq: 0,
     flash: 0, flashGen: 0,
-    spark: [], sparkSec: 0, sparkDrawnAt: 0,
+    spark: [], sparkSec: 0, sparkDrawnAt: 0, sparkEpoch: 0,
     el: null, shown: {},
   };
 }
@@ -108,6 +110,7 @@ function applyQuote(r, q) {
   r.flash = 0;
   r.spark = q.seq > 0 && q.px > 0 ? [q.px] : [];
   r.sparkSec = q.seq > 0 ? Math.floor(q.ts / 1e9) : 0;
+  r.sparkEpoch++;
   dirty.rows.add(r);
   dirty.sparks.add(r);
 }
@@ -123,16 +126,99 @@ function applyTick(r, t) {
   r.vol += t.size;
   r.chg = Math.round((t.px - r.open) * 100) / 100;
   r.pct = r.open ? Math.round(((t.px - r.open) / r.open) * 1e6) / 1e4 : 0;
-  const sec = Math.floor(t.ts / 1e9);
+  sparkAdd(r, Math.floor(t.ts / 1e9), t.px);
+  dirty.rows.add(r);
+  dirty.sparks.add(r);
+}
+
+// sparkAdd puts the price of second sec into r's sparkline: the last point
+// while sec is its second, a new point for a later second; earlier seconds
+// are already drawn.
+function sparkAdd(r, sec, px) {
   if (r.spark.length && sec === r.sparkSec) {
-    r.spark[r.spark.length - 1] = t.px;
-  } else {
-    r.spark.push(t.px);
+    r.spark[r.spark.length - 1] = px;
+  } else if (!r.spark.length || sec > r.sparkSec) {
+    r.spark.push(px);
     if (r.spark.length > SPARK_POINTS) r.spark.shift();
     r.sparkSec = sec;
   }
-  dirty.rows.add(r);
+}
+
+// ---------------------------------------------------------------- sparkline backfill
+
+// Once the board is known, each sparkline is filled once from the symbol's
+// one-second bars, so a freshly opened board shows the last minute and a
+// half rather than only what arrives after it.
+const backfill = {
+  queue: [], // symbols waiting for their history
+  retry: [], // symbols whose request failed, asked again when the stream next opens
+  inflight: 0,
+  done: new Set(), // symbols whose sparkline has been backfilled (or has nothing to backfill)
+};
+
+function queueBackfill() {
+  const waiting = new Set([...backfill.queue, ...backfill.retry]);
+  for (const sym of state.symbols) {
+    if (!backfill.done.has(sym) && !waiting.has(sym)) backfill.queue.push(sym);
+  }
+  pumpBackfill();
+}
+
+// pumpBackfill starts requests, at most SPARK_FETCHES at a time, while the stream is live.
+function pumpBackfill() {
+  while (backfill.inflight < SPARK_FETCHES && backfill.queue.length && state.conn === 'live') {
+    backfillSpark(backfill.queue.shift());
+  }
+}
+
+function retryBackfill() {
+  backfill.queue.push(...backfill.retry);
+  backfill.retry = [];
+  pumpBackfill();
+}
+
+async function backfillSpark(sym) {
+  const r = state.rows.get(sym);
+  if (!r) return;
+  const epoch = r.sparkEpoch;
+  backfill.inflight++;
+  let res = null;
+  let body = null;
+  try {
+    res = await fetch('/api/history?symbol=' + encodeURIComponent(sym) + '&interval=' + SPARK_INTERVAL, { cache: 'no-store' });
+    body = await res.json();
+  } catch (err) {
+    body = null;
+  }
+  backfill.inflight--;
+  if (state.rows.get(sym) !== r) {
+    // The symbol left the board meanwhile: nothing to fill.
+  } else if (!body || res.status >= 500) {
+    backfill.retry.push(sym);
+  } else if (r.sparkEpoch !== epoch) {
+    backfill.queue.push(sym); // a snapshot restarted the sparkline meanwhile: ask again
+  } else {
+    if (res.ok) mergeSparkHistory(r, body); // a symbol the server refuses keeps its live sparkline
+    backfill.done.add(sym);
+  }
+  pumpBackfill();
+}
+
+// mergeSparkHistory rebuilds r's sparkline from the closes of history's bars
+// and then the symbol's ticks newer than history.seq, which the bars lack.
+function mergeSparkHistory(r, history) {
+  if (!history.bars.length) return;
+  const oldest = recent.buf[(recent.next - recent.size + RECENT_TICKS) % RECENT_TICKS];
+  if (recent.size === RECENT_TICKS && oldest.seq > history.seq + 1) return; // ticks since the answer fell out of the ring
+  r.spark = [];
+  r.sparkSec = 0;
+  for (const b of history.bars.slice(-SPARK_POINTS)) sparkAdd(r, b.t, b.c);
+  for (let i = 0; i < recent.size; i++) {
+    const t = recent.buf[(recent.next - recent.size + i + RECENT_TICKS) % RECENT_TICKS];
+    if (t.sym === r.sym && t.seq > history.seq) sparkAdd(r, Math.floor(t.ts / 1e9), t.px);
+  }
   dirty.sparks.add(r);
+  markDirty();
 }
 
 // ---------------------------------------------------------------- stream
@@ -154,6 +240,7 @@ function connect() {
     retryDelay = 2000;
     setConn('live');
     if (chartModel.wantLoad) loadHistory();
+    retryBackfill();
   });
   es.addEventListener('error', () => {
     if (es !== source) return;
@@ -215,6 +302,7 @@ function onSnapshot(s) {
     if (!state.rows.has(state.selected)) select(state.symbols[0], { focus: false });
     else reloadChart(); // ticks may have been skipped: take the server's bars
   }
+  queueBackfill(); // after the chart's request, which must not wait behind these
   markDirty();
 }
 
@@ -954,6 +1042,8 @@ Object.defineProperty(window, 'tickerd', {
     get chartLoaded() { return chartModel.loaded; },
     get chartBars() { return chartModel.bars.map((b) => ({ ...b })); },
     get lastTickAgeMs() { return state.lastTickAt ? Date.now() - state.lastTickAt : null; },
+    get sparks() { return Object.fromEntries([...state.rows].map(([sym, r]) => [sym, r.spark.slice()])); },
+    get sparksBackfilled() { return backfill.done.size; },
   }),
 });
 

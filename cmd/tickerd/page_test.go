@@ -61,6 +61,28 @@ type browserPage struct {
 	problems  []string
 	tolerated int
 	requests  []string // URL of every request the page made, in order
+	inFlight  map[network.RequestID]string
+	peak      map[string]int // most requests in flight at once, by kind (see requestKind)
+}
+
+// requestKind groups the page's requests for counting how many run at once:
+// a sparkline's history (interval=1s on the board test's default chart), the
+// chart's history, or "" for anything else.
+func requestKind(url string) string {
+	switch {
+	case strings.Contains(url, "/api/history?") && strings.HasSuffix(url, "&interval=1s"):
+		return "history 1s"
+	case strings.Contains(url, "/api/history?"):
+		return "history"
+	}
+	return ""
+}
+
+// peakInFlight is the most requests of kind that were in flight at once.
+func (p *browserPage) peakInFlight(kind string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak[kind]
 }
 
 // newPage starts Chromium with a fresh profile and opens a tab of the given
@@ -80,7 +102,7 @@ func newPage(t *testing.T, width, height int64) *browserPage {
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	p := &browserPage{t: t, ctx: ctx}
+	p := &browserPage{t: t, ctx: ctx, inFlight: map[network.RequestID]string{}, peak: map[string]int{}}
 	var watchers sync.WaitGroup
 	t.Cleanup(func() {
 		cancelTab()
@@ -91,6 +113,30 @@ func newPage(t *testing.T, width, height int64) *browserPage {
 		t.Fatalf("start chromium: %v", err)
 	}
 
+	// Starts and ends of requests, in the order the browser reports them.
+	err := chromedp.Listen(ctx, func(ev any) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			p.inFlight[ev.RequestID] = ev.Request.URL
+			kind := requestKind(ev.Request.URL)
+			n := 0
+			for _, u := range p.inFlight {
+				if requestKind(u) == kind {
+					n++
+				}
+			}
+			p.peak[kind] = max(p.peak[kind], n)
+		case *network.EventLoadingFinished:
+			delete(p.inFlight, ev.RequestID)
+		case *network.EventLoadingFailed:
+			delete(p.inFlight, ev.RequestID)
+		}
+	})
+	if err != nil {
+		t.Fatalf("listen to the tab: %v", err)
+	}
 	console := chromedp.Console(ctx)
 	failed := chromedp.Events(ctx, network.LoadingFailed)
 	responses := chromedp.Events(ctx, network.ResponseReceived)
@@ -324,11 +370,79 @@ func universe(t *testing.T, base string) []string {
 	return names
 }
 
+// historyCloses returns the closes of symbol's one-second bars, oldest first.
+func historyCloses(t *testing.T, base, symbol string) []float64 {
+	t.Helper()
+	res, err := http.Get(base + "/api/history?symbol=" + symbol + "&interval=1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var history struct {
+		Bars []bar `json:"bars"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&history); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("history of %s: %d %v", symbol, res.StatusCode, err)
+	}
+	closes := make([]float64, len(history.Bars))
+	for i, b := range history.Bars {
+		closes[i] = b.C
+	}
+	return closes
+}
+
 func TestPageBoardFillsAndMoves(t *testing.T) {
 	td := startPageServer(t)
 	want := universe(t, td.URL)
+
+	// Let the market trade until every symbol has some one-second bars, so
+	// the sparklines have a history to start from.
+	const minBars = 6
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		fewest := minBars
+		for _, sym := range want {
+			fewest = min(fewest, len(historyCloses(t, td.URL, sym)))
+		}
+		if fewest >= minBars {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20s a symbol has %d one-second bars, want %d", fewest, minBars)
+		}
+	}
+
 	p := newPage(t, 1280, 800)
+	opened := time.Now()
 	p.do(chromedp.Navigate(td.URL + "/"))
+
+	// Every sparkline starts from the server's bars, not only from the ticks
+	// that arrived since the page opened.
+	p.waitFor("every sparkline backfilled", fmt.Sprintf(
+		`window.tickerd && tickerd.sparksBackfilled === %d`, len(want)), 10*time.Second)
+	sparks := eval[map[string][]float64](p, `tickerd.sparks`)
+	live := int(time.Since(opened).Seconds()) + 2 // the most points live ticks alone could have made
+	for _, sym := range want {
+		spark := sparks[sym]
+		if len(spark) < minBars || len(spark) <= live {
+			t.Errorf("%s's sparkline has %d points %v soon after load, want at least %d and more than %d", sym, len(spark), spark, minBars, live)
+			continue
+		}
+		// Its closed seconds are the server's one-second closes, in order
+		// and without a hole; the newest point may still be moving.
+		closes := historyCloses(t, td.URL, sym)
+		settled := spark[:len(spark)-1]
+		found := false
+		for i := 0; i+len(settled) <= len(closes) && !found; i++ {
+			found = slices.Equal(closes[i:i+len(settled)], settled)
+		}
+		if !found {
+			t.Errorf("%s's sparkline %v is not a run of its one-second closes %v", sym, spark, closes)
+		}
+	}
+	if n := p.peakInFlight("history 1s"); n < 1 || n > 3 {
+		t.Errorf("the page had up to %d sparkline history requests in flight at once, want 1 to 3", n)
+	}
+	t.Logf("sparklines backfilled %v after the page opened", time.Since(opened).Round(time.Millisecond))
 
 	p.waitFor("every symbol on the board with a price", fmt.Sprintf(
 		`document.querySelectorAll('#rows tr').length === %d &&
@@ -492,7 +606,8 @@ func TestPageRidesOutAServerRestart(t *testing.T) {
 	addr := strings.TrimPrefix(td.URL, "http://")
 	p := newPage(t, 1280, 800)
 	p.do(chromedp.Navigate(td.URL + "/"))
-	p.waitFor("live ticks", `window.tickerd && tickerd.state === 'live' && tickerd.ticksSeen > 20 && tickerd.chartLoaded`, 10*time.Second)
+	p.waitFor("live ticks", `window.tickerd && tickerd.state === 'live' && tickerd.ticksSeen > 20 && tickerd.chartLoaded &&
+		tickerd.sparksBackfilled === tickerd.symbols.length`, 10*time.Second)
 
 	p.outage.Store(true)
 	if err := td.Stop(); err != nil {
