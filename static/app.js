@@ -14,7 +14,7 @@ const SPARK_MIN_SPAN = 20; // points that fill the sparkline's width until more 
 const SPARK_REDRAW_MS = 250;
 const RECENT_TICKS = 4096; // kept to merge live ticks into a history answer
 const MAX_CHART_BARS = 2000;
-const OFFLINE_AFTER_MS = 10000; // reconnecting this long shows "offline"
+const OFFLINE_AFTER_MS = 10000; // reconnecting this long shows "offline"; see offlineAfterMs
 const SPARK_INTERVAL = '1s'; // history bars that backfill sparklines: one point per second, as live ticks make
 const SPARK_FETCHES = 3; // backfill requests in flight at once, leaving connections for the stream and the chart
 const RESORT_MS = 1000; // a board sorted by change % re-sorts at most this often
@@ -1004,10 +1004,18 @@ window.addEventListener('offline', () => {
   if (state.conn !== 'live') setConn('offline');
 });
 
+// offlineAfterMs is how long the page reconnects before it shows offline:
+// OFFLINE_AFTER_MS, unless the document's data-offline-after attribute gives
+// a positive number of milliseconds (the page tests shorten it that way).
+function offlineAfterMs() {
+  const ms = Number(document.documentElement.dataset.offlineAfter);
+  return ms > 0 ? ms : OFFLINE_AFTER_MS;
+}
+
 // The connection indicator shows the age of the last tick and turns from
 // reconnecting to offline after a while.
 setInterval(() => {
-  if (state.conn === 'reconnecting' && performance.now() - state.downSince > OFFLINE_AFTER_MS) state.conn = 'offline';
+  if (state.conn === 'reconnecting' && performance.now() - state.downSince > offlineAfterMs()) state.conn = 'offline';
   if (state.sortKey === 'pct') maybeResort();
   dirty.conn = true;
   markDirty();

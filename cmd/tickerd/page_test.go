@@ -651,6 +651,74 @@ func TestPageRidesOutAServerRestart(t *testing.T) {
 	p.checkNoProblems()
 }
 
+func TestPageShowsOfflineAndComesBack(t *testing.T) {
+	td := startPageServer(t)
+	addr := strings.TrimPrefix(td.URL, "http://")
+	p := newPage(t, 1280, 800)
+	p.do(chromedp.Navigate(td.URL + "/"))
+	p.waitFor("live ticks", `window.tickerd && tickerd.state === 'live' && tickerd.ticksSeen > 20 && tickerd.chartLoaded &&
+		tickerd.sparksBackfilled === tickerd.symbols.length`, 10*time.Second)
+
+	// The page shows offline after 10 s of reconnecting; the test shortens that.
+	const offlineAfter = 2 * time.Second
+	p.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.documentElement.dataset.offlineAfter = '%d'`, offlineAfter.Milliseconds())))
+
+	p.outage.Store(true)
+	stopped := time.Now()
+	if err := td.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	p.waitFor("the indicator to show reconnecting", `tickerd.state === 'reconnecting' &&
+		document.getElementById('conn').dataset.state === 'reconnecting'`, 10*time.Second)
+	before := p.state()
+	p.waitFor("the indicator to show offline", `tickerd.state === 'offline' &&
+		document.getElementById('conn-label').textContent === 'offline' &&
+		document.getElementById('conn').dataset.state === 'offline'`, offlineAfter+10*time.Second)
+	if down := time.Since(stopped); down < offlineAfter {
+		t.Errorf("offline %v after the server stopped, want no sooner than %v", down, offlineAfter)
+	}
+
+	// While offline the indicator keeps counting the age of the last tick.
+	age := `(() => {
+		const m = /^last tick ([0-9.]+) s ago$/.exec(document.getElementById('conn-age').textContent);
+		return m ? Number(m[1]) : -1;
+	})()`
+	first := eval[float64](p, age)
+	if first < offlineAfter.Seconds() {
+		t.Fatalf("offline, the indicator shows the last tick %q, want at least %v ago",
+			eval[string](p, `document.getElementById('conn-age').textContent`), offlineAfter)
+	}
+	p.waitFor("the last tick's age to grow", fmt.Sprintf(`tickerd.state === 'offline' && %s >= %v`, age, first+1), 5*time.Second)
+	if st := p.state(); st.LastSeq != before.LastSeq || st.TicksSeen != before.TicksSeen {
+		t.Errorf("offline, the page moved from seq %d to %d", before.LastSeq, st.LastSeq)
+	}
+
+	// A server back on the same address, continuing the sequence, brings the page back.
+	next := startPageServer(t, "-addr", addr, "-first-seq", strconv.FormatUint(before.LastSeq+1, 10))
+	p.waitFor("live again with new ticks", fmt.Sprintf(
+		`tickerd.state === 'live' && document.getElementById('conn-label').textContent === 'live' &&
+		 document.getElementById('conn').dataset.state === 'live' && tickerd.lastSeq > %d`, before.LastSeq+50), 20*time.Second)
+	p.outage.Store(false)
+	back := time.Since(stopped)
+
+	after := p.state()
+	if after.Gaps != 0 && after.Resyncs == 0 {
+		t.Errorf("the page saw %d sequence gaps across the outage and applied no resync", after.Gaps)
+	}
+	if after.TicksSeen <= before.TicksSeen {
+		t.Errorf("ticks seen %d after the outage, %d before", after.TicksSeen, before.TicksSeen)
+	}
+	if got := eval[string](p, `document.getElementById('conn-age').textContent`); !strings.HasPrefix(got, "last tick ") || eval[float64](p, age) > 5 {
+		t.Errorf("live again, the indicator shows %q", got)
+	}
+	t.Logf("outage: live again %v after the stop; seq %d before, %d after; gaps %d, resyncs %d; expected reconnect failures %d",
+		back.Round(time.Millisecond), before.LastSeq, after.LastSeq, after.Gaps, after.Resyncs, p.toleratedFailures())
+	if err := next.Stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	p.checkNoProblems()
+}
+
 // artifactDir is where screenshots go: $TICKERD_ARTIFACTS if set, else the
 // test's artifact directory (kept with go test -artifacts).
 func artifactDir(t *testing.T) string {
