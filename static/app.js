@@ -185,7 +185,7 @@ async function backfillSpark(sym) {
   let res = null;
   let body = null;
   try {
-    res = await fetch('/api/history?symbol=' + encodeURIComponent(sym) + '&interval=' + SPARK_INTERVAL, { cache: 'no-store' });
+    res = await fetch('/api/history?symbol=' + encodeURIComponent(sym) + '&interval=' + SPARK_INTERVAL + '&limit=' + SPARK_POINTS, { cache: 'no-store' });
     body = await res.json();
   } catch (err) {
     body = null;

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -246,6 +247,11 @@ func NewHistoryHandler(store *BarStore, a Authenticator) http.Handler {
 			writeError(w, http.StatusBadRequest, "invalid interval: want one of "+barIntervalNames())
 			return
 		}
+		limit, err := parseLimit(q["limit"])
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 		bars, seq, err := store.series(symbol, barIntervals[i].d)
 		if errors.Is(err, ErrNoHistory) {
 			writeError(w, http.StatusNotFound, "unknown symbol", symbol)
@@ -258,6 +264,9 @@ func NewHistoryHandler(store *BarStore, a Authenticator) http.Handler {
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, "history unavailable")
 			return
+		}
+		if limit > 0 && len(bars) > limit {
+			bars = bars[len(bars)-limit:]
 		}
 		writeJSON(w, http.StatusOK, historyResponse{Symbol: symbol, Interval: barIntervals[i].name, Seq: seq, Bars: bars})
 	}))
@@ -279,4 +288,20 @@ func barIntervalNames() string {
 		names[i] = iv.name
 	}
 	return strings.Join(names, ", ")
+}
+
+// maxHistoryLimit bounds ?limit; no store keeps more bars than this.
+const maxHistoryLimit = 100000
+
+// parseLimit reads ?limit, the number of newest bars wanted: absent means
+// all that are kept.
+func parseLimit(values []string) (int, error) {
+	if len(values) == 0 {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(values[0])
+	if len(values) > 1 || err != nil || n < 1 || n > maxHistoryLimit {
+		return 0, fmt.Errorf("invalid limit: want one whole number of bars from 1 to %d", maxHistoryLimit)
+	}
+	return n, nil
 }

@@ -315,6 +315,22 @@ func TestHistoryHandler(t *testing.T) {
 			}},
 		},
 		{
+			name: "limit keeps the newest bars", target: "/api/history?symbol=AAPL&interval=5s&limit=1", wantStatus: 200,
+			want: body{Symbol: "AAPL", Interval: "5s", Seq: 44, Bars: []Bar{
+				{Time: historyBase.Unix() + 5, Open: 11, High: 11, Low: 11, Close: 11, Volume: 300},
+			}},
+		},
+		{
+			name: "limit above what is kept gives everything", target: "/api/history?symbol=AAPL&interval=5s&limit=500", wantStatus: 200,
+			want: body{Symbol: "AAPL", Interval: "5s", Seq: 44, Bars: []Bar{
+				{Time: historyBase.Unix(), Open: 10, High: 12, Low: 10, Close: 12, Volume: 300},
+				{Time: historyBase.Unix() + 5, Open: 11, High: 11, Low: 11, Close: 11, Volume: 300},
+			}},
+		},
+		{name: "limit zero", target: "/api/history?symbol=AAPL&limit=0", wantStatus: 400, wantErrHas: "invalid limit"},
+		{name: "limit not a number", target: "/api/history?symbol=AAPL&limit=ten", wantStatus: 400, wantErrHas: "invalid limit"},
+		{name: "limit twice", target: "/api/history?symbol=AAPL&limit=1&limit=2", wantStatus: 400, wantErrHas: "invalid limit"},
+		{
 			name: "1m bars", target: "/api/history?symbol=AAPL&interval=1m", wantStatus: 200,
 			want: body{Symbol: "AAPL", Interval: "1m", Seq: 44, Bars: []Bar{
 				{Time: historyBase.Unix(), Open: 10, High: 12, Low: 10, Close: 11, Volume: 600},

@@ -66,11 +66,11 @@ type browserPage struct {
 }
 
 // requestKind groups the page's requests for counting how many run at once:
-// a sparkline's history (interval=1s on the board test's default chart), the
-// chart's history, or "" for anything else.
+// a sparkline's history (1s bars with a limit; the chart asks for no
+// limit), the chart's history, or "" for anything else.
 func requestKind(url string) string {
 	switch {
-	case strings.Contains(url, "/api/history?") && strings.HasSuffix(url, "&interval=1s"):
+	case strings.Contains(url, "/api/history?") && strings.Contains(url, "&interval=1s&limit="):
 		return "history 1s"
 	case strings.Contains(url, "/api/history?"):
 		return "history"
