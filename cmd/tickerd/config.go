@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/tickerd/tickerd/feed"
+
 	"bytes"
 	"errors"
 	"flag"
@@ -293,4 +295,17 @@ func (c config) logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// universe is the symbols of -symbols, and their names in the same order.
+func (c config) universe() ([]feed.Symbol, []string, error) {
+	universe, err := feed.ParseSymbols(c.symbols)
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("-symbols: %w", err)}
+	}
+	names := make([]string, len(universe))
+	for i, s := range universe {
+		names[i] = s.Name
+	}
+	return universe, names, nil
 }

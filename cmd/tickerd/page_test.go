@@ -601,13 +601,21 @@ func TestPageChartBarsAgreeWithHistory(t *testing.T) {
 	p.checkNoProblems()
 }
 
-func TestPageRidesOutAServerRestart(t *testing.T) {
-	td := startPageServer(t)
-	addr := strings.TrimPrefix(td.URL, "http://")
-	p := newPage(t, 1280, 800)
+// openSettledPage starts a server and opens the page on it at desktop size,
+// and waits until the page is live with its chart and every sparkline
+// loaded, so that an outage that follows cuts no request short.
+func openSettledPage(t *testing.T) (td *tickerd, addr string, p *browserPage) {
+	t.Helper()
+	td = startPageServer(t)
+	p = newPage(t, 1280, 800)
 	p.do(chromedp.Navigate(td.URL + "/"))
 	p.waitFor("live ticks", `window.tickerd && tickerd.state === 'live' && tickerd.ticksSeen > 20 && tickerd.chartLoaded &&
 		tickerd.sparksBackfilled === tickerd.symbols.length`, 10*time.Second)
+	return td, strings.TrimPrefix(td.URL, "http://"), p
+}
+
+func TestPageRidesOutAServerRestart(t *testing.T) {
+	td, addr, p := openSettledPage(t)
 
 	p.outage.Store(true)
 	if err := td.Stop(); err != nil {
@@ -652,12 +660,7 @@ func TestPageRidesOutAServerRestart(t *testing.T) {
 }
 
 func TestPageShowsOfflineAndComesBack(t *testing.T) {
-	td := startPageServer(t)
-	addr := strings.TrimPrefix(td.URL, "http://")
-	p := newPage(t, 1280, 800)
-	p.do(chromedp.Navigate(td.URL + "/"))
-	p.waitFor("live ticks", `window.tickerd && tickerd.state === 'live' && tickerd.ticksSeen > 20 && tickerd.chartLoaded &&
-		tickerd.sparksBackfilled === tickerd.symbols.length`, 10*time.Second)
+	td, addr, p := openSettledPage(t)
 
 	// The page shows offline after 10 s of reconnecting; the test shortens that.
 	const offlineAfter = 2 * time.Second

@@ -25,17 +25,13 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	log := cfg.logger(stderr)
-	universe, err := feed.ParseSymbols(cfg.symbols)
+	universe, names, err := cfg.universe()
 	if err != nil {
-		return usageError{fmt.Errorf("-symbols: %w", err)}
+		return err
 	}
 	sim, seed, firstSeq, err := newSimulator(cfg, universe)
 	if err != nil {
 		return err
-	}
-	names := make([]string, len(universe))
-	for i, s := range universe {
-		names[i] = s.Name
 	}
 	reg := newRegistry(cfg.rate)
 	pub, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{

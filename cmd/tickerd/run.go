@@ -47,13 +47,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := cfg.logger(stderr)
 
-	universe, err := feed.ParseSymbols(cfg.symbols)
+	universe, names, err := cfg.universe()
 	if err != nil {
-		return usageError{fmt.Errorf("-symbols: %w", err)}
-	}
-	names := make([]string, len(universe))
-	for i, s := range universe {
-		names[i] = s.Name
+		return err
 	}
 
 	verifier, err := cfg.verifier()
