@@ -17,10 +17,16 @@ type Config struct {
 	JWKS     []byte        // a JSON Web Key Set with the RS256 and ES256 public keys
 	Issuer   string        // required "iss", when set
 	Audience string        // required in "aud", when set
-	Cookie   string        // cookie that may carry the token ("tickerd_token")
-	Claim    string        // claim listing the entitled symbol patterns ("symbols")
+	Cookie   string        // cookie that may carry the token (DefaultCookie); required
+	Claim    string        // claim listing the entitled symbol patterns (DefaultClaim); required
 	Leeway   time.Duration // clock skew allowed on "exp" and "nbf"
 }
+
+// Defaults of Config.
+const (
+	DefaultCookie = "tickerd_token"
+	DefaultClaim  = "symbols"
+)
 
 // MinSecretBytes is the shortest HS256 secret accepted: as long as the hash.
 const MinSecretBytes = 32
@@ -49,11 +55,8 @@ type Verifier struct {
 
 // New returns a Verifier for cfg.
 func New(cfg Config) (*Verifier, error) {
-	if cfg.Cookie == "" {
-		cfg.Cookie = "tickerd_token"
-	}
 	if cfg.Claim == "" {
-		cfg.Claim = "symbols"
+		return nil, errors.New("auth: no entitlement claim named")
 	}
 	if cfg.Leeway < 0 {
 		return nil, fmt.Errorf("auth: negative leeway %v", cfg.Leeway)

@@ -75,8 +75,16 @@ func claimsFor(exp time.Time, symbols ...any) jwt.MapClaims {
 	return jwt.MapClaims{"sub": "alice", "exp": exp.Unix(), "symbols": symbols}
 }
 
+// mustNew returns the Verifier of cfg, with the default cookie and claim
+// where cfg names none.
 func mustNew(t testing.TB, cfg Config) *Verifier {
 	t.Helper()
+	if cfg.Cookie == "" {
+		cfg.Cookie = DefaultCookie
+	}
+	if cfg.Claim == "" {
+		cfg.Claim = DefaultClaim
+	}
 	v, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -271,12 +279,14 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{}, "neither a secret nor a JWKS"},
-		{Config{Secret: []byte("short")}, "shorter than 32"},
-		{Config{JWKS: []byte("{")}, "JWKS"},
-		{Config{JWKS: []byte(`{"keys":[{"kty":"RSA","n":"AQAB"}]}`)}, "JWKS"},
-		{Config{Secret: testSecret, Cookie: "a b"}, "not a cookie name"},
-		{Config{Secret: testSecret, Leeway: -time.Second}, "negative leeway"},
+		{Config{Cookie: DefaultCookie, Claim: DefaultClaim}, "neither a secret nor a JWKS"},
+		{Config{Secret: []byte("short"), Cookie: DefaultCookie, Claim: DefaultClaim}, "shorter than 32"},
+		{Config{JWKS: []byte("{"), Cookie: DefaultCookie, Claim: DefaultClaim}, "JWKS"},
+		{Config{JWKS: []byte(`{"keys":[{"kty":"RSA","n":"AQAB"}]}`), Cookie: DefaultCookie, Claim: DefaultClaim}, "JWKS"},
+		{Config{Secret: testSecret, Cookie: "a b", Claim: DefaultClaim}, "not a cookie name"},
+		{Config{Secret: testSecret, Cookie: "", Claim: DefaultClaim}, "not a cookie name"},
+		{Config{Secret: testSecret, Cookie: DefaultCookie, Claim: ""}, "no entitlement claim"},
+		{Config{Secret: testSecret, Cookie: DefaultCookie, Claim: DefaultClaim, Leeway: -time.Second}, "negative leeway"},
 	} {
 		if _, err := New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error mentioning %q", tc.cfg, err, tc.want)

@@ -1,6 +1,8 @@
-// Package guard is the HTTP middleware in front of tickerd's handlers: the
-// CORS allow-list, with its preflight answers, and the security headers
-// every response carries.
+// Package guard is what stands between the network and tickerd's
+// handlers: the CORS allow-list with its preflight answers, the security
+// headers every response carries, the client's address behind trusted
+// proxies, the stream limits every transport admits against, and the
+// 401/403 answers of authentication.
 //
 // Guard sets headers before the handler runs, so that they reach the
 // response even when the handler takes the connection over (the event

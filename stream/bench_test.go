@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/tickerd/tickerd/feed"
 )
 
 // BenchmarkPublish measures accepting and encoding one tick, and moving it
 // into the replay ring and the quotes at flush.
 func BenchmarkPublish(b *testing.B) {
-	h, err := NewHub(Config{Symbols: []string{"AAPL", "MSFT", "NVDA", "TSLA"}, Registerer: prometheus.NewRegistry(), ReplaySize: 4096})
+	cfg := DefaultConfig([]string{"AAPL", "MSFT", "NVDA", "TSLA"}, testFraming{})
+	cfg.ReplaySize = 4096
+	h, err := NewHub(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,7 +75,9 @@ func BenchmarkFanout(b *testing.B) {
 			for i := range symbols {
 				symbols[i] = fmt.Sprintf("S%02d", i)
 			}
-			h, err := NewHub(Config{Symbols: symbols, Registerer: prometheus.NewRegistry(), ReplaySize: 1024})
+			cfg := DefaultConfig(symbols, testFraming{})
+			cfg.ReplaySize = 1024
+			h, err := NewHub(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -84,14 +86,14 @@ func BenchmarkFanout(b *testing.B) {
 			for i := range bc.clients {
 				conn, stop := socketPair(b)
 				stops = append(stops, stop)
-				var sub *subscription
+				var sub *SymbolSet
 				if bc.subscribed {
-					sub = &subscription{bits: make([]uint64, 1)}
+					sub = h.newSymbolSet()
 					for k := range 5 {
 						sub.add((i + k*10) % 50)
 					}
 				}
-				if err := h.attach(conn, nil, streamRequest{sub: sub}); err != nil {
+				if err := h.Attach(Subscription{Symbols: sub}, Sink{Conn: conn, Framing: testFraming{}}); err != nil {
 					b.Fatal(err)
 				}
 			}

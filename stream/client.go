@@ -2,7 +2,6 @@ package stream
 
 import (
 	"net"
-	"net/netip"
 	"time"
 )
 
@@ -10,11 +9,12 @@ import (
 // one writer goroutine, which alone reads and changes it; an idle client
 // holds no buffer and no goroutine of its own.
 type client struct {
-	conn  net.Conn
-	sock  socket
-	sub   *subscription // nil: every symbol
-	addr  netip.Prefix  // the per-address limit it holds
-	until int64         // Unix nanoseconds when its credentials expire; 0: never
+	conn    net.Conn
+	sock    socket
+	framing int        // index of its framing in Config.Framings
+	sub     *SymbolSet // nil: every symbol
+	until   int64      // Unix nanoseconds when its credentials expire; 0: never
+	onClose func()     // the sink's, called once the stream has ended; may be nil
 
 	throttle *throttle // nil: every tick as it comes
 
@@ -37,9 +37,11 @@ type client struct {
 	lastProgress time.Time // same, or when the backlog was last empty
 }
 
-func newClient(conn net.Conn, sub *subscription) *client {
-	now := time.Now()
-	return &client{conn: conn, sock: newSocket(conn), sub: sub, lastWrite: now, lastProgress: now}
+func newClient(sink Sink, framing int, sub *SymbolSet, now time.Time) *client {
+	return &client{
+		conn: sink.Conn, sock: newSocket(sink.Conn), framing: framing, sub: sub, onClose: sink.OnClose,
+		lastWrite: now, lastProgress: now,
+	}
 }
 
 // pending is the number of bytes waiting to be written.

@@ -3,8 +3,6 @@ package stream
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -181,6 +179,25 @@ func (s *BarStore) series(symbol string, interval time.Duration) ([]Bar, uint64,
 	return r.appendTo(make([]Bar, 0, r.count)), sb.lastSeq, nil
 }
 
+// BarInterval returns the bar length the API calls name (1s, 5s, 1m, 5m).
+func BarInterval(name string) (time.Duration, bool) {
+	for _, iv := range barIntervals {
+		if iv.name == name {
+			return iv.d, true
+		}
+	}
+	return 0, false
+}
+
+// BarIntervalNames lists the API names of the kept intervals, e.g. "1s, 5s, 1m, 5m".
+func BarIntervalNames() string {
+	names := make([]string, len(barIntervals))
+	for i, iv := range barIntervals {
+		names[i] = iv.name
+	}
+	return strings.Join(names, ", ")
+}
+
 func barIntervalIndex(d time.Duration) int {
 	for i, iv := range barIntervals {
 		if iv.d == d {
@@ -198,110 +215,4 @@ func barStart(ns, step int64) int64 {
 		q--
 	}
 	return q * step
-}
-
-// historyResponse is the body of a successful GET /api/history.
-type historyResponse struct {
-	Symbol   string `json:"sym"`
-	Interval string `json:"interval"`
-	Seq      uint64 `json:"seq"` // newest tick in the bars; later ticks are not in them
-	Bars     []Bar  `json:"bars"`
-}
-
-// NewHistoryHandler returns the handler of
-//
-//	GET /api/history?symbol=AAPL&interval=5s
-//
-// which answers {"sym":"AAPL","interval":"5s","seq":184467,"bars":[<Bar>...]}
-// with the bars oldest first; the last one may still be open. seq is the
-// sequence number of the symbol's newest tick folded into the bars (0 before
-// its first trade), so a client that also follows GET /events applies only
-// the ticks after it. interval is one of
-// 1s, 5s, 1m and 5m, and defaults to 5s. A missing or malformed symbol or
-// an unknown interval is answered with 400, a symbol the store does not
-// track with 404, both with a JSON error body. Symbols are
-// case-insensitive, as in GET /events. With a (non-nil) Authenticator, a
-// request needs valid credentials (401) that cover the symbol (403).
-func NewHistoryHandler(store *BarStore, a Authenticator) http.Handler {
-	return allowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		grant, ok := authenticate(a, w, r)
-		if !ok {
-			return
-		}
-		q := r.URL.Query()
-		symbol := strings.ToUpper(q.Get("symbol"))
-		if symbol == "" {
-			writeError(w, http.StatusBadRequest, "missing symbol parameter")
-			return
-		}
-		if err := checkSymbolName(symbol); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		name := q.Get("interval")
-		if name == "" {
-			name = "5s"
-		}
-		i := barIntervalByName(name)
-		if i < 0 {
-			writeError(w, http.StatusBadRequest, "invalid interval: want one of "+barIntervalNames())
-			return
-		}
-		limit, err := parseLimit(q["limit"])
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		bars, seq, err := store.series(symbol, barIntervals[i].d)
-		if errors.Is(err, ErrNoHistory) {
-			writeError(w, http.StatusNotFound, "unknown symbol", symbol)
-			return
-		}
-		if denied := unentitled(grant, []string{symbol}); denied != nil {
-			forbid(w, "not entitled to symbols", denied...)
-			return
-		}
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, "history unavailable")
-			return
-		}
-		if limit > 0 && len(bars) > limit {
-			bars = bars[len(bars)-limit:]
-		}
-		writeJSON(w, http.StatusOK, historyResponse{Symbol: symbol, Interval: barIntervals[i].name, Seq: seq, Bars: bars})
-	}))
-}
-
-func barIntervalByName(name string) int {
-	for i, iv := range barIntervals {
-		if iv.name == name {
-			return i
-		}
-	}
-	return -1
-}
-
-// barIntervalNames lists the API names of the kept intervals, e.g. "1s, 5s, 1m, 5m".
-func barIntervalNames() string {
-	names := make([]string, len(barIntervals))
-	for i, iv := range barIntervals {
-		names[i] = iv.name
-	}
-	return strings.Join(names, ", ")
-}
-
-// maxHistoryLimit bounds ?limit; no store keeps more bars than this.
-const maxHistoryLimit = 100000
-
-// parseLimit reads ?limit, the number of newest bars wanted: absent means
-// all that are kept.
-func parseLimit(values []string) (int, error) {
-	if len(values) == 0 {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(values[0])
-	if len(values) > 1 || err != nil || n < 1 || n > maxHistoryLimit {
-		return 0, fmt.Errorf("invalid limit: want one whole number of bars from 1 to %d", maxHistoryLimit)
-	}
-	return n, nil
 }

@@ -7,137 +7,50 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"net/netip"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/tickerd/tickerd/feed"
 )
 
-// Config sets up a Hub. Zero values take the defaults named on each field.
-type Config struct {
-	Symbols       []string      // the universe, in display order; required
-	ReplaySize    int           // ticks kept for resuming streams (65536)
-	FlushInterval time.Duration // how long ticks are gathered before one write per stream (5ms)
-	Heartbeat     time.Duration // comment line on a stream idle this long (15s)
-	WriteTimeout  time.Duration // a stream whose socket accepts nothing this long is closed (10s)
-	QueueBytes    int           // undelivered bytes per stream before its delivery is conflated (256 KiB)
-	Retry         time.Duration // reconnect delay advertised to clients (2s)
-	Writers       int           // goroutines writing to sockets (GOMAXPROCS)
-	MaxSymbols    int           // symbols one subscription may name (100)
-	MaxQueryBytes int           // longest accepted query string (4096)
-	// ResumeWait is how long a stream whose Last-Event-ID is ahead of the
-	// hub is held while the feed catches up to it, before it starts with a
-	// snapshot instead (0: not held). Replicas fed from one bus run a few
-	// milliseconds apart, so a client that moves from one to another can
-	// arrive ahead of the one it lands on.
-	ResumeWait   time.Duration
-	MaxPriceJump float64 // largest accepted move from a symbol's last price, as a fraction (0.2)
-
-	MaxStreams        int            // streams open at once; more get 503 (10000)
-	MaxStreamsPerAddr int            // streams open at once from one client address (an IPv6 /64); more get 429 (100)
-	TrustedProxies    []netip.Prefix // peers whose X-Forwarded-For names the client (none)
-	Auth              Authenticator  // checks every stream and API request; nil lets everyone read everything
-
-	Registerer prometheus.Registerer
-	Logger     *slog.Logger
-}
-
-func (c *Config) setDefaults() {
-	setDefault(&c.ReplaySize, 65536)
-	setDefault(&c.FlushInterval, 5*time.Millisecond)
-	setDefault(&c.Heartbeat, 15*time.Second)
-	setDefault(&c.WriteTimeout, 10*time.Second)
-	setDefault(&c.QueueBytes, 256<<10)
-	setDefault(&c.Retry, 2*time.Second)
-	setDefault(&c.Writers, runtime.GOMAXPROCS(0))
-	setDefault(&c.MaxSymbols, 100)
-	setDefault(&c.MaxQueryBytes, 4096)
-	setDefault(&c.MaxStreams, 10000)
-	setDefault(&c.MaxStreamsPerAddr, 100)
-	if c.MaxPriceJump == 0 {
-		c.MaxPriceJump = 0.2
-	}
-	if c.Registerer == nil {
-		c.Registerer = prometheus.NewRegistry()
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-}
-
-func setDefault[T int | time.Duration](v *T, def T) {
-	if *v == 0 {
-		*v = def
-	}
-}
-
-func (c *Config) validate() error {
-	if len(c.Symbols) == 0 {
-		return errors.New("no symbols")
-	}
-	switch {
-	case c.ReplaySize < 0:
-		return fmt.Errorf("replay size %d is negative", c.ReplaySize)
-	case c.FlushInterval < 0 || c.FlushInterval > time.Second:
-		return fmt.Errorf("flush interval %v is outside 0..1s", c.FlushInterval)
-	case c.Heartbeat < 100*time.Millisecond:
-		return fmt.Errorf("heartbeat %v is shorter than 100ms", c.Heartbeat)
-	case c.WriteTimeout < 100*time.Millisecond:
-		return fmt.Errorf("write timeout %v is shorter than 100ms", c.WriteTimeout)
-	case c.QueueBytes < 4096:
-		return fmt.Errorf("queue of %d bytes is smaller than 4096", c.QueueBytes)
-	case c.Retry < 0:
-		return fmt.Errorf("retry %v is negative", c.Retry)
-	case c.Writers < 1 || c.Writers > 256:
-		return fmt.Errorf("writers %d is outside 1..256", c.Writers)
-	case c.MaxSymbols < 1:
-		return fmt.Errorf("max symbols %d is less than 1", c.MaxSymbols)
-	case c.MaxQueryBytes < 64:
-		return fmt.Errorf("max query bytes %d is less than 64", c.MaxQueryBytes)
-	case c.ResumeWait < 0 || c.ResumeWait > time.Minute:
-		return fmt.Errorf("resume wait %v is outside 0..1m", c.ResumeWait)
-	case c.MaxStreams < 1:
-		return fmt.Errorf("max streams %d is less than 1", c.MaxStreams)
-	case c.MaxStreamsPerAddr < 1:
-		return fmt.Errorf("max streams per address %d is less than 1", c.MaxStreamsPerAddr)
-	case !(c.MaxPriceJump > 0 && c.MaxPriceJump <= 100):
-		return fmt.Errorf("max price jump %v is outside (0, 100]", c.MaxPriceJump)
-	}
-	return nil
-}
-
-// Hub fans ticks out to streams. Publish encodes each tick once; Run
-// gathers what was published every FlushInterval and hands the batch to its
-// writers, which make one non-blocking write per stream. The hub keeps the
-// latest quote of each symbol and a replay ring for resuming streams.
+// Hub is the engine: it takes ticks in at one place (Publish), fans them
+// out to attached streams, and keeps what edges read: the latest quote of
+// each symbol, its bars and a replay ring for resuming streams. Publish
+// encodes each tick once per framing; Run gathers what was published every
+// FlushInterval and hands the batch to its writers, which make one
+// non-blocking write per stream.
 type Hub struct {
-	cfg     Config
-	symbols []string
-	index   map[string]int
-	metrics *metrics
-	log     *slog.Logger
-	writers []*writer
-	limits  *streamLimits
-	started chan struct{} // closed once Run serves streams
+	cfg      Config
+	symbols  []string
+	index    map[string]int
+	framings []Framing
+	clock    feed.Clock
+	metrics  *metrics
+	log      *slog.Logger
+	writers  []*writer
+	bars     *BarStore
+	started  chan struct{} // closed once Run serves streams
 
 	mu      sync.Mutex
-	pending []byte      // encoded events not yet flushed
-	ticks   []feed.Tick // the ticks behind pending
-	events  []event     // offsets into pending until flushed
-	lastSeq uint64      // newest accepted sequence number
-	flushed uint64      // newest flushed sequence number
-	quotes  []feed.Quote
-	prices  []priceGuard // per symbol, in universe order
-	ring    *replayRing
+	body    []byte        // scratch: the JSON body of the tick being published
+	pending []framed      // per framing: encoded events not yet flushed
+	ticks   []feed.Tick   // the ticks behind pending
+	lastSeq uint64        // newest accepted sequence number
+	flushed uint64        // newest flushed sequence number
+	quotes  []feed.Quote  // per symbol, in universe order
+	prices  []priceGuard  // per symbol, in universe order
+	rings   []*replayRing // per framing
 	joining []*client
 	waiting []*heldStream // resuming ahead of the feed
 	state   hubState
 	lastAt  time.Time // when the newest tick was accepted
+}
+
+// framed is one framing's encoding of a run of events, back to back in buf.
+type framed struct {
+	buf    []byte
+	events []event
 }
 
 type hubState int
@@ -153,20 +66,24 @@ var ErrUnavailable = errors.New("hub is not running")
 
 // NewHub returns a hub for cfg's universe. It serves streams once Run is called.
 func NewHub(cfg Config) (*Hub, error) {
-	cfg.setDefaults()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("hub config: %w", err)
 	}
 	h := &Hub{
-		cfg:     cfg,
-		symbols: cfg.Symbols,
-		index:   make(map[string]int, len(cfg.Symbols)),
-		log:     cfg.Logger,
-		quotes:  make([]feed.Quote, len(cfg.Symbols)),
-		prices:  make([]priceGuard, len(cfg.Symbols)),
-		ring:    newReplayRing(cfg.ReplaySize),
-		limits:  newStreamLimits(cfg.MaxStreams, cfg.MaxStreamsPerAddr),
-		started: make(chan struct{}),
+		cfg:      cfg,
+		symbols:  cfg.Symbols,
+		index:    make(map[string]int, len(cfg.Symbols)),
+		framings: cfg.Framings,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		quotes:   make([]feed.Quote, len(cfg.Symbols)),
+		prices:   make([]priceGuard, len(cfg.Symbols)),
+		pending:  make([]framed, len(cfg.Framings)),
+		bars:     NewBarStore(cfg.Symbols, cfg.BarCapacity),
+		started:  make(chan struct{}),
+	}
+	for range cfg.Framings {
+		h.rings = append(h.rings, newReplayRing(cfg.ReplaySize))
 	}
 	for i, s := range cfg.Symbols {
 		if err := checkSymbolName(s); err != nil {
@@ -200,11 +117,13 @@ var (
 	ErrPriceJump     = errors.New("price implausibly far from the symbol's last")
 )
 
-// Publish accepts one tick for every stream subscribed to its symbol. A tick
-// for a symbol outside the universe, with a sequence number not above the
-// previous one, with impossible prices, or with a price more than
-// MaxPriceJump from the symbol's last is rejected and counted; it never
-// reaches a stream, the quotes or the replay ring.
+// Publish is where every tick enters the engine, whatever its source. It
+// checks the tick (a symbol outside the universe, a sequence number not
+// above the previous one, impossible prices, or a price more than
+// MaxPriceJump from the symbol's last are rejected and counted, and reach
+// nothing), then folds it into the symbol's bars and queues it, framed
+// once per framing, for the next batch, which updates the quotes and the
+// replay ring and goes to the streams.
 func (h *Hub) Publish(t feed.Tick) error {
 	i, ok := h.index[t.Symbol]
 	if !ok {
@@ -226,10 +145,15 @@ func (h *Hub) Publish(t feed.Tick) error {
 		return fmt.Errorf("%w: %s px=%v after %v", ErrPriceJump, t.Symbol, t.Price, last)
 	}
 	h.lastSeq = t.Seq
-	h.lastAt = time.Now()
-	h.pending = appendTickEvent(h.pending, &t)
-	// data is set in takeBatch, once pending has stopped growing.
-	h.events = append(h.events, event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano(), end: len(h.pending)})
+	h.lastAt = h.clock.Now()
+	h.bars.Add(t)
+	h.body = t.AppendJSON(h.body[:0])
+	for f, framing := range h.framings {
+		p := &h.pending[f]
+		p.buf = framing.AppendEvent(p.buf, KindTick, t.Seq, h.body)
+		// data is set in takeBatch, once buf has stopped growing.
+		p.events = append(p.events, event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano(), end: len(p.buf)})
+	}
 	h.ticks = append(h.ticks, t)
 	h.metrics.ticks[i].Inc()
 	h.metrics.lastTick.Set(float64(t.Time.UnixNano()) / 1e9)
@@ -273,15 +197,6 @@ func (g *priceGuard) admit(price, maxJump float64) (float64, bool) {
 	return last, false
 }
 
-// appendTickEvent appends t as an SSE tick event.
-func appendTickEvent(dst []byte, t *feed.Tick) []byte {
-	dst = append(dst, "id: "...)
-	dst = strconv.AppendUint(dst, t.Seq, 10)
-	dst = append(dst, "\nevent: tick\ndata: "...)
-	dst = t.AppendJSON(dst)
-	return append(dst, "\n\n"...)
-}
-
 // Quotes returns the latest quote of every symbol, in universe order, and
 // the sequence number they are current to.
 func (h *Hub) Quotes() ([]feed.Quote, uint64) {
@@ -301,6 +216,13 @@ func (h *Hub) Quote(symbol string) (feed.Quote, bool) {
 	return h.quotes[i], true
 }
 
+// Bars returns the bars of symbol at interval, oldest first (the last may
+// still be open), and the sequence number of the newest tick folded into
+// them. Its errors wrap ErrNoHistory or ErrUnknownInterval.
+func (h *Hub) Bars(symbol string, interval time.Duration) ([]Bar, uint64, error) {
+	return h.bars.series(symbol, interval)
+}
+
 // Status describes the hub for readiness checks.
 type Status struct {
 	Running  bool
@@ -315,8 +237,7 @@ func (h *Hub) Status() Status {
 	return Status{Running: h.state == hubRunning, LastTick: h.lastAt, Clients: int(h.metrics.clientsNow.Load())}
 }
 
-// Started is closed once Run serves streams: a stream request before it is
-// answered 503.
+// Started is closed once Run serves streams.
 func (h *Hub) Started() <-chan struct{} { return h.started }
 
 // Run flushes published ticks to the streams every FlushInterval until ctx is
@@ -339,8 +260,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	defer wg.Wait()
 
-	ticker := time.NewTicker(h.cfg.FlushInterval)
-	defer ticker.Stop()
+	timer := h.clock.NewTimer(h.cfg.FlushInterval)
+	defer timer.Stop()
 	var (
 		lastHousekeeping time.Time
 		backlogged       bool
@@ -351,12 +272,13 @@ func (h *Hub) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			h.stop()
 			return nil
-		case <-ticker.C:
+		case <-timer.C():
 		}
-		now := time.Now()
+		timer.Reset(h.cfg.FlushInterval)
+		now := h.clock.Now()
 		b, joins := h.takeBatch(now)
 		housekeeping := now.Sub(lastHousekeeping) >= h.housekeepingInterval()
-		if len(b.events) == 0 && len(joins) == 0 && !backlogged && !housekeeping {
+		if b.empty() && len(joins) == 0 && !backlogged && !housekeeping {
 			continue
 		}
 		if housekeeping {
@@ -410,22 +332,23 @@ func (h *Hub) stop() {
 	for i, c := range joins {
 		h.writers[i%len(h.writers)].joins = append(h.writers[i%len(h.writers)].joins, c)
 	}
-	h.dispatch(cycle{now: time.Now(), shutdown: true})
+	h.dispatch(cycle{now: h.clock.Now(), shutdown: true})
 	for _, w := range h.writers {
 		close(w.cycles)
 	}
 }
 
-// batch is one flush's worth of events, encoded back to back in buf.
+// batch is one flush's worth of events, in every framing.
 type batch struct {
-	buf    []byte
-	events []event
+	frames []framed // per framing; nil when the batch is empty
 }
 
-// takeBatch moves the pending ticks into the replay ring and the quotes and
-// returns them with the streams that joined since the last flush. Doing both
-// under one lock is what makes a joining stream's replay or snapshot meet
-// its first live batch with no gap and no duplicate.
+func (b *batch) empty() bool { return len(b.frames) == 0 }
+
+// takeBatch moves the pending ticks into the replay rings and the quotes
+// and returns them with the streams that joined since the last flush.
+// Doing both under one lock is what makes a joining stream's replay or
+// snapshot meet its first live batch with no gap and no duplicate.
 func (h *Hub) takeBatch(now time.Time) (batch, []*client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -434,24 +357,31 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client) {
 	if len(h.waiting) > 0 {
 		h.startHeld(now)
 	}
-	b := batch{buf: h.pending, events: h.events}
-	start := 0
-	for i := range b.events {
-		e := &b.events[i]
-		e.data = b.buf[start:e.end:e.end]
-		start = e.end
-		h.ring.push(*e)
-	}
-	for _, t := range h.ticks {
-		h.quotes[h.index[t.Symbol]].Apply(t)
-	}
-	if len(b.events) > 0 {
-		h.flushed = b.events[len(b.events)-1].seq
-		// The replay ring keeps this buffer alive while it holds any of its
-		// events, so the next one is sized by this batch, not grown to the
-		// largest burst ever seen.
-		h.pending = make([]byte, 0, len(b.buf)+len(b.buf)/4)
-		h.events = make([]event, 0, len(b.events)+len(b.events)/4)
+	var b batch
+	if len(h.ticks) > 0 {
+		b.frames = make([]framed, len(h.pending))
+		for f := range h.pending {
+			p := h.pending[f]
+			start := 0
+			for i := range p.events {
+				e := &p.events[i]
+				e.data = p.buf[start:e.end:e.end]
+				start = e.end
+				h.rings[f].push(*e)
+			}
+			b.frames[f] = p
+			// The replay ring keeps this buffer alive while it holds any
+			// of its events, so the next one is sized by this batch, not
+			// grown to the largest burst ever seen.
+			h.pending[f] = framed{
+				buf:    make([]byte, 0, len(p.buf)+len(p.buf)/4),
+				events: make([]event, 0, len(p.events)+len(p.events)/4),
+			}
+		}
+		for _, t := range h.ticks {
+			h.quotes[h.index[t.Symbol]].Apply(t)
+		}
+		h.flushed = h.ticks[len(h.ticks)-1].Seq
 		h.ticks = h.ticks[:0]
 	}
 	joins := h.joining
@@ -459,11 +389,33 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client) {
 	return b, joins
 }
 
+// Subscription is what a stream asks of the engine, parsed and authorized
+// by its transport.
+type Subscription struct {
+	Symbols *SymbolSet // nil: every symbol
+	Resume  bool       // the stream resumes after LastID
+	LastID  uint64
+	MaxFreq float64   // most ticks per second per symbol, the latest winning; 0: no cap
+	Until   time.Time // when the stream's credentials expire and it ends; zero: never
+}
+
+// Sink is where an attached stream's events go.
+type Sink struct {
+	Conn    net.Conn // the connection, taken over from its server
+	Framing Framing  // one of Config.Framings
+	Head    []byte   // written before the first event: the transport's response head
+	OnClose func()   // called once, after the stream has ended and Conn is closed; may be nil
+}
+
+// ErrUnknownFraming is returned by Attach for a framing the hub was not
+// configured with.
+var ErrUnknownFraming = errors.New("framing not configured")
+
 // resumeKind says how a new stream starts.
 type resumeKind int
 
 const (
-	startSnapshot resumeKind = iota // no usable Last-Event-ID: snapshot, then live
+	startSnapshot resumeKind = iota // no usable resume point: snapshot, then live
 	startReplay                     // every missed tick is in the ring: replay, then live
 	startResync                     // missed ticks are gone: resync snapshot, then live
 )
@@ -472,56 +424,52 @@ func (k resumeKind) String() string {
 	return [...]string{"snapshot", "replay", "resync"}[k]
 }
 
-// streamRequest is what a client asked of its stream, and what the events
-// handler settled about it.
-type streamRequest struct {
-	sub     *subscription // nil: every symbol
-	lastID  uint64        // resume after this tick, if resume
-	resume  bool
-	maxFreq float64      // most ticks per second per symbol; 0: no cap
-	addr    netip.Prefix // the per-address limit it holds until it closes
-	until   time.Time    // when its credentials expire; zero: never
-}
-
-// attach registers a stream on conn. head is the HTTP response head to write
-// first. The stream begins with a retry hint and then a snapshot, a replay of
-// the ticks after lastID, or a resync snapshot; attach composes that under
-// the hub lock, so the next batch continues it exactly. A stream resuming
-// from an id the hub has not reached yet is held for up to ResumeWait first.
-func (h *Hub) attach(conn net.Conn, head []byte, req streamRequest) error {
-	sub, lastID, resume := req.sub, req.lastID, req.resume
-	c := newClient(conn, sub)
-	c.addr = req.addr
-	if !req.until.IsZero() {
-		c.until = req.until.UnixNano()
+// Attach starts a stream of sub on sink. The stream begins with sink.Head
+// and then a snapshot, a replay of the ticks after sub.LastID, or a resync
+// snapshot; Attach composes that under the hub lock, so the next batch
+// continues it exactly. A stream resuming from an id the hub has not
+// reached yet is held for up to ResumeWait first. From a nil error on,
+// the stream and its connection belong to the hub, which calls
+// sink.OnClose when it ends; on an error the caller keeps both.
+func (h *Hub) Attach(sub Subscription, sink Sink) error {
+	fi := -1
+	for i, f := range h.framings {
+		if f == sink.Framing {
+			fi = i
+		}
 	}
-	if req.maxFreq > 0 {
-		c.throttle = newThrottle(req.maxFreq, len(h.symbols))
+	if fi < 0 {
+		return ErrUnknownFraming
+	}
+	c := newClient(sink, fi, sub.Symbols, h.clock.Now())
+	if !sub.Until.IsZero() {
+		c.until = sub.Until.UnixNano()
+	}
+	if sub.MaxFreq > 0 {
+		c.throttle = newThrottle(sub.MaxFreq, len(h.symbols))
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != hubRunning {
 		return ErrUnavailable
 	}
-	buf := append(head, "retry: "...)
-	buf = strconv.AppendInt(buf, h.cfg.Retry.Milliseconds(), 10)
-	buf = append(buf, "\n\n"...)
+	buf := append([]byte(nil), sink.Head...)
 	h.metrics.clientsNow.Add(1)
 	h.metrics.streamsOpened.Inc()
-	if resume && lastID > h.flushed && h.cfg.ResumeWait > 0 {
-		h.waiting = append(h.waiting, &heldStream{c: c, buf: buf, lastID: lastID, until: time.Now().Add(h.cfg.ResumeWait)})
+	if sub.Resume && sub.LastID > h.flushed && h.cfg.ResumeWait > 0 {
+		h.waiting = append(h.waiting, &heldStream{c: c, buf: buf, lastID: sub.LastID, until: h.clock.Now().Add(h.cfg.ResumeWait)})
 		h.metrics.resumeHeld.Inc()
 		return nil
 	}
-	h.start(c, buf, lastID, resume)
+	h.start(c, buf, sub.LastID, sub.Resume)
 	return nil
 }
 
-// heldStream is a stream whose Last-Event-ID is ahead of the hub, waiting
+// heldStream is a stream whose resume point is ahead of the hub, waiting
 // for the feed to reach it.
 type heldStream struct {
 	c      *client
-	buf    []byte // response head and retry hint
+	buf    []byte // the sink's head
 	lastID uint64
 	until  time.Time
 }
@@ -531,25 +479,26 @@ type heldStream struct {
 // next batch. h.mu is held.
 func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKind {
 	kind := startSnapshot
+	ring := h.rings[c.framing]
 	if resume && lastID <= h.flushed {
 		kind = startResync
-		if h.ring.covers(lastID) {
+		if ring.covers(lastID) {
 			kind = startReplay
 		}
 	}
 	switch kind {
 	case startReplay:
-		h.ring.after(lastID, func(e *event) {
-			if c.sub.has(int(e.sym)) {
+		ring.after(lastID, func(e *event) {
+			if c.sub.Has(int(e.sym)) {
 				buf = append(buf, e.data...)
 			}
 		})
 		h.metrics.replays.Inc()
 	case startResync:
-		buf = h.appendSnapshot(buf, c.sub, true)
+		buf = h.appendSnapshot(buf, h.framings[c.framing], c.sub, true)
 		h.metrics.resyncs.Inc()
 	default:
-		buf = h.appendSnapshot(buf, c.sub, false)
+		buf = h.appendSnapshot(buf, h.framings[c.framing], c.sub, false)
 	}
 	c.queue(buf, 0, h.cfg.QueueBytes)
 	h.joining = append(h.joining, c)
@@ -577,28 +526,25 @@ func (h *Hub) startHeld(now time.Time) {
 
 // appendSnapshot appends a snapshot event with the latest quote of every
 // symbol in sub. Its id is the sequence number it is current to, so a client
-// that reconnects after it resumes from there.
-func (h *Hub) appendSnapshot(dst []byte, sub *subscription, resync bool) []byte {
-	if h.flushed > 0 {
-		dst = append(dst, "id: "...)
-		dst = strconv.AppendUint(dst, h.flushed, 10)
-		dst = append(dst, '\n')
-	}
-	dst = append(dst, "event: snapshot\ndata: {\"seq\":"...)
-	dst = strconv.AppendUint(dst, h.flushed, 10)
-	dst = append(dst, `,"resync":`...)
-	dst = strconv.AppendBool(dst, resync)
-	dst = append(dst, `,"quotes":[`...)
+// that reconnects after it resumes from there. h.mu is held.
+func (h *Hub) appendSnapshot(dst []byte, framing Framing, sub *SymbolSet, resync bool) []byte {
+	body := append(h.body[:0], `{"seq":`...)
+	body = strconv.AppendUint(body, h.flushed, 10)
+	body = append(body, `,"resync":`...)
+	body = strconv.AppendBool(body, resync)
+	body = append(body, `,"quotes":[`...)
 	first := true
 	for i := range h.quotes {
-		if !sub.has(i) {
+		if !sub.Has(i) {
 			continue
 		}
 		if !first {
-			dst = append(dst, ',')
+			body = append(body, ',')
 		}
 		first = false
-		dst = h.quotes[i].AppendJSON(dst)
+		body = h.quotes[i].AppendJSON(body)
 	}
-	return append(dst, "]}\n\n"...)
+	body = append(body, "]}"...)
+	h.body = body
+	return framing.AppendEvent(dst, KindSnapshot, h.flushed, body)
 }

@@ -20,7 +20,6 @@ type metrics struct {
 	conflating    prometheus.Gauge
 	streamsOpened prometheus.Counter
 	streamsClosed *prometheus.CounterVec
-	rejected      *prometheus.CounterVec
 	ticks         []prometheus.Counter // per symbol, in universe order
 	ticksRejected *prometheus.CounterVec
 	lastTick      prometheus.Gauge
@@ -46,22 +45,6 @@ const (
 
 var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttled"}
 
-// Labels of tickerd_streams_rejected_total.
-const (
-	rejectBadRequest      = "bad_request"
-	rejectUnknownSymbol   = "unknown_symbol"
-	rejectUnavailable     = "unavailable"
-	rejectOverLimit       = "over_limit"
-	rejectOverClientLimit = "over_client_limit"
-	rejectUnauthorized    = "unauthorized"
-	rejectForbidden       = "forbidden"
-)
-
-var rejectedNames = []string{
-	rejectBadRequest, rejectUnknownSymbol, rejectUnavailable, rejectOverLimit,
-	rejectOverClientLimit, rejectUnauthorized, rejectForbidden,
-}
-
 // latencyBuckets are the classic buckets of tickerd_tick_to_wire_seconds,
 // from 100µs to 10s; it has native buckets as well (nativeSchema).
 var latencyBuckets = []float64{
@@ -84,10 +67,6 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 		streamsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_streams_closed_total",
 			Help: "Event streams closed, by reason: normal (client left), slow (write deadline), write_error, shutdown, over_limit (reserved), token_expired.",
-		}, []string{"reason"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tickerd_streams_rejected_total",
-			Help: "Event stream requests refused, by reason: bad_request, unknown_symbol, unavailable, over_limit (all streams), over_client_limit (streams of one address), unauthorized (no valid token), forbidden (symbols not entitled).",
 		}, []string{"reason"}),
 		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_feed_ticks_rejected_total",
@@ -146,9 +125,6 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	for _, r := range closeReasonNames[1:] {
 		m.streamsClosed.WithLabelValues(r)
 	}
-	for _, r := range rejectedNames {
-		m.rejected.WithLabelValues(r)
-	}
 	for _, r := range droppedNames {
 		m.dropped.WithLabelValues(r)
 	}
@@ -160,7 +136,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 		Help: "Event streams connected now.",
 	}, func() float64 { return float64(m.clientsNow.Load()) })
 	for _, c := range []prometheus.Collector{
-		clients, m.conflating, m.streamsOpened, m.streamsClosed, m.rejected, ticks, m.ticksRejected, m.lastTick,
+		clients, m.conflating, m.streamsOpened, m.streamsClosed, ticks, m.ticksRejected, m.lastTick,
 		m.events, m.bytes, m.writes, m.dropped, m.replays, m.resyncs, m.resumeHeld, m.heartbeats, m.latency, m.queueDepth,
 	} {
 		if err := reg.Register(c); err != nil {

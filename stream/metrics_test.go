@@ -14,7 +14,9 @@ import (
 // over it and the alerts on it work from the first scrape.
 func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	if _, err := NewHub(Config{Symbols: []string{"AAPL", "MSFT"}, Registerer: reg}); err != nil {
+	cfg := DefaultConfig([]string{"AAPL", "MSFT"}, testFraming{})
+	cfg.Registerer = reg
+	if _, err := NewHub(cfg); err != nil {
 		t.Fatal(err)
 	}
 	families, err := reg.Gather()
@@ -30,9 +32,7 @@ func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]string{
-		"tickerd_streams_closed_total": {"reason=normal", "reason=over_limit", "reason=shutdown", "reason=slow", "reason=token_expired", "reason=write_error"},
-		"tickerd_streams_rejected_total": {"reason=bad_request", "reason=forbidden", "reason=over_client_limit", "reason=over_limit",
-			"reason=unauthorized", "reason=unavailable", "reason=unknown_symbol"},
+		"tickerd_streams_closed_total":      {"reason=normal", "reason=over_limit", "reason=shutdown", "reason=slow", "reason=token_expired", "reason=write_error"},
 		"tickerd_events_dropped_total":      {"reason=conflated", "reason=disconnected", "reason=throttled"},
 		"tickerd_feed_ticks_rejected_total": {"reason=bad_price", "reason=price_jump", "reason=sequence", "reason=unknown_symbol"},
 		"tickerd_feed_ticks_total":          {"symbol=AAPL", "symbol=MSFT"},

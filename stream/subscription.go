@@ -7,74 +7,105 @@ import (
 	"strings"
 )
 
-// subscription is the set of symbols one stream receives, as a bit set over
-// the hub's symbol indices. A nil *subscription means every symbol.
-type subscription struct {
+// SymbolSet is the set of symbols one stream receives, as a bit set over
+// the hub's symbol indices. A nil *SymbolSet means every symbol.
+type SymbolSet struct {
 	bits []uint64
 }
 
-func (s *subscription) has(i int) bool {
+// Has reports whether the set holds the symbol at index i of the universe.
+func (s *SymbolSet) Has(i int) bool {
 	return s == nil || s.bits[i>>6]&(1<<(uint(i)&63)) != 0
 }
 
-func (s *subscription) add(i int) { s.bits[i>>6] |= 1 << (uint(i) & 63) }
+func (s *SymbolSet) add(i int) { s.bits[i>>6] |= 1 << (uint(i) & 63) }
 
-// errBadQuery is wrapped by every error that parseSymbols returns for a
-// malformed list; errUnknownSymbols by the one for symbols not in the universe.
-var (
-	errBadQuery       = errors.New("bad request")
-	errUnknownSymbols = errors.New("unknown symbols")
-)
-
-// unknownSymbolsError names the requested symbols that are not in the universe.
-type unknownSymbolsError struct{ symbols []string }
-
-func (e *unknownSymbolsError) Error() string {
-	return "unknown symbols: " + strings.Join(e.symbols, ",")
+func (h *Hub) newSymbolSet() *SymbolSet {
+	return &SymbolSet{bits: make([]uint64, (len(h.symbols)+63)/64)}
 }
 
-func (e *unknownSymbolsError) Unwrap() error { return errUnknownSymbols }
+// ErrBadSubscription is wrapped by every error about a malformed
+// subscription; ErrUnknownSymbols by the one for symbols outside the universe.
+var (
+	ErrBadSubscription = errors.New("bad request")
+	ErrUnknownSymbols  = errors.New("unknown symbols")
+)
 
-// parseSymbols turns the values of the symbols query parameter (each a comma
-// separated list; several parameters are merged) into a subscription over
-// index. Symbols are case-insensitive; duplicates are folded. No values at all
-// means every symbol (nil).
-func parseSymbols(values []string, index map[string]int, maxSymbols int) (*subscription, []string, error) {
+// UnknownSymbolsError names the requested symbols that are not in the universe.
+type UnknownSymbolsError struct{ Symbols []string }
+
+func (e *UnknownSymbolsError) Error() string {
+	return "unknown symbols: " + strings.Join(e.Symbols, ",")
+}
+
+func (e *UnknownSymbolsError) Unwrap() error { return ErrUnknownSymbols }
+
+// ParseSymbolList reads the symbols a client named, each value a comma
+// separated list (several values are merged), into upper-case names in the
+// order given, duplicates folded. No values at all (nil) means every
+// symbol and returns nil; more than maxSymbols names is an error.
+func ParseSymbolList(values []string, maxSymbols int) ([]string, error) {
 	if values == nil {
-		return nil, nil, nil
+		return nil, nil
 	}
-	sub := &subscription{bits: make([]uint64, (len(index)+63)/64)}
-	var names, unknown []string
+	names := []string{}
 	seen := make(map[string]bool)
 	for _, value := range values {
 		if value == "" {
-			return nil, nil, fmt.Errorf("%w: symbols is empty", errBadQuery)
+			return nil, fmt.Errorf("%w: symbols is empty", ErrBadSubscription)
 		}
 		for item := range strings.SplitSeq(value, ",") {
 			name := strings.ToUpper(item)
 			if err := checkSymbolName(name); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if seen[name] {
 				continue
 			}
 			seen[name] = true
 			if len(seen) > maxSymbols {
-				return nil, nil, fmt.Errorf("%w: more than %d symbols", errBadQuery, maxSymbols)
+				return nil, fmt.Errorf("%w: more than %d symbols", ErrBadSubscription, maxSymbols)
 			}
-			i, ok := index[name]
-			if !ok {
-				unknown = append(unknown, name)
-				continue
-			}
-			sub.add(i)
 			names = append(names, name)
 		}
 	}
-	if len(unknown) > 0 {
-		return nil, nil, &unknownSymbolsError{symbols: unknown}
+	return names, nil
+}
+
+// Select returns the set of the named symbols (nil names: every symbol, a
+// nil set), or an *UnknownSymbolsError naming those outside the universe.
+func (h *Hub) Select(names []string) (*SymbolSet, error) {
+	if names == nil {
+		return nil, nil
 	}
-	return sub, names, nil
+	set := h.newSymbolSet()
+	var unknown []string
+	for _, name := range names {
+		i, ok := h.index[name]
+		if !ok {
+			unknown = append(unknown, name)
+			continue
+		}
+		set.add(i)
+	}
+	if len(unknown) > 0 {
+		return nil, &UnknownSymbolsError{Symbols: unknown}
+	}
+	return set, nil
+}
+
+// SelectFunc returns the set of the universe's symbols that keep accepts,
+// and how many there are.
+func (h *Hub) SelectFunc(keep func(symbol string) bool) (*SymbolSet, int) {
+	set := h.newSymbolSet()
+	n := 0
+	for i, s := range h.symbols {
+		if keep(s) {
+			set.add(i)
+			n++
+		}
+	}
+	return set, n
 }
 
 // maxSymbolLen bounds one symbol name.
@@ -83,52 +114,40 @@ const maxSymbolLen = 16
 // checkSymbolName accepts an upper-case symbol of letters, digits, '.', ':' and '-'.
 func checkSymbolName(name string) error {
 	if name == "" {
-		return fmt.Errorf("%w: empty symbol in list", errBadQuery)
+		return fmt.Errorf("%w: empty symbol in list", ErrBadSubscription)
 	}
 	if len(name) > maxSymbolLen {
-		return fmt.Errorf("%w: symbol %.16q... longer than %d characters", errBadQuery, name, maxSymbolLen)
+		return fmt.Errorf("%w: symbol %.16q... longer than %d characters", ErrBadSubscription, name, maxSymbolLen)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '.' && c != ':' && c != '-' {
-			return fmt.Errorf("%w: symbol %q has a character other than A-Z 0-9 . : -", errBadQuery, name)
+			return fmt.Errorf("%w: symbol %q has a character other than A-Z 0-9 . : -", ErrBadSubscription, name)
 		}
 	}
 	return nil
 }
 
-// parseLastEventID reads the resume point a client sent: the Last-Event-ID
-// header, else the lastEventId query parameter. Anything that is not a
-// decimal sequence number is treated as absent (0, false), never as an error:
-// a browser's EventSource gives up for good on a non-200 answer.
-func parseLastEventID(header, query string) (uint64, bool) {
-	for _, s := range []string{header, query} {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		if id, err := strconv.ParseUint(s, 10, 64); err == nil {
-			return id, true
-		}
-	}
-	return 0, false
-}
+// CheckSymbolName reports whether name is a well-formed symbol name; its
+// error wraps ErrBadSubscription.
+func CheckSymbolName(name string) error { return checkSymbolName(name) }
 
-// maxMaxFreq is the largest useful ?maxfreq: a cap above it caps nothing.
-const maxMaxFreq = 1000
+// MaxMaxFreq is the largest useful maxfreq: a cap above it caps nothing.
+const MaxMaxFreq = 1000
 
-// parseMaxFreq reads ?maxfreq: absent means no cap; otherwise one number of
-// ticks per second per symbol, above 0 and at most maxMaxFreq.
-func parseMaxFreq(values []string) (float64, error) {
+// ParseMaxFreq reads a maxfreq parameter: absent means no cap (0);
+// otherwise one number of ticks per second per symbol, above 0 and at most
+// MaxMaxFreq.
+func ParseMaxFreq(values []string) (float64, error) {
 	if len(values) == 0 {
 		return 0, nil
 	}
 	if len(values) > 1 {
-		return 0, fmt.Errorf("%w: maxfreq given %d times", errBadQuery, len(values))
+		return 0, fmt.Errorf("%w: maxfreq given %d times", ErrBadSubscription, len(values))
 	}
 	f, err := strconv.ParseFloat(values[0], 64)
-	if err != nil || !(f > 0) || f > maxMaxFreq {
-		return 0, fmt.Errorf("%w: maxfreq %.20q is not a number of ticks per second in (0, %d]", errBadQuery, values[0], maxMaxFreq)
+	if err != nil || !(f > 0) || f > MaxMaxFreq {
+		return 0, fmt.Errorf("%w: maxfreq %.20q is not a number of ticks per second in (0, %d]", ErrBadSubscription, values[0], MaxMaxFreq)
 	}
 	return f, nil
 }

@@ -51,7 +51,7 @@ func (w *writer) runCycle(cy cycle) {
 	w.clients = append(w.clients, w.joins...)
 	clear(w.joins)
 	w.joins = w.joins[:0]
-	idle := len(cy.batch.events) == 0 && !cy.housekeeping && !cy.shutdown
+	idle := cy.batch.empty() && !cy.housekeeping && !cy.shutdown
 	w.backlogged, w.conflating = 0, 0
 	kept := w.clients[:0]
 	for _, c := range w.clients {
@@ -111,12 +111,16 @@ func (w *writer) serve(c *client, cy *cycle) closeReason {
 			return r
 		}
 	}
-	if len(cy.batch.events) > 0 || c.throttle.holding() {
+	if !cy.batch.empty() || c.throttle.holding() {
+		var share *framed
+		if !cy.batch.empty() {
+			share = &cy.batch.frames[c.framing]
+		}
 		var r closeReason
 		if c.pending() == 0 && !c.conflating {
-			r = w.writeBatch(c, &cy.batch, now)
+			r = w.writeBatch(c, share, now)
 		} else {
-			w.queueBatch(c, &cy.batch, now)
+			w.queueBatch(c, share, now)
 		}
 		if r != keepOpen {
 			return r
@@ -132,7 +136,7 @@ func (w *writer) serve(c *client, cy *cycle) closeReason {
 		return closedNormal
 	}
 	if cy.housekeeping && c.pending() == 0 && now.Sub(c.lastWrite) >= w.hub.cfg.Heartbeat {
-		c.queue(heartbeat, 0, 0)
+		c.queue(w.hub.framings[c.framing].Heartbeat(), 0, 0)
 		w.stats.heartbeats++
 		if r := w.flushBacklog(c, now); r != keepOpen {
 			return r
@@ -144,15 +148,16 @@ func (w *writer) serve(c *client, cy *cycle) closeReason {
 	return keepOpen
 }
 
-var heartbeat = []byte(": heartbeat\n\n")
-
-// share collects the events of b that c gets now into w.shared, and the
+// share collects the events of b (nil: none) that c gets now into w.shared, and the
 // same bytes into w.segs, merging neighbours into one segment; it returns
 // their count and total size. A throttled stream (maxfreq) first gets the
 // held ticks whose symbol may send again, then the batch's ticks of symbols
 // that may send; the others are held, the latest per symbol.
-func (w *writer) share(c *client, b *batch, now time.Time) (events, size int) {
+func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
 	w.segs, w.shared = w.segs[:0], w.shared[:0]
+	if b == nil {
+		b = &framed{}
+	}
 	if c.sub == nil && c.throttle == nil {
 		if len(b.events) == 0 {
 			return 0, 0
@@ -171,7 +176,7 @@ func (w *writer) share(c *client, b *batch, now time.Time) (events, size int) {
 	segStart, segEnd := -1, -1
 	for i := range b.events {
 		e := &b.events[i]
-		if !c.sub.has(int(e.sym)) || (c.throttle != nil && !c.throttle.admit(e, now.UnixNano())) {
+		if !c.sub.Has(int(e.sym)) || (c.throttle != nil && !c.throttle.admit(e, now.UnixNano())) {
 			continue
 		}
 		w.shared = append(w.shared, *e)
@@ -194,14 +199,14 @@ func (w *writer) share(c *client, b *batch, now time.Time) (events, size int) {
 
 // writeBatch writes c's share of b straight to its socket; what the socket
 // does not take goes to c's backlog.
-func (w *writer) writeBatch(c *client, b *batch, now time.Time) closeReason {
+func (w *writer) writeBatch(c *client, b *framed, now time.Time) closeReason {
 	events, size := w.share(c, b, now)
 	if events == 0 {
 		return keepOpen
 	}
 	firstTS := w.shared[0].ts
 	n, err := w.vectors.write(&c.sock, w.segs)
-	now = time.Now()
+	now = w.hub.clock.Now()
 	w.stats.writes++
 	w.stats.bytes += n
 	w.stats.queueDepth.observe(float64(events))
@@ -242,7 +247,7 @@ func (w *writer) observeLatencies(now time.Time) {
 
 // queueBatch adds c's share of b behind its backlog, or, past the backlog's
 // limit, keeps only the latest event of each symbol.
-func (w *writer) queueBatch(c *client, b *batch, now time.Time) {
+func (w *writer) queueBatch(c *client, b *framed, now time.Time) {
 	events, size := w.share(c, b, now)
 	if events == 0 {
 		return
@@ -282,8 +287,9 @@ func (w *writer) endConflation(c *client) {
 		}
 	}
 	slices.SortFunc(held, func(a, b event) int { return cmpSeq(a.seq, b.seq) })
-	notice := strconv.AppendInt([]byte("event: conflated\ndata: {\"dropped\":"), int64(c.replaced), 10)
-	c.queue(append(notice, "}\n\n"...), 0, w.hub.cfg.QueueBytes)
+	body := strconv.AppendInt([]byte(`{"dropped":`), int64(c.replaced), 10)
+	body = append(body, '}')
+	c.queue(w.hub.framings[c.framing].AppendEvent(nil, KindConflated, 0, body), 0, w.hub.cfg.QueueBytes)
 	for _, e := range held {
 		c.queue(e.data, 1, w.hub.cfg.QueueBytes)
 	}
@@ -326,7 +332,7 @@ func classify(err error) closeReason {
 // close ends c's stream and accounts for what it still held.
 func (w *writer) close(c *client, reason closeReason) {
 	if reason == closedShutdown && c.pending() > 0 {
-		w.flushBacklog(c, time.Now()) // a last chance for what is already queued
+		w.flushBacklog(c, w.hub.clock.Now()) // a last chance for what is already queued
 	}
 	_ = c.conn.Close()
 	w.stats.dropped[droppedDisconnect] += c.queuedEvents + c.replaced
@@ -335,6 +341,8 @@ func (w *writer) close(c *client, reason closeReason) {
 	}
 	w.stats.closed[reason]++
 	w.hub.metrics.clientsNow.Add(-1)
-	w.hub.limits.release(c.addr)
+	if c.onClose != nil {
+		c.onClose()
+	}
 	c.backlog, c.latest = nil, nil
 }

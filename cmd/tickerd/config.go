@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/tickerd/tickerd/feed"
-
 	"bytes"
 	"errors"
 	"flag"
@@ -15,7 +13,11 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/auth"
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/guard"
+	"github.com/tickerd/tickerd/internal/setting"
+	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/stream/sse"
 )
 
 // config is everything tickerd can be told on its command line or in its
@@ -107,16 +109,16 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	fs.Float64Var(&c.rate, "rate", 100, "total ticks per second across all symbols")
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed of the simulated market; 0 picks one from the clock")
 	fs.Uint64Var(&c.firstSeq, "first-seq", 0, "sequence number of the first tick; 0 means the start time in Unix microseconds, so ids keep growing across restarts")
-	fs.IntVar(&c.replay, "replay", 65536, "ticks kept for resuming streams with Last-Event-ID")
-	fs.DurationVar(&c.heartbeat, "heartbeat", 15*time.Second, "heartbeat comment on streams idle this long")
-	fs.DurationVar(&c.writeTimeout, "write-timeout", 10*time.Second, "close a stream whose client accepts no bytes for this long")
-	fs.DurationVar(&c.flushInterval, "flush-interval", 5*time.Millisecond, "how long ticks are gathered before one write per stream")
-	fs.IntVar(&c.queueBytes, "queue-bytes", 256<<10, "bytes queued for a slow stream before it gets only the latest tick per symbol")
-	fs.DurationVar(&c.retry, "retry", 2*time.Second, "reconnect delay advertised to clients")
-	fs.IntVar(&c.maxSymbols, "max-symbols", 100, "most symbols one subscription may name")
-	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", 4096, "longest query string accepted on /events")
-	fs.IntVar(&c.maxStreams, "max-streams", 10000, "most event streams open at once; more are answered 503")
-	fs.IntVar(&c.maxPerAddr, "max-streams-per-addr", 100, "most event streams open at once from one client address (an IPv6 /64); more are answered 429")
+	fs.IntVar(&c.replay, "replay", stream.DefaultReplaySize, "ticks kept for resuming streams with Last-Event-ID; 0 turns replay off (every resume gets a resync snapshot)")
+	fs.DurationVar(&c.heartbeat, "heartbeat", stream.DefaultHeartbeat, "heartbeat comment on streams idle this long")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", stream.DefaultWriteTimeout, "close a stream whose client accepts no bytes for this long")
+	fs.DurationVar(&c.flushInterval, "flush-interval", stream.DefaultFlushInterval, "how long ticks are gathered before one write per stream")
+	fs.IntVar(&c.queueBytes, "queue-bytes", stream.DefaultQueueBytes, "bytes queued for a slow stream before it gets only the latest tick per symbol")
+	fs.DurationVar(&c.retry, "retry", sse.DefaultRetry, "reconnect delay advertised to clients; 0: reconnect at once")
+	fs.IntVar(&c.maxSymbols, "max-symbols", sse.DefaultMaxSymbols, "most symbols one subscription may name")
+	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", sse.DefaultMaxQueryBytes, "longest query string accepted on /events")
+	fs.IntVar(&c.maxStreams, "max-streams", guard.DefaultMaxStreams, "most event streams open at once; more are answered 503")
+	fs.IntVar(&c.maxPerAddr, "max-streams-per-addr", guard.DefaultMaxStreamsPerAddr, "most event streams open at once from one client address (an IPv6 /64); more are answered 429")
 	fs.Var(&c.trustProxies, "trust-proxies", "comma list of proxy addresses or CIDR prefixes whose X-Forwarded-For names the client; empty trusts none")
 	fs.DurationVar(&c.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send a request's headers")
 	fs.IntVar(&c.maxHeader, "max-header-bytes", 16<<10, "largest request line and headers accepted; larger requests are answered 431")
@@ -125,14 +127,14 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	fs.StringVar(&c.authJWKS, "auth-jwks-file", "", "JWKS file with the RS256/ES256 public keys that sign subscribers' tokens; setting it turns authentication on")
 	fs.StringVar(&c.authIssuer, "auth-issuer", "", "required iss claim of tokens; empty: not checked")
 	fs.StringVar(&c.authAudience, "auth-audience", "", "required aud claim of tokens; empty: not checked")
-	fs.StringVar(&c.authCookie, "auth-cookie", "tickerd_token", "cookie that may carry the token (the page's EventSource cannot send headers)")
-	fs.StringVar(&c.authClaim, "auth-claim", "symbols", "claim listing the symbol patterns a token entitles to (*, NV*, AAPL)")
-	fs.Float64Var(&c.maxPriceJump, "max-price-jump", 20, "reject a tick whose price is more than this percentage away from its symbol's last")
+	fs.StringVar(&c.authCookie, "auth-cookie", auth.DefaultCookie, "cookie that may carry the token (the page's EventSource cannot send headers)")
+	fs.StringVar(&c.authClaim, "auth-claim", auth.DefaultClaim, "claim listing the symbol patterns a token entitles to (*, NV*, AAPL)")
+	fs.Float64Var(&c.maxPriceJump, "max-price-jump", stream.DefaultMaxPriceJump*100, "reject a tick whose price is more than this percentage away from its symbol's last")
 	fs.DurationVar(&c.stallAfter, "stall-after", 10*time.Second, "/readyz reports the feed stalled after this long without a tick")
 	// Every role has every flag and ignores those it does not use, so one
 	// environment can configure them all.
 	fs.StringVar(&c.feed, "feed", feedMemory, "where ticks come from: memory (the simulated market, in process) or nats (a replica: the JetStream stream a publisher fills)")
-	fs.DurationVar(&c.resumeWait, "resume-wait", 2*time.Second, "replicas (-feed nats): how long a stream resuming from an id this server has not reached yet waits for the feed to reach it (replicas run a little apart)")
+	fs.DurationVar(&c.resumeWait, "resume-wait", stream.DefaultResumeWait, "replicas (-feed nats): how long a stream resuming from an id this server has not reached yet waits for the feed to reach it (replicas run a little apart)")
 	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
@@ -166,15 +168,6 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if c.grace <= 0 {
 		return c, usageError{fmt.Errorf("-grace %v: want a positive duration", c.grace)}
-	}
-	if c.resumeWait < 0 || c.resumeWait > time.Minute {
-		return c, usageError{fmt.Errorf("-resume-wait %v: want a resume wait from 0 to 1m", c.resumeWait)}
-	}
-	if !(c.maxPriceJump > 0 && c.maxPriceJump <= 10000) {
-		return c, usageError{fmt.Errorf("-max-price-jump %v: want a percentage above 0 and at most 10000", c.maxPriceJump)}
-	}
-	if c.maxStreams < 1 || c.maxPerAddr < 1 {
-		return c, usageError{fmt.Errorf("-max-streams %d, -max-streams-per-addr %d: want at least 1", c.maxStreams, c.maxPerAddr)}
 	}
 	if c.readHeader <= 0 {
 		return c, usageError{fmt.Errorf("-read-header-timeout %v: want a positive duration", c.readHeader)}
@@ -308,4 +301,41 @@ func (c config) universe() ([]feed.Symbol, []string, error) {
 		names[i] = s.Name
 	}
 	return universe, names, nil
+}
+
+// settingFlags names the flag of each setting that the engine, the SSE
+// edge and the stream limits validate, which they name by field.
+var settingFlags = map[string]string{
+	"Symbols":           "symbols",
+	"ReplaySize":        "replay",
+	"FlushInterval":     "flush-interval",
+	"Heartbeat":         "heartbeat",
+	"WriteTimeout":      "write-timeout",
+	"QueueBytes":        "queue-bytes",
+	"ResumeWait":        "resume-wait",
+	"MaxPriceJump":      "max-price-jump",
+	"MaxSymbols":        "max-symbols",
+	"MaxQueryBytes":     "max-query-bytes",
+	"Retry":             "retry",
+	"MaxStreams":        "max-streams",
+	"MaxStreamsPerAddr": "max-streams-per-addr",
+}
+
+// settingError turns a setting a package refused into a usage error that
+// names the flag and the value given to it.
+func (c config) settingError(err error) error {
+	var bad *setting.Error
+	if !errors.As(err, &bad) {
+		return err
+	}
+	name, ok := settingFlags[bad.Name]
+	if !ok {
+		return err
+	}
+	value := any(bad.Value)
+	if name == "max-price-jump" {
+		value = c.maxPriceJump // the flag is a percentage, the setting a fraction
+		bad.Want = "a percentage above 0 and at most 10000"
+	}
+	return usageError{fmt.Errorf("-%s %v: want %s", name, value, bad.Want)}
 }

@@ -8,29 +8,31 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/guard"
 	"github.com/tickerd/tickerd/static"
 	"github.com/tickerd/tickerd/stream"
 )
 
-// routes is tickerd's whole HTTP surface when it serves clients. authn
-// (nil: authentication off) guards the stream and the market data API; the
+// routes is tickerd's whole HTTP surface when it serves clients: events is
+// the SSE edge over hub. authn (nil: authentication off) guards the
+// streams and the market data API; the
 // page's files, health, readiness and metrics need no token. checks are
 // what else /readyz asks (a replica's bus). Every answer passes the CORS
 // allow-list and carries the security headers, the page's with its own
 // Content-Security-Policy.
-func routes(hub *stream.Hub, bars *stream.BarStore, reg *prometheus.Registry, authn stream.Authenticator, cors *guard.CORS, stallAfter time.Duration, checks ...stream.ReadinessCheck) http.Handler {
-	api := guard.Headers(guard.APIContentSecurityPolicy)
+func routes(hub *stream.Hub, events http.Handler, reg *prometheus.Registry, authn guard.Authenticator, cors *guard.CORS, stallAfter time.Duration, checks ...api.ReadinessCheck) http.Handler {
+	headers := guard.Headers(guard.APIContentSecurityPolicy)
 	page := guard.Headers(static.ContentSecurityPolicy)
 	mux := http.NewServeMux()
-	mux.Handle("/events", api(stream.NewEventsHandler(hub)))
-	mux.Handle("/api/symbols", api(stream.NewSymbolsHandler(hub)))
-	mux.Handle("/api/quotes/{symbol}", api(stream.NewQuoteHandler(hub)))
-	mux.Handle("/api/history", api(stream.NewHistoryHandler(bars, authn)))
-	mux.Handle("/api/", api(stream.NewNotFoundHandler()))
-	mux.Handle("/healthz", api(stream.NewHealthHandler()))
-	mux.Handle("/readyz", api(stream.NewReadyHandler(hub, stallAfter, checks...)))
-	mux.Handle("/metrics", api(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+	mux.Handle("/events", headers(events))
+	mux.Handle("/api/symbols", headers(api.NewSymbolsHandler(hub, authn)))
+	mux.Handle("/api/quotes/{symbol}", headers(api.NewQuoteHandler(hub, authn)))
+	mux.Handle("/api/history", headers(api.NewHistoryHandler(hub, authn)))
+	mux.Handle("/api/", headers(api.NewNotFoundHandler()))
+	mux.Handle("/healthz", headers(api.NewHealthHandler()))
+	mux.Handle("/readyz", headers(api.NewReadyHandler(hub, stallAfter, checks...)))
+	mux.Handle("/metrics", headers(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
 	mux.Handle("/", page(static.Handler()))
 	return cors.Wrap(mux)
 }
@@ -38,10 +40,10 @@ func routes(hub *stream.Hub, bars *stream.BarStore, reg *prometheus.Registry, au
 // publisherRoutes is the HTTP surface of tickerd publish: probes and metrics.
 func publisherRoutes(ready func() error, reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
-	api := guard.Headers(guard.APIContentSecurityPolicy)
-	mux.Handle("/healthz", api(stream.NewHealthHandler()))
-	mux.Handle("/readyz", api(newPublisherReadyHandler(ready)))
-	mux.Handle("/metrics", api(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+	headers := guard.Headers(guard.APIContentSecurityPolicy)
+	mux.Handle("/healthz", headers(api.NewHealthHandler()))
+	mux.Handle("/readyz", headers(newPublisherReadyHandler(ready)))
+	mux.Handle("/metrics", headers(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
 	return mux
 }
 

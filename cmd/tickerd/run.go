@@ -13,15 +13,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/guard"
 	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/stream/sse"
 )
 
 // Limits of the HTTP server that are not worth a flag.
 const (
 	readTimeout = 30 * time.Second // a whole request, body included; streams clear it once taken over
 	idleTimeout = 2 * time.Minute
-	barCapacity = 720 // bars kept per symbol and interval
 )
 
 // run is tickerd: it serves until ctx is done, then shuts down within the
@@ -56,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return usageError{err}
 	}
-	var authn stream.Authenticator // a nil *auth.Verifier must not become a non-nil interface
+	var authn guard.Authenticator // a nil *auth.Verifier must not become a non-nil interface
 	if verifier != nil {
 		authn = verifier
 	}
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var (
 		reg     *prometheus.Registry
 		source  feed.Source
-		checks  []stream.ReadinessCheck
+		checks  []api.ReadinessCheck
 		logArgs []any
 	)
 	switch cfg.feed {
@@ -95,35 +97,47 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logArgs = []any{"feed", feedMemory, "rate", cfg.rate, "seed", seed, "first_seq", firstSeq}
 	}
 
+	engine := stream.DefaultConfig(names, sse.Framing{})
+	engine.ReplaySize = cfg.replay
+	engine.FlushInterval = cfg.flushInterval
+	engine.Heartbeat = cfg.heartbeat
+	engine.WriteTimeout = cfg.writeTimeout
+	engine.QueueBytes = cfg.queueBytes
+	engine.ResumeWait = cfg.resumeWait
+	engine.MaxPriceJump = cfg.maxPriceJump / 100
+	engine.Registerer = reg
+	engine.Logger = log
+	if err := engine.Validate(); err != nil {
+		return cfg.settingError(err)
+	}
 	// With its own market a server is the authority on ids: one ahead of it
 	// is from nowhere, and waiting for it would only delay a snapshot.
-	resumeWait := cfg.resumeWait
 	if cfg.feed == feedMemory {
-		resumeWait = 0
+		engine.ResumeWait = 0
 	}
-	hub, err := stream.NewHub(stream.Config{
-		Symbols:           names,
-		ReplaySize:        cfg.replay,
-		FlushInterval:     cfg.flushInterval,
-		Heartbeat:         cfg.heartbeat,
-		WriteTimeout:      cfg.writeTimeout,
-		QueueBytes:        cfg.queueBytes,
-		Retry:             cfg.retry,
-		MaxSymbols:        cfg.maxSymbols,
-		MaxQueryBytes:     cfg.maxQueryBytes,
-		ResumeWait:        resumeWait,
-		MaxPriceJump:      cfg.maxPriceJump / 100,
+	hub, err := stream.NewHub(engine)
+	if err != nil {
+		return cfg.settingError(err)
+	}
+	streams, err := guard.NewStreams(guard.StreamsConfig{
 		MaxStreams:        cfg.maxStreams,
 		MaxStreamsPerAddr: cfg.maxPerAddr,
 		TrustedProxies:    cfg.trustProxies,
-		Auth:              authn,
 		Registerer:        reg,
-		Logger:            log,
 	})
 	if err != nil {
-		return usageError{err}
+		return cfg.settingError(err)
 	}
-	bars := stream.NewBarStore(names, barCapacity)
+	events, err := sse.NewHandler(hub, sse.Config{
+		MaxSymbols:    cfg.maxSymbols,
+		MaxQueryBytes: cfg.maxQueryBytes,
+		Retry:         cfg.retry,
+		Auth:          authn,
+		Streams:       streams,
+	})
+	if err != nil {
+		return cfg.settingError(err)
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -136,13 +150,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("listen on -debug-addr: %w", err)
 		}
 	}
-	srv := newServer(routes(hub, bars, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
+	srv := newServer(routes(hub, events, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
 	publish := func(t feed.Tick) {
 		if err := hub.Publish(t); err != nil {
 			log.Debug("tick rejected", "err", err)
-			return
 		}
-		bars.Add(t)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(gctx) })

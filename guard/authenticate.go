@@ -1,10 +1,11 @@
-package stream
+package guard
 
 import (
 	"errors"
 	"net/http"
 
 	"github.com/tickerd/tickerd/auth"
+	"github.com/tickerd/tickerd/internal/httpjson"
 )
 
 // Authenticator verifies the credentials a request carries and returns
@@ -17,10 +18,10 @@ type Authenticator interface {
 // authRealm names tickerd in WWW-Authenticate challenges.
 const authRealm = `Bearer realm="tickerd"`
 
-// authenticate returns the grant of r's credentials: nil, with ok, when a
+// Authenticate returns the grant of r's credentials: nil, with ok, when a
 // is nil (authentication is off). Without valid credentials it answers 401
 // with a Bearer challenge (RFC 6750) and returns false.
-func authenticate(a Authenticator, w http.ResponseWriter, r *http.Request) (g *auth.Grant, ok bool) {
+func Authenticate(a Authenticator, w http.ResponseWriter, r *http.Request) (g *auth.Grant, ok bool) {
 	if a == nil {
 		return nil, true
 	}
@@ -42,18 +43,19 @@ func authenticate(a Authenticator, w http.ResponseWriter, r *http.Request) (g *a
 		}
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
-	writeError(w, http.StatusUnauthorized, message)
+	httpjson.WriteError(w, http.StatusUnauthorized, message)
 	return nil, false
 }
 
-// forbid answers 403 for symbols the grant does not cover, naming them.
-func forbid(w http.ResponseWriter, message string, symbols ...string) {
+// Forbid answers 403 for symbols the grant does not cover, naming them.
+func Forbid(w http.ResponseWriter, message string, symbols ...string) {
 	w.Header().Set("WWW-Authenticate", authRealm+`, error="insufficient_scope"`)
-	writeError(w, http.StatusForbidden, message, symbols...)
+	httpjson.WriteError(w, http.StatusForbidden, message, symbols...)
 }
 
-// unentitled returns the names g does not allow; none when g is nil.
-func unentitled(g *auth.Grant, names []string) []string {
+// Unentitled returns the names g does not allow; none when g is nil
+// (authentication is off).
+func Unentitled(g *auth.Grant, names []string) []string {
 	if g == nil {
 		return nil
 	}

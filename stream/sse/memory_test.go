@@ -1,4 +1,4 @@
-package stream
+package sse
 
 import (
 	"io"
@@ -14,7 +14,7 @@ func TestMemoryStaysBoundedOverAMillionTicks(t *testing.T) {
 		t.Skip("publishes a million ticks")
 	}
 	const ticks, ring = 1_000_000, 65536
-	th := startHub(t, Config{ReplaySize: ring, QueueBytes: 64 << 10})
+	th := startHub(t, testConfig{ReplaySize: ring, QueueBytes: 64 << 10})
 	reader := th.dial(t, "", nil)
 	copied := make(chan int64)
 	go func() {

@@ -1,4 +1,4 @@
-package stream
+package sse
 
 import (
 	"encoding/json"
@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/auth"
 	"github.com/tickerd/tickerd/feed"
 )
@@ -21,7 +21,7 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
 func newVerifier(t testing.TB) *auth.Verifier {
 	t.Helper()
-	v, err := auth.New(auth.Config{Secret: testSecret})
+	v, err := auth.New(auth.Config{Secret: testSecret, Cookie: auth.DefaultCookie, Claim: auth.DefaultClaim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func token(t testing.TB, exp time.Time, patterns ...string) string {
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 
 func TestStreamAuthenticationOutcomes(t *testing.T) {
-	th := startHub(t, Config{Auth: newVerifier(t)})
+	th := startHub(t, testConfig{Auth: newVerifier(t)})
 	th.publish(t, 8)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 8 })
 	hour := time.Now().Add(time.Hour)
@@ -103,14 +103,14 @@ func TestStreamAuthenticationOutcomes(t *testing.T) {
 		})
 	}
 	for reason, want := range map[string]float64{"unauthorized": 6, "forbidden": 3, "unknown_symbol": 1, "bad_request": 1} {
-		if got := testutil.ToFloat64(th.metrics.rejected.WithLabelValues(reason)); got != want {
+		if got := th.metric(t, "tickerd_streams_rejected_total", reason); got != want {
 			t.Errorf("rejected{%s} = %v, want %v", reason, got, want)
 		}
 	}
 }
 
 func TestStreamWithoutSymbolsGetsTheEntitledOnes(t *testing.T) {
-	th := startHub(t, Config{Auth: newVerifier(t)})
+	th := startHub(t, testConfig{Auth: newVerifier(t)})
 	th.publish(t, 4)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 4 })
 	c := th.dial(t, "", bearer(token(t, time.Now().Add(time.Hour), "NV*", "TSLA")))
@@ -132,7 +132,7 @@ func TestStreamWithoutSymbolsGetsTheEntitledOnes(t *testing.T) {
 }
 
 func TestStreamEndsWhenItsTokenExpires(t *testing.T) {
-	th := startHub(t, Config{Auth: newVerifier(t), Heartbeat: 400 * time.Millisecond})
+	th := startHub(t, testConfig{Auth: newVerifier(t), Heartbeat: 400 * time.Millisecond})
 	exp := time.Now().Add(1500 * time.Millisecond)
 	tok := token(t, exp, "*") // exp is in whole seconds: it may fall up to 1s earlier
 	c := th.dial(t, "", bearer(tok))
@@ -168,9 +168,9 @@ func TestStreamEndsWhenItsTokenExpires(t *testing.T) {
 		t.Errorf("stream ended at %v, token expired at %v", ended, time.Unix(exp.Unix(), 0))
 	}
 	waitFor(t, "close counted", func() bool {
-		return testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("token_expired")) == 1
+		return th.metric(t, "tickerd_streams_closed_total", "token_expired") == 1
 	})
-	if total, _ := th.limits.counts(); total != 0 {
+	if total, _ := th.streams.Counts(); total != 0 {
 		t.Errorf("limits still hold %d streams", total)
 	}
 	// Reconnecting with the same token is refused: the client has to get a new one.
@@ -181,7 +181,7 @@ func TestStreamEndsWhenItsTokenExpires(t *testing.T) {
 }
 
 func TestAPIAppliesEntitlements(t *testing.T) {
-	th := startHub(t, Config{Auth: newVerifier(t)})
+	th := startHub(t, testConfig{Auth: newVerifier(t)})
 	th.publish(t, 4)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 4 })
 	tok := token(t, time.Now().Add(time.Hour), "AAPL", "NV*")
@@ -224,7 +224,7 @@ func TestAPIAppliesEntitlements(t *testing.T) {
 			t.Errorf("GET %s: 401 without a Bearer challenge", tc.path)
 		}
 	}
-	var list quoteList
+	var list api.QuoteList
 	_, _, body := get("/api/symbols", bearer(tok))
 	if err := json.Unmarshal([]byte(body), &list); err != nil {
 		t.Fatal(err)

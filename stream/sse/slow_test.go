@@ -1,4 +1,4 @@
-package stream
+package sse
 
 import (
 	"bufio"
@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // dialSmallWindow opens a stream from a socket with a tiny receive buffer
@@ -49,7 +47,7 @@ func (c *sseConn) readHead() {
 }
 
 func TestSlowClientIsConflatedAndLosesNothingSilently(t *testing.T) {
-	th := startHub(t, Config{QueueBytes: 8 << 10, WriteTimeout: time.Minute})
+	th := startHub(t, testConfig{QueueBytes: 8 << 10, WriteTimeout: time.Minute})
 	fast := th.dial(t, "", nil)
 	fast.mustNext()
 	fast.mustNext()
@@ -58,7 +56,7 @@ func TestSlowClientIsConflatedAndLosesNothingSilently(t *testing.T) {
 
 	// Publish until the kernel's buffers for the slow client are full and
 	// its queue overflows; the fast client must get every tick all along.
-	conflated := func() bool { return testutil.ToFloat64(th.metrics.conflating) == 1 }
+	conflated := func() bool { return th.metric(t, "tickerd_clients_conflated") == 1 }
 	var total uint64
 	for !conflated() {
 		if total >= 200_000 {
@@ -129,7 +127,7 @@ func TestSlowClientIsConflatedAndLosesNothingSilently(t *testing.T) {
 }
 
 func TestStuckClientIsDisconnected(t *testing.T) {
-	th := startHub(t, Config{QueueBytes: 4096, WriteTimeout: 300 * time.Millisecond})
+	th := startHub(t, testConfig{QueueBytes: 4096, WriteTimeout: 300 * time.Millisecond})
 	stuck := th.dialSmallWindow(t)
 	fast := th.dial(t, "", nil)
 	fast.mustNext()
@@ -137,7 +135,7 @@ func TestStuckClientIsDisconnected(t *testing.T) {
 	waitFor(t, "both attached", func() bool { return th.Status().Clients == 2 })
 	// Publish until the kernel's send buffer for the stuck client is full
 	// and the write timeout has passed; the fast client must keep up all along.
-	closedSlow := func() bool { return testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("slow")) == 1 }
+	closedSlow := func() bool { return th.metric(t, "tickerd_streams_closed_total", "slow") == 1 }
 	for i := 0; !closedSlow(); i++ {
 		if i == 2000 {
 			t.Fatal("stuck client never closed")
@@ -151,7 +149,7 @@ func TestStuckClientIsDisconnected(t *testing.T) {
 	if th.Status().Clients != 1 {
 		t.Fatalf("clients %d, want the fast one only", th.Status().Clients)
 	}
-	if testutil.ToFloat64(th.metrics.dropped.WithLabelValues("disconnected")) == 0 {
+	if th.metric(t, "tickerd_events_dropped_total", "disconnected") == 0 {
 		t.Error("the stuck client's undelivered ticks were not counted")
 	}
 	_ = stuck

@@ -1,72 +1,14 @@
-package stream
+package guard
 
 import (
-	"errors"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 )
 
-// Errors streamLimits.acquire returns for a stream over a limit.
-var (
-	errOverLimit       = errors.New("too many streams")
-	errOverClientLimit = errors.New("too many streams from this address")
-)
-
-// streamLimits counts open streams, in all and per client address, so that
-// one client cannot take every socket. A stream holds its count from the
-// moment its request is accepted until its writer closes it. The lock is
-// taken only when a stream starts or ends, never per event.
-type streamLimits struct {
-	maxStreams, maxPerAddr int
-
-	mu     sync.Mutex
-	total  int
-	byAddr map[netip.Prefix]int
-}
-
-func newStreamLimits(maxStreams, maxPerAddr int) *streamLimits {
-	return &streamLimits{maxStreams: maxStreams, maxPerAddr: maxPerAddr, byAddr: make(map[netip.Prefix]int)}
-}
-
-// acquire counts one more stream from key, or refuses it.
-func (l *streamLimits) acquire(key netip.Prefix) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.total >= l.maxStreams {
-		return errOverLimit
-	}
-	if l.byAddr[key] >= l.maxPerAddr {
-		return errOverClientLimit
-	}
-	l.total++
-	l.byAddr[key]++
-	return nil
-}
-
-// release gives back a stream acquired for key.
-func (l *streamLimits) release(key netip.Prefix) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.total--
-	if n := l.byAddr[key] - 1; n > 0 {
-		l.byAddr[key] = n
-	} else {
-		delete(l.byAddr, key)
-	}
-}
-
-// counts returns the streams held in all and the addresses holding them.
-func (l *streamLimits) counts() (total, addrs int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.total, len(l.byAddr)
-}
-
-// addrKey is the unit a per-address limit counts: an IPv4 address, or the
+// AddrKey is the unit a per-address limit counts: an IPv4 address, or the
 // /64 an IPv6 address is in, since one IPv6 host usually holds a whole /64.
-func addrKey(a netip.Addr) netip.Prefix {
+func AddrKey(a netip.Addr) netip.Prefix {
 	a = a.Unmap()
 	bits := 32
 	if a.Is6() {
@@ -76,14 +18,14 @@ func addrKey(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// clientAddr returns the address of the client that sent r. That is the
+// ClientAddr returns the address of the client that sent r. That is the
 // connection's peer, unless the peer is one of the trusted proxies: then
 // X-Forwarded-For is read from the right, skipping trusted proxies, and the
 // first address that is not one is the client. When every hop is trusted
 // the leftmost is taken; an entry that does not parse ends the walk at the
 // hop behind it, so garbage a client writes into the header can never
 // choose its address.
-func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	peer := parseHostAddr(r.RemoteAddr)
 	if !isTrusted(peer, trusted) {
 		return peer

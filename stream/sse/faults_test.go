@@ -1,4 +1,4 @@
-package stream
+package sse
 
 import (
 	"encoding/json"
@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/tickerd/tickerd/api"
 )
 
 // readiness asks a /readyz handler with stallAfter about th's hub.
-func (th *testHub) readiness(t *testing.T, stallAfter time.Duration) (int, readiness) {
+func (th *testHub) readiness(t *testing.T, stallAfter time.Duration) (int, api.Readiness) {
 	t.Helper()
 	w := httptest.NewRecorder()
-	NewReadyHandler(th.Hub, stallAfter).ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
-	var body readiness
+	api.NewReadyHandler(th.Hub, stallAfter).ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	var body api.Readiness
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 		t.Fatalf("readyz body %q: %v", w.Body, err)
 	}
@@ -25,7 +25,7 @@ func (th *testHub) readiness(t *testing.T, stallAfter time.Duration) (int, readi
 
 func TestStalledFeedKeepsStreamsAliveAndReadyzSaysSo(t *testing.T) {
 	const stallAfter = 300 * time.Millisecond
-	th := startHub(t, Config{Heartbeat: 200 * time.Millisecond})
+	th := startHub(t, testConfig{Heartbeat: 200 * time.Millisecond})
 	if code, body := th.readiness(t, stallAfter); code != 503 || body.Status != "degraded" ||
 		body.Reason != "no tick from the feed yet" || body.LastTickAge != nil {
 		t.Fatalf("before the first tick: %d %+v", code, body)
@@ -73,7 +73,7 @@ func TestStalledFeedKeepsStreamsAliveAndReadyzSaysSo(t *testing.T) {
 }
 
 func TestClientVanishingMidWriteIsClosedAndReleased(t *testing.T) {
-	th := startHub(t, Config{QueueBytes: 4096, WriteTimeout: time.Minute})
+	th := startHub(t, testConfig{QueueBytes: 4096, WriteTimeout: time.Minute})
 	fast := th.dial(t, "", nil)
 	fast.mustNext()
 	fast.mustNext()
@@ -82,7 +82,7 @@ func TestClientVanishingMidWriteIsClosedAndReleased(t *testing.T) {
 	// Publish until the vanishing client's socket is full and its queue
 	// overflows: it certainly has bytes in flight.
 	var total uint64
-	for testutil.ToFloat64(th.metrics.conflating) != 1 {
+	for th.metric(t, "tickerd_clients_conflated") != 1 {
 		if total >= 200_000 {
 			t.Fatal("the non-reading client never fell behind")
 		}
@@ -96,8 +96,8 @@ func TestClientVanishingMidWriteIsClosedAndReleased(t *testing.T) {
 	}
 	gone.conn.Close()
 	closed := func() float64 {
-		return testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("normal")) +
-			testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("write_error"))
+		return th.metric(t, "tickerd_streams_closed_total", "normal") +
+			th.metric(t, "tickerd_streams_closed_total", "write_error")
 	}
 	for closed() != 1 {
 		if total >= 400_000 {
@@ -111,10 +111,10 @@ func TestClientVanishingMidWriteIsClosedAndReleased(t *testing.T) {
 		total += 100
 	}
 	waitFor(t, "the vanished client released", func() bool {
-		n, _ := th.limits.counts()
+		n, _ := th.streams.Counts()
 		return th.Status().Clients == 1 && n == 1
 	})
-	if testutil.ToFloat64(th.metrics.dropped.WithLabelValues("disconnected")) == 0 {
+	if th.metric(t, "tickerd_events_dropped_total", "disconnected") == 0 {
 		t.Error("the ticks queued for the vanished client were not counted as dropped")
 	}
 }
@@ -122,7 +122,7 @@ func TestClientVanishingMidWriteIsClosedAndReleased(t *testing.T) {
 func TestClientThatSendsABodyOrPipelinesKeepsItsStream(t *testing.T) {
 	// Housekeeping runs every 500ms; a stream idle for a second is checked
 	// for a departed client, which reads and discards what the client sent.
-	th := startHub(t, Config{Heartbeat: 2 * time.Second})
+	th := startHub(t, testConfig{Heartbeat: 2 * time.Second})
 	conn, err := net.Dial("tcp", th.srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestClientThatSendsABodyOrPipelinesKeepsItsStream(t *testing.T) {
 	}
 	// Nothing but the stream came back (next fails on any line that is not
 	// an SSE field, such as an answer to a pipelined request).
-	if n := testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("normal")); n != 0 {
+	if n := th.metric(t, "tickerd_streams_closed_total", "normal"); n != 0 {
 		t.Fatalf("a stream was closed: %v", n)
 	}
 	// And when the client goes, the stream goes.

@@ -1,4 +1,4 @@
-package stream
+package sse
 
 import (
 	"encoding/json"
@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/stream"
 )
 
 func TestStreamStartsWithRetryAndSnapshotThenTicks(t *testing.T) {
-	th := startHub(t, Config{Retry: 1500 * time.Millisecond})
+	th := startHub(t, testConfig{Retry: 1500 * time.Millisecond})
 	th.publish(t, 8)
 	waitFor(t, "first flush", func() bool { _, seq := th.Quotes(); return seq == 8 })
 
@@ -81,7 +81,7 @@ func TestStreamStartsWithRetryAndSnapshotThenTicks(t *testing.T) {
 
 // firehose reads every tick of a stream started before any was published.
 func TestResumeReplaysExactlyTheMissedTicks(t *testing.T) {
-	th := startHub(t, Config{ReplaySize: 1000})
+	th := startHub(t, testConfig{ReplaySize: 1000})
 	ref := th.dial(t, "", nil)
 	ref.mustNext() // retry
 	if ev := ref.mustNext(); ev.name != "snapshot" || ev.id != "" {
@@ -129,13 +129,13 @@ func TestResumeReplaysExactlyTheMissedTicks(t *testing.T) {
 			c.conn.Close()
 		})
 	}
-	if got := testutil.ToFloat64(th.metrics.replays); got != 3 {
+	if got := th.metric(t, "tickerd_replays_total"); got != 3 {
 		t.Errorf("replays metric %v, want 3", got)
 	}
 }
 
 func TestResumeOlderThanRingGetsResyncSnapshot(t *testing.T) {
-	th := startHub(t, Config{ReplaySize: 16})
+	th := startHub(t, testConfig{ReplaySize: 16})
 	th.publish(t, 100)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 100 })
 	c := th.dial(t, "", map[string]string{"Last-Event-ID": "50"})
@@ -154,13 +154,13 @@ func TestResumeOlderThanRingGetsResyncSnapshot(t *testing.T) {
 	if seqs, _ := edge.ticks(16); seqs[0] != 86 || seqs[15] != 101 {
 		t.Fatalf("replay from the ring's edge: %v", seqs)
 	}
-	if got := testutil.ToFloat64(th.metrics.resyncs); got != 1 {
+	if got := th.metric(t, "tickerd_resyncs_total"); got != 1 {
 		t.Errorf("resyncs metric %v, want 1", got)
 	}
 }
 
 func TestUnusableLastEventIDIsTreatedAsAbsent(t *testing.T) {
-	th := startHub(t, Config{})
+	th := startHub(t, testConfig{})
 	th.publish(t, 10)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 10 })
 	for _, id := range []string{"abc", "-1", "1e3", "99999999999999999999999", "11", " ", "0x10"} {
@@ -177,7 +177,7 @@ func TestUnusableLastEventIDIsTreatedAsAbsent(t *testing.T) {
 }
 
 func TestBadRequestsGetJSONErrors(t *testing.T) {
-	th := startHub(t, Config{MaxSymbols: 3, MaxQueryBytes: 200})
+	th := startHub(t, testConfig{MaxSymbols: 3, MaxQueryBytes: 200})
 	for _, tc := range []struct {
 		method, target string
 		status         int
@@ -220,10 +220,10 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 }
 
 func TestSymbolAndQuoteEndpoints(t *testing.T) {
-	th := startHub(t, Config{})
+	th := startHub(t, testConfig{})
 	th.publish(t, 6)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 6 })
-	var list quoteList
+	var list api.QuoteList
 	getJSON(t, th.srv.URL+"/api/symbols", &list)
 	if list.Seq != 6 || len(list.Quotes) != 4 || list.Quotes[2].Last.Symbol != "NVDA" || list.Quotes[2].Last.Seq != 6 {
 		t.Fatalf("/api/symbols = %+v", list)
@@ -251,20 +251,20 @@ func getJSON(t *testing.T, url string, v any) {
 }
 
 func TestPublishRejectsBadTicks(t *testing.T) {
-	th := startHub(t, Config{})
+	th := startHub(t, testConfig{})
 	th.publish(t, 5)
 	now := time.Now()
 	for _, tc := range []struct {
 		tick feed.Tick
 		err  error
 	}{
-		{feed.Tick{Seq: 6, Symbol: "ZZZZ", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrUnknownSymbol},
-		{feed.Tick{Seq: 5, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrSequence},
-		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: math.NaN(), Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrBadPrice},
-		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: math.Inf(1), Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrBadPrice},
-		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: -1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, ErrBadPrice},
-		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 1.01, Ask: 0.99, Size: 1, Time: now}, ErrBadPrice},
-		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 0, Time: now}, ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "ZZZZ", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, stream.ErrUnknownSymbol},
+		{feed.Tick{Seq: 5, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, stream.ErrSequence},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: math.NaN(), Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, stream.ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: math.Inf(1), Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, stream.ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: -1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, stream.ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 1.01, Ask: 0.99, Size: 1, Time: now}, stream.ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 0, Time: now}, stream.ErrBadPrice},
 	} {
 		if err := th.Publish(tc.tick); !errors.Is(err, tc.err) {
 			t.Errorf("Publish(%+v) = %v, want %v", tc.tick, err, tc.err)
@@ -273,13 +273,13 @@ func TestPublishRejectsBadTicks(t *testing.T) {
 	if err := th.Publish(feed.Tick{Seq: 6, Symbol: "AAPL", Price: 100, Bid: 99.99, Ask: 100.01, Size: 1, Time: now}); err != nil {
 		t.Fatalf("a good tick after bad ones: %v", err)
 	}
-	if got := testutil.ToFloat64(th.metrics.ticksRejected.WithLabelValues("bad_price")); got != 5 {
+	if got := th.metric(t, "tickerd_feed_ticks_rejected_total", "bad_price"); got != 5 {
 		t.Errorf("bad_price rejections %v, want 5", got)
 	}
 }
 
 func TestPublishRejectsImplausiblePriceJumps(t *testing.T) {
-	th := startHub(t, Config{MaxPriceJump: 0.2})
+	th := startHub(t, testConfig{MaxPriceJump: 0.2})
 	c := th.dial(t, "?symbols=AAPL", nil)
 	c.mustNext() // retry
 	c.mustNext() // snapshot
@@ -307,11 +307,11 @@ func TestPublishRejectsImplausiblePriceJumps(t *testing.T) {
 		if step.accept && err != nil {
 			t.Fatalf("px %v rejected: %v", step.px, err)
 		}
-		if !step.accept && !errors.Is(err, ErrPriceJump) {
-			t.Fatalf("px %v: got %v, want ErrPriceJump", step.px, err)
+		if !step.accept && !errors.Is(err, stream.ErrPriceJump) {
+			t.Fatalf("px %v: got %v, want stream.ErrPriceJump", step.px, err)
 		}
 	}
-	if got := testutil.ToFloat64(th.metrics.ticksRejected.WithLabelValues("price_jump")); got != 4 {
+	if got := th.metric(t, "tickerd_feed_ticks_rejected_total", "price_jump"); got != 4 {
 		t.Errorf("price_jump rejections %v, want 4", got)
 	}
 	// The stream saw exactly the accepted ticks, in order.
@@ -333,7 +333,7 @@ func TestPublishRejectsImplausiblePriceJumps(t *testing.T) {
 }
 
 func TestHeartbeatsOnIdleStreams(t *testing.T) {
-	th := startHub(t, Config{Heartbeat: 100 * time.Millisecond})
+	th := startHub(t, testConfig{Heartbeat: 100 * time.Millisecond})
 	c := th.dial(t, "?symbols=AAPL", nil)
 	c.mustNext()
 	c.mustNext()
@@ -343,11 +343,11 @@ func TestHeartbeatsOnIdleStreams(t *testing.T) {
 			t.Fatalf("got %+v, %v; want a heartbeat comment", ev, err)
 		}
 	}
-	waitFor(t, "heartbeats counted", func() bool { return testutil.ToFloat64(th.metrics.heartbeats) >= 2 })
+	waitFor(t, "heartbeats counted", func() bool { return th.metric(t, "tickerd_heartbeats_total") >= 2 })
 }
 
 func TestEventsWrittenAreExact(t *testing.T) {
-	th := startHub(t, Config{})
+	th := startHub(t, testConfig{})
 	const clients, ticks = 5, 2000
 	var conns []*sseConn
 	for range clients {
@@ -366,17 +366,17 @@ func TestEventsWrittenAreExact(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, "counters", func() bool { return testutil.ToFloat64(th.metrics.events) == clients*ticks })
-	if got := testutil.ToFloat64(th.metrics.dropped.WithLabelValues("conflated")); got != 0 {
+	waitFor(t, "counters", func() bool { return th.metric(t, "tickerd_events_written_total") == clients*ticks })
+	if got := th.metric(t, "tickerd_events_dropped_total", "conflated"); got != 0 {
 		t.Errorf("conflated %v, want 0", got)
 	}
-	if n := testutil.CollectAndCount(th.metrics.latency); n != 1 {
-		t.Errorf("latency histogram series %d", n)
+	if n := th.metric(t, "tickerd_tick_to_wire_seconds"); n < clients*ticks {
+		t.Errorf("latency histogram holds %v observations, want at least %d", n, clients*ticks)
 	}
 }
 
 func TestShutdownEndsEveryStream(t *testing.T) {
-	th := startHub(t, Config{})
+	th := startHub(t, testConfig{})
 	c := th.dial(t, "", nil)
 	c.mustNext()
 	c.mustNext()
@@ -393,7 +393,7 @@ func TestShutdownEndsEveryStream(t *testing.T) {
 			break
 		}
 	}
-	if got := testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("shutdown")); got != 1 {
+	if got := th.metric(t, "tickerd_streams_closed_total", "shutdown"); got != 1 {
 		t.Errorf("closed{shutdown} = %v, want 1", got)
 	}
 	if th.Status().Clients != 0 {
@@ -404,7 +404,7 @@ func TestShutdownEndsEveryStream(t *testing.T) {
 // A hub that starts mid-stream (a replica joining a bus, a restarted
 // process) cannot replay what came before its first tick.
 func TestResumeFromBeforeTheFirstTickIsAResync(t *testing.T) {
-	th := startHub(t, Config{ReplaySize: 100})
+	th := startHub(t, testConfig{ReplaySize: 100})
 	th.seq = 1000
 	th.publish(t, 10)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 1010 })
@@ -422,13 +422,13 @@ func TestResumeFromBeforeTheFirstTickIsAResync(t *testing.T) {
 }
 
 func TestResumeAheadOfTheHubWaitsForTheFeed(t *testing.T) {
-	th := startHub(t, Config{ReplaySize: 100, ResumeWait: 10 * time.Second})
+	th := startHub(t, testConfig{ReplaySize: 100, ResumeWait: 10 * time.Second})
 	th.publish(t, 10)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 10 })
 
 	// The client saw tick 15 on another replica; this hub is at 10.
 	req := th.send(t, "?symbols=AAPL,MSFT", map[string]string{"Last-Event-ID": "15"})
-	waitFor(t, "the stream held", func() bool { return testutil.ToFloat64(th.metrics.resumeHeld) == 1 })
+	waitFor(t, "the stream held", func() bool { return th.metric(t, "tickerd_resumes_held_total") == 1 })
 	th.publish(t, 10)
 	c := req.readHead()
 	if c.status != 200 {
@@ -443,13 +443,13 @@ func TestResumeAheadOfTheHubWaitsForTheFeed(t *testing.T) {
 	if seqs, _ := c.ticks(1); seqs[0] != 21 {
 		t.Fatalf("then %v, want 21", seqs)
 	}
-	if got := testutil.ToFloat64(th.metrics.replays); got != 1 {
+	if got := th.metric(t, "tickerd_replays_total"); got != 1 {
 		t.Errorf("replays %v, want 1", got)
 	}
 }
 
 func TestResumeAheadGetsASnapshotWhenTheFeedNeverArrives(t *testing.T) {
-	th := startHub(t, Config{ResumeWait: 200 * time.Millisecond})
+	th := startHub(t, testConfig{ResumeWait: 200 * time.Millisecond})
 	th.publish(t, 10)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 10 })
 	start := time.Now()
@@ -464,10 +464,10 @@ func TestResumeAheadGetsASnapshotWhenTheFeedNeverArrives(t *testing.T) {
 }
 
 func TestShutdownEndsHeldStreams(t *testing.T) {
-	th := startHub(t, Config{ResumeWait: time.Minute})
+	th := startHub(t, testConfig{ResumeWait: time.Minute})
 	th.publish(t, 1)
 	req := th.send(t, "", map[string]string{"Last-Event-ID": "5"})
-	waitFor(t, "the stream held", func() bool { return testutil.ToFloat64(th.metrics.resumeHeld) == 1 })
+	waitFor(t, "the stream held", func() bool { return th.metric(t, "tickerd_resumes_held_total") == 1 })
 	th.stop()
 	c := req.readHead()
 	for {
@@ -485,14 +485,14 @@ func TestShutdownEndsHeldStreams(t *testing.T) {
 }
 
 func TestReadinessChecksDecideOnceTheFeedIsFlowing(t *testing.T) {
-	th := startHub(t, Config{})
+	th := startHub(t, testConfig{})
 	busDown := errors.New("not connected to the NATS bus")
 	var busErr error
-	h := NewReadyHandler(th.Hub, time.Minute, func() error { return nil }, func() error { return busErr })
-	get := func() (int, readiness) {
+	h := api.NewReadyHandler(th.Hub, time.Minute, func() error { return nil }, func() error { return busErr })
+	get := func() (int, api.Readiness) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
-		var body readiness
+		var body api.Readiness
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatal(err)
 		}

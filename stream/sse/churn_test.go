@@ -1,4 +1,4 @@
-package stream
+package sse
 
 import (
 	"bufio"
@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tickerd/tickerd/feed"
 )
@@ -43,7 +41,7 @@ func TestChurnLeavesNoTrace(t *testing.T) {
 		ticksEach  = 10
 		maxPerAddr = 4
 	)
-	th := startHub(t, Config{
+	th := startHub(t, testConfig{
 		Auth:              newVerifier(t),
 		ReplaySize:        4096,
 		WriteTimeout:      500 * time.Millisecond,
@@ -140,7 +138,7 @@ func TestChurnLeavesNoTrace(t *testing.T) {
 		return total
 	}
 	settled := func() bool {
-		streams, addrs := th.limits.counts()
+		streams, addrs := th.streams.Counts()
 		return th.Status().Clients == 1 && streams == 1 && addrs == 1
 	}
 
@@ -164,7 +162,7 @@ func TestChurnLeavesNoTrace(t *testing.T) {
 	for k := range counts {
 		counts[k] += warm[k]
 	}
-	rejected := func(reason string) int { return int(testutil.ToFloat64(th.metrics.rejected.WithLabelValues(reason))) }
+	rejected := func(reason string) int { return int(th.metric(t, "tickerd_streams_rejected_total", reason)) }
 	if got, want := rejected("unauthorized"), counts[3]+counts[4]; got != want {
 		t.Errorf("rejected{unauthorized} = %d, want %d", got, want)
 	}
@@ -172,21 +170,21 @@ func TestChurnLeavesNoTrace(t *testing.T) {
 		t.Errorf("rejected{forbidden} = %d, want %d", got, want)
 	}
 	closed := 0.0
-	for _, r := range closeReasonNames[1:] {
-		closed += testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues(r))
+	for _, r := range []string{"normal", "slow", "write_error", "shutdown", "over_limit", "token_expired"} {
+		closed += th.metric(t, "tickerd_streams_closed_total", r)
 	}
-	if opened := testutil.ToFloat64(th.metrics.streamsOpened); opened-closed != 1 {
+	if opened := th.metric(t, "tickerd_streams_opened_total"); opened-closed != 1 {
 		t.Errorf("%v streams opened, %v closed; only the keeper should be open", opened, closed)
 	}
-	if testutil.ToFloat64(th.metrics.dropped.WithLabelValues("disconnected")) == 0 {
+	if th.metric(t, "tickerd_events_dropped_total", "disconnected") == 0 {
 		t.Error("no stream was closed with ticks still queued: nothing was reset mid-write")
 	}
 	t.Logf("  answered 429: %d; closed normal %v, slow %v, write_error %v; ticks dropped on disconnect %v",
 		rejected("over_client_limit"),
-		testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("normal")),
-		testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("slow")),
-		testutil.ToFloat64(th.metrics.streamsClosed.WithLabelValues("write_error")),
-		testutil.ToFloat64(th.metrics.dropped.WithLabelValues("disconnected")))
+		th.metric(t, "tickerd_streams_closed_total", "normal"),
+		th.metric(t, "tickerd_streams_closed_total", "slow"),
+		th.metric(t, "tickerd_streams_closed_total", "write_error"),
+		th.metric(t, "tickerd_events_dropped_total", "disconnected"))
 
 	// The keeper missed nothing: it catches up with the last published tick.
 	stopPublishing()

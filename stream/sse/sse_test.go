@@ -1,58 +1,110 @@
-package stream
+package sse
 
 import (
-	"github.com/tickerd/tickerd/internal/ssetest"
-
 	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/guard"
+	"github.com/tickerd/tickerd/internal/ssetest"
+	"github.com/tickerd/tickerd/stream"
 )
 
-// testHub is a running hub behind a real HTTP server.
-type testHub struct {
-	*Hub
-	srv  *httptest.Server
-	reg  *prometheus.Registry
-	seq  uint64
-	stop func()
+// testConfig is what a test sets of the engine, the SSE edge and the
+// stream limits; a zero field keeps the default (the flush interval's is
+// 1 ms, so that tests wait less).
+type testConfig struct {
+	Symbols       []string
+	ReplaySize    int
+	FlushInterval time.Duration
+	Heartbeat     time.Duration
+	WriteTimeout  time.Duration
+	QueueBytes    int
+	ResumeWait    time.Duration
+	MaxPriceJump  float64
+
+	Retry         time.Duration
+	MaxSymbols    int
+	MaxQueryBytes int
+	Auth          guard.Authenticator
+
+	MaxStreams        int
+	MaxStreamsPerAddr int
+	TrustedProxies    []netip.Prefix
 }
 
-func startHub(t *testing.T, cfg Config) *testHub {
+// testHub is a running hub behind a real HTTP server that serves it over
+// SSE, with the REST edge beside it.
+type testHub struct {
+	*stream.Hub
+	srv     *httptest.Server
+	reg     *prometheus.Registry
+	streams *guard.Streams
+	seq     uint64
+	stop    func()
+}
+
+func startHub(t *testing.T, tc testConfig) *testHub {
 	t.Helper()
-	if cfg.Symbols == nil {
-		cfg.Symbols = []string{"AAPL", "MSFT", "NVDA", "TSLA"}
+	if tc.Symbols == nil {
+		tc.Symbols = []string{"AAPL", "MSFT", "NVDA", "TSLA"}
 	}
 	reg := prometheus.NewRegistry()
+	cfg := stream.DefaultConfig(tc.Symbols, Framing{})
 	cfg.Registerer = reg
-	if cfg.FlushInterval == 0 {
-		cfg.FlushInterval = time.Millisecond
+	cfg.FlushInterval = time.Millisecond
+	setIf(&cfg.ReplaySize, tc.ReplaySize)
+	setIf(&cfg.FlushInterval, tc.FlushInterval)
+	setIf(&cfg.Heartbeat, tc.Heartbeat)
+	setIf(&cfg.WriteTimeout, tc.WriteTimeout)
+	setIf(&cfg.QueueBytes, tc.QueueBytes)
+	setIf(&cfg.ResumeWait, tc.ResumeWait)
+	setIf(&cfg.MaxPriceJump, tc.MaxPriceJump)
+	h, err := stream.NewHub(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	h, err := NewHub(cfg)
+	limits := guard.StreamsConfig{
+		MaxStreams: guard.DefaultMaxStreams, MaxStreamsPerAddr: guard.DefaultMaxStreamsPerAddr,
+		TrustedProxies: tc.TrustedProxies, Registerer: reg,
+	}
+	setIf(&limits.MaxStreams, tc.MaxStreams)
+	setIf(&limits.MaxStreamsPerAddr, tc.MaxStreamsPerAddr)
+	streams, err := guard.NewStreams(limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge := Config{MaxSymbols: DefaultMaxSymbols, MaxQueryBytes: DefaultMaxQueryBytes, Retry: DefaultRetry, Auth: tc.Auth, Streams: streams}
+	setIf(&edge.Retry, tc.Retry)
+	setIf(&edge.MaxSymbols, tc.MaxSymbols)
+	setIf(&edge.MaxQueryBytes, tc.MaxQueryBytes)
+	events, err := NewHandler(h, edge)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/events", NewEventsHandler(h))
-	mux.Handle("/api/symbols", NewSymbolsHandler(h))
-	mux.Handle("/api/quotes/{symbol}", NewQuoteHandler(h))
-	mux.Handle("/api/history", NewHistoryHandler(NewBarStore(cfg.Symbols, 10), cfg.Auth))
-	mux.Handle("/readyz", NewReadyHandler(h, time.Minute))
+	mux.Handle("/events", events)
+	mux.Handle("/api/symbols", api.NewSymbolsHandler(h, tc.Auth))
+	mux.Handle("/api/quotes/{symbol}", api.NewQuoteHandler(h, tc.Auth))
+	mux.Handle("/api/history", api.NewHistoryHandler(h, tc.Auth))
+	mux.Handle("/readyz", api.NewReadyHandler(h, time.Minute))
 	srv := httptest.NewServer(mux)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = h.Run(ctx) }()
 	waitFor(t, "hub running", func() bool { return h.Status().Running })
-	th := &testHub{Hub: h, srv: srv, reg: reg}
+	th := &testHub{Hub: h, srv: srv, reg: reg, streams: streams}
 	stopped := false
 	th.stop = func() {
 		if stopped {
@@ -65,6 +117,51 @@ func startHub(t *testing.T, cfg Config) *testHub {
 	}
 	t.Cleanup(th.stop)
 	return th
+}
+
+func setIf[T comparable](dst *T, v T) {
+	var zero T
+	if v != zero {
+		*dst = v
+	}
+}
+
+// metric returns the value of the series of family name whose labels
+// have the values given (in label order), or with no labels: a counter's
+// or a gauge's value, a histogram's sample count. It fails the test if
+// there is no such series.
+func (th *testHub) metric(t *testing.T, name string, labelValues ...string) float64 {
+	t.Helper()
+	families, err := th.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) != len(labelValues) {
+				continue
+			}
+			for i, l := range m.GetLabel() {
+				if l.GetValue() != labelValues[i] {
+					continue series
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	t.Fatalf("no series %s%v", name, labelValues)
+	return 0
 }
 
 // publish sends n ticks cycling over the hub's symbols, with sequence

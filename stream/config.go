@@ -1,0 +1,121 @@
+package stream
+
+import (
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/setting"
+)
+
+// Defaults of the engine's settings: DefaultConfig's values, which
+// tickerd's flags take as theirs.
+const (
+	DefaultReplaySize    = 65536
+	DefaultFlushInterval = 5 * time.Millisecond
+	DefaultHeartbeat     = 15 * time.Second
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultQueueBytes    = 256 << 10
+	DefaultResumeWait    = 2 * time.Second
+	DefaultMaxPriceJump  = 0.2
+	DefaultBarCapacity   = 720
+)
+
+// Config sets up a Hub. Start from DefaultConfig: a zero value is taken as
+// it is, never replaced by a default, and Validate refuses what makes no
+// sense.
+type Config struct {
+	Symbols       []string      // the universe, in display order; required
+	ReplaySize    int           // ticks kept for resuming streams; 0 turns replay off: every resume is a resync
+	FlushInterval time.Duration // how long ticks are gathered before one write per stream
+	Heartbeat     time.Duration // an idle stream gets its framing's heartbeat this often
+	WriteTimeout  time.Duration // a stream whose socket accepts nothing this long is closed
+	QueueBytes    int           // undelivered bytes per stream before its delivery is conflated
+	Writers       int           // goroutines writing to sockets
+	// ResumeWait is how long a stream whose resume point is ahead of the
+	// hub is held while the feed catches up to it, before it starts with a
+	// snapshot instead (0: not held). Replicas fed from one bus run a few
+	// milliseconds apart, so a client that moves from one to another can
+	// arrive ahead of the one it lands on.
+	ResumeWait   time.Duration
+	MaxPriceJump float64 // largest accepted move from a symbol's last price, as a fraction
+	BarCapacity  int     // bars kept per symbol and interval
+
+	// Framings are the transports' ways of framing events; a stream
+	// attaches with one of them. Each tick is framed once per framing.
+	Framings []Framing
+
+	Clock      feed.Clock // the time of heartbeats, deadlines and throttling
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+}
+
+// DefaultConfig returns the engine's defaults for symbols, framed by
+// framings, on the system clock, with metrics registered nowhere.
+func DefaultConfig(symbols []string, framings ...Framing) Config {
+	return Config{
+		Symbols:       symbols,
+		ReplaySize:    DefaultReplaySize,
+		FlushInterval: DefaultFlushInterval,
+		Heartbeat:     DefaultHeartbeat,
+		WriteTimeout:  DefaultWriteTimeout,
+		QueueBytes:    DefaultQueueBytes,
+		Writers:       runtime.GOMAXPROCS(0),
+		MaxPriceJump:  DefaultMaxPriceJump,
+		BarCapacity:   DefaultBarCapacity,
+		Framings:      framings,
+		Clock:         feed.SystemClock{},
+		Registerer:    prometheus.NewRegistry(),
+		Logger:        slog.New(slog.DiscardHandler),
+	}
+}
+
+// Validate reports the first setting of c that the engine cannot run
+// with, as a *setting.Error.
+func (c *Config) Validate() error {
+	bad := func(name string, value any, want string) error { return setting.Bad(name, value, want) }
+	switch {
+	case len(c.Symbols) == 0:
+		return bad("Symbols", "[]", "at least one symbol")
+	case c.ReplaySize < 0:
+		return bad("ReplaySize", c.ReplaySize, "0 (replay off) or more ticks")
+	case c.FlushInterval <= 0 || c.FlushInterval > time.Second:
+		return bad("FlushInterval", c.FlushInterval, "a duration above 0 and at most 1s")
+	case c.Heartbeat < 100*time.Millisecond:
+		return bad("Heartbeat", c.Heartbeat, "at least 100ms")
+	case c.WriteTimeout < 100*time.Millisecond:
+		return bad("WriteTimeout", c.WriteTimeout, "at least 100ms")
+	case c.QueueBytes < 4096:
+		return bad("QueueBytes", c.QueueBytes, "at least 4096 bytes")
+	case c.Writers < 1 || c.Writers > 256:
+		return bad("Writers", c.Writers, "1 to 256 writers")
+	case c.ResumeWait < 0 || c.ResumeWait > time.Minute:
+		return bad("ResumeWait", c.ResumeWait, "a resume wait from 0 (not held) to 1m")
+	case !(c.MaxPriceJump > 0 && c.MaxPriceJump <= 100):
+		return bad("MaxPriceJump", c.MaxPriceJump, "a fraction above 0 and at most 100")
+	case c.BarCapacity < 1:
+		return bad("BarCapacity", c.BarCapacity, "at least 1 bar")
+	case len(c.Framings) == 0:
+		return bad("Framings", "[]", "at least one framing")
+	case c.Clock == nil:
+		return bad("Clock", "nil", "a clock")
+	case c.Registerer == nil:
+		return bad("Registerer", "nil", "a registerer")
+	case c.Logger == nil:
+		return bad("Logger", "nil", "a logger")
+	}
+	for i, f := range c.Framings {
+		if f == nil {
+			return bad("Framings", c.Framings, "no nil framing")
+		}
+		for _, g := range c.Framings[:i] {
+			if f == g {
+				return bad("Framings", c.Framings, "each framing once")
+			}
+		}
+	}
+	return nil
+}

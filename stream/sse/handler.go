@@ -1,0 +1,131 @@
+package sse
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tickerd/tickerd/guard"
+	"github.com/tickerd/tickerd/internal/httpjson"
+	"github.com/tickerd/tickerd/internal/setting"
+	"github.com/tickerd/tickerd/stream"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxSymbols    = 100
+	DefaultMaxQueryBytes = 4096
+	DefaultRetry         = 2 * time.Second
+)
+
+// Config sets up the SSE edge.
+type Config struct {
+	MaxSymbols    int                 // symbols one stream may name (at least 1)
+	MaxQueryBytes int                 // longest accepted query string (at least 64)
+	Retry         time.Duration       // reconnect delay advertised to clients; 0: at once
+	Auth          guard.Authenticator // checks every stream; nil lets everyone read everything
+	Streams       *guard.Streams      // the stream limits, shared with the other transports; required
+}
+
+// validate reports the first setting of c the edge cannot run with, as a
+// *setting.Error.
+func (c *Config) validate() error {
+	switch {
+	case c.MaxSymbols < 1:
+		return setting.Bad("MaxSymbols", c.MaxSymbols, "at least 1 symbol")
+	case c.MaxQueryBytes < 64:
+		return setting.Bad("MaxQueryBytes", c.MaxQueryBytes, "at least 64 bytes")
+	case c.Retry < 0:
+		return setting.Bad("Retry", c.Retry, "0 (reconnect at once) or more")
+	case c.Streams == nil:
+		return setting.Bad("Streams", "nil", "the stream limits")
+	}
+	return nil
+}
+
+// handler serves GET /events over one hub.
+type handler struct {
+	hub *stream.Hub
+	cfg Config
+}
+
+// NewHandler serves the event stream, GET /events:
+//
+//	?symbols=AAPL,MSFT   the symbols to receive (absent: every symbol)
+//	?lastEventId=N       resume point for clients that cannot send Last-Event-ID
+//	?maxfreq=N           at most N ticks per second per symbol, the latest winning
+//	?access_token=T      the token (with Config.Auth) of a client that can send neither header nor cookie
+//
+// The stream is a retry hint, then a snapshot (or, when resuming, the missed
+// ticks, or a resync snapshot when they are gone), then live ticks. Bad
+// queries get 400, missing or bad credentials 401, unentitled symbols 403,
+// unknown symbols 404, a client address over its share of streams 429 and
+// a service without room for another stream 503, each with a JSON error; a
+// bad Last-Event-ID is ignored, because EventSource gives up for good on
+// any answer but 200. A stream opened with credentials ends when they
+// expire. hub must frame with Framing{}.
+func NewHandler(hub *stream.Hub, cfg Config) (http.Handler, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("sse: %w", err)
+	}
+	return httpjson.AllowGet(&handler{hub: hub, cfg: cfg}), nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req, ok := h.parse(w, r)
+	if !ok {
+		return
+	}
+	sub, ok := h.authorize(w, r, req)
+	if !ok {
+		return
+	}
+	if !h.hub.Status().Running {
+		h.cfg.Streams.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
+		return
+	}
+	release, ok := h.cfg.Streams.Admit(w, r)
+	if !ok {
+		return
+	}
+	h.attach(w, r, sub, release)
+}
+
+// attach answers 200, takes the connection over from net/http and hands
+// it to the engine, which from then on writes the stream and calls
+// release when it ends.
+func (h *handler) attach(w http.ResponseWriter, r *http.Request, sub stream.Subscription, release func()) {
+	header := w.Header()
+	header.Set("Content-Type", "text/event-stream; charset=utf-8")
+	header.Set("Cache-Control", "no-cache")
+	header.Set("X-Accel-Buffering", "no")
+	if r.Method == http.MethodHead {
+		release()
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		release()
+		h.cfg.Streams.Count(guard.RejectBadRequest)
+		httpjson.WriteError(w, http.StatusHTTPVersionNotSupported, "event streams are served over HTTP/1.1")
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	// The body runs until the connection closes, so the head says so.
+	header.Set("Connection", "close")
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = header.Write(&head)
+	head.WriteString("\r\nretry: ")
+	head.WriteString(strconv.FormatInt(h.cfg.Retry.Milliseconds(), 10))
+	head.WriteString("\n\n")
+	if err := h.hub.Attach(sub, stream.Sink{Conn: conn, Framing: Framing{}, Head: head.Bytes(), OnClose: release}); err != nil {
+		release()
+		h.cfg.Streams.Count(guard.RejectUnavailable)
+		_, _ = conn.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		_ = conn.Close()
+	}
+}

@@ -1,0 +1,61 @@
+package sse
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tickerd/tickerd/guard"
+	"github.com/tickerd/tickerd/stream"
+)
+
+// request is what a client asked of its stream, read from its query and
+// headers and not yet checked against the universe or its credentials.
+type request struct {
+	symbols []string // nil: every symbol (the grant's, with authentication on)
+	maxFreq float64
+	lastID  uint64
+	resume  bool
+}
+
+// parse reads r's query: it bounds its length, reads the symbols and
+// maxfreq, and the resume point. A bad query is answered 400 here.
+func (h *handler) parse(w http.ResponseWriter, r *http.Request) (request, bool) {
+	if len(r.URL.RawQuery) > h.cfg.MaxQueryBytes {
+		h.cfg.Streams.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, "query longer than "+strconv.Itoa(h.cfg.MaxQueryBytes)+" bytes")
+		return request{}, false
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		h.cfg.Streams.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, "malformed query: "+err.Error())
+		return request{}, false
+	}
+	var req request
+	if req.maxFreq, err = stream.ParseMaxFreq(query["maxfreq"]); err == nil {
+		req.symbols, err = stream.ParseSymbolList(query["symbols"], h.cfg.MaxSymbols)
+	}
+	if err != nil {
+		h.cfg.Streams.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
+		return request{}, false
+	}
+	req.lastID, req.resume = ParseLastEventID(r.Header.Get("Last-Event-ID"), query.Get("lastEventId"))
+	return req, true
+}
+
+// ParseLastEventID reads the resume point a client sent: the Last-Event-ID
+// header, else the lastEventId query parameter. Anything that is not a
+// decimal sequence number is treated as absent (0, false), never as an
+// error: a browser's EventSource gives up for good on a non-200 answer.
+func ParseLastEventID(header, query string) (uint64, bool) {
+	for _, s := range []string{header, query} {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if id, err := strconv.ParseUint(s, 10, 64); err == nil {
+			return id, true
+		}
+	}
+	return 0, false
+}
