@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func TestHandlerServesThePageAndItsAssets(t *testing.T) {
 	}{
 		{"/", "text/html; charset=utf-8", `<div id="chart"`, true},
 		{"/?symbol=AAPL&interval=1s", "text/html; charset=utf-8", `<tbody id="rows">`, true},
-		{"/app.js", "text/javascript; charset=utf-8", "new EventSource(", false},
+		{"/app.js", "text/javascript; charset=utf-8", "from './connection.js'", false},
 		{"/style.css", "text/css; charset=utf-8", "prefers-reduced-motion", false},
 		{"/favicon.svg", "image/svg+xml", "<svg", false},
 		{"/vendor/lightweight-charts.standalone.production.js", "text/javascript; charset=utf-8", "Lightweight Charts", false},
@@ -214,7 +215,11 @@ func TestPageLoadsOnlyItsOwnAssets(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{"app.js", "style.css"} {
+	modules, err := filepath.Glob("*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(modules, "style.css") {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
@@ -247,11 +252,11 @@ func TestPageCreditsTheChartLibrary(t *testing.T) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
-	app, err := os.ReadFile("app.js")
+	chart, err := os.ReadFile("chart.js")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(app), "attributionLogo: false") {
-		t.Error("app.js no longer turns the chart's logo off; its inline style would break the policy")
+	if !strings.Contains(string(chart), "attributionLogo: false") {
+		t.Error("chart.js no longer turns the chart's logo off; its inline style would break the policy")
 	}
 }
