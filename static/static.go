@@ -23,7 +23,8 @@ import (
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-//go:embed index.html app.js style.css favicon.svg
+//go:embed index.html style.css favicon.svg
+//go:embed app.js board.js chart.js connection.js format.js frame.js recent-ticks.js selection.js sparkline.js sparkline-backfill.js
 //go:embed vendor/lightweight-charts.standalone.production.js
 //go:embed vendor/lightweight-charts.LICENSE vendor/lightweight-charts.NOTICE vendor/fancy-canvas.LICENSE
 var files embed.FS

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -32,7 +34,16 @@ func TestHandlerServesThePageAndItsAssets(t *testing.T) {
 	}{
 		{"/", "text/html; charset=utf-8", `<div id="chart"`, true},
 		{"/?symbol=AAPL&interval=1s", "text/html; charset=utf-8", `<tbody id="rows">`, true},
-		{"/app.js", "text/javascript; charset=utf-8", "new EventSource(", false},
+		{"/app.js", "text/javascript; charset=utf-8", "from './connection.js'", false},
+		{"/connection.js", "text/javascript; charset=utf-8", "new EventSource(", false},
+		{"/board.js", "text/javascript; charset=utf-8", "export function applySnapshot(", false},
+		{"/sparkline.js", "text/javascript; charset=utf-8", "export class Sparkline", false},
+		{"/sparkline-backfill.js", "text/javascript; charset=utf-8", "'&limit=' + SPARK_POINTS", false},
+		{"/chart.js", "text/javascript; charset=utf-8", "LWC.createChart(", false},
+		{"/selection.js", "text/javascript; charset=utf-8", "history.replaceState(", false},
+		{"/frame.js", "text/javascript; charset=utf-8", "requestAnimationFrame(", false},
+		{"/format.js", "text/javascript; charset=utf-8", "Intl.NumberFormat(", false},
+		{"/recent-ticks.js", "text/javascript; charset=utf-8", "export function ticksAfter(", false},
 		{"/style.css", "text/css; charset=utf-8", "prefers-reduced-motion", false},
 		{"/favicon.svg", "image/svg+xml", "<svg", false},
 		{"/vendor/lightweight-charts.standalone.production.js", "text/javascript; charset=utf-8", "Lightweight Charts", false},
@@ -214,7 +225,11 @@ func TestPageLoadsOnlyItsOwnAssets(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{"app.js", "style.css"} {
+	modules, err := filepath.Glob("*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(modules, "style.css") {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
@@ -247,11 +262,89 @@ func TestPageCreditsTheChartLibrary(t *testing.T) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
-	app, err := os.ReadFile("app.js")
+	chart, err := os.ReadFile("chart.js")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(app), "attributionLogo: false") {
-		t.Error("app.js no longer turns the chart's logo off; its inline style would break the policy")
+	if !strings.Contains(string(chart), "attributionLogo: false") {
+		t.Error("chart.js no longer turns the chart's logo off; its inline style would break the policy")
+	}
+}
+
+// TestPageModulesAreServed follows the page's ES modules from its module
+// script through every import: each must be served from this origin as
+// JavaScript, which a browser requires of a module, with the same caching
+// as every asset; and every module in the folder must be one the page
+// imports, so none is left behind unserved or unused.
+func TestPageModulesAreServed(t *testing.T) {
+	t.Parallel()
+	h := Handler()
+	page, err := os.ReadFile("index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := regexp.MustCompile(`<script\b[^>]*\bsrc="([^"]*)"[^>]*\btype="module"`).FindAllStringSubmatch(string(page), -1)
+	if len(entries) != 1 {
+		t.Fatalf("index.html has %d module scripts, want 1", len(entries))
+	}
+	imports := regexp.MustCompile(`(?m)^(?:import|export)\b[^'";]*?\bfrom\s*'([^']+)';|^import\s*'([^']+)';`)
+	dynamic := regexp.MustCompile(`\bimport\s*\(`)
+
+	origin, _ := url.Parse("http://tickerd.test/")
+	reached := map[string]bool{}
+	queue := []string{entries[0][1]}
+	for len(queue) > 0 {
+		ref := queue[0]
+		queue = queue[1:]
+		u, err := origin.Parse(ref)
+		if err != nil || u.Host != origin.Host || u.RawQuery != "" {
+			t.Errorf("module %q is not a plain path on this origin", ref)
+			continue
+		}
+		if reached[u.Path] {
+			continue
+		}
+		reached[u.Path] = true
+		rec := get(t, h, http.MethodGet, u.Path, nil)
+		if rec.Code != http.StatusOK {
+			t.Errorf("module %s is answered with %d", u.Path, rec.Code)
+			continue
+		}
+		hdr := rec.Result().Header
+		if got := hdr.Get("Content-Type"); got != "text/javascript; charset=utf-8" {
+			t.Errorf("module %s: Content-Type = %q, want text/javascript", u.Path, got)
+		}
+		if got := hdr.Get("Cache-Control"); got != "no-cache" {
+			t.Errorf("module %s: Cache-Control = %q, want no-cache", u.Path, got)
+		}
+		if hdr.Get("ETag") == "" {
+			t.Errorf("module %s has no ETag", u.Path)
+		}
+		body := rec.Body.String()
+		if dynamic.MatchString(body) {
+			t.Errorf("module %s imports dynamically; this test follows static imports only", u.Path)
+		}
+		for _, m := range imports.FindAllStringSubmatch(body, -1) {
+			next := m[1] + m[2]
+			if !strings.HasPrefix(next, "./") {
+				t.Errorf("module %s imports %q, want a path relative to it", u.Path, next)
+				continue
+			}
+			imported, _ := u.Parse(next)
+			queue = append(queue, imported.String())
+		}
+	}
+
+	onDisk, err := filepath.Glob("*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range onDisk {
+		if !reached["/"+name] {
+			t.Errorf("%s is not imported by the page", name)
+		}
+	}
+	if len(reached) != len(onDisk) {
+		t.Errorf("the page imports %d modules, the folder has %d: %v", len(reached), len(onDisk), reached)
 	}
 }
