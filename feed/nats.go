@@ -32,6 +32,17 @@ func (c *NATSConfig) setDefaults() error {
 	return nil
 }
 
+// checkSymbols reports the first of a universe's symbols that breaks the
+// symbol rule; every name the rule accepts makes a subject ([Subject]).
+func checkSymbols(symbols []string) error {
+	for _, sym := range symbols {
+		if err := CheckSymbol(sym); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // connect opens a connection that retries the first connect and reconnects
 // for as long as it is open, keeping m's gauge and counter current and
 // calling onReconnect after each reconnect.

@@ -2,6 +2,7 @@ package feed_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -37,7 +38,16 @@ func TestPublisherStoresEveryTickInOrderOnItsSymbolsSubject(t *testing.T) {
 	if cfg.MaxMsgsPerSubject != 1000 || cfg.MaxAge != time.Hour || cfg.Duplicates <= 0 || cfg.Storage != jetstream.FileStorage {
 		t.Errorf("stream config %+v", cfg)
 	}
-	for _, seq := range []uint64{1, 10, 100} {
+	// One token per symbol, so ticks.* matches every subject.
+	bySubject, err := stream.Info(ctx, jetstream.WithSubjectFilter(feed.SubjectPrefix+"*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"ticks.NASDAQ_3AAAPL": 33, "ticks.MSFT": 33, "ticks.BRK_2EB": 33, "ticks.NYSE_3ABF_2EB": 1}
+	if got := bySubject.State.Subjects; !maps.Equal(got, want) {
+		t.Errorf("messages per subject matching ticks.*: %v, want %v", got, want)
+	}
+	for _, seq := range []uint64{1, 3, 10, 100} {
 		m, err := stream.GetMsg(ctx, seq)
 		if err != nil {
 			t.Fatal(err)

@@ -16,8 +16,9 @@ import (
 // NATSSourceConfig configures a [NATSSource].
 type NATSSourceConfig struct {
 	NATSConfig
-	// Symbols is the universe served. A starting replica reads back far
-	// enough to have the last tick of each, so its quotes are complete.
+	// Symbols is the universe served, names that follow [CheckSymbol]. A
+	// starting replica reads back far enough to have the last tick of
+	// each, so its quotes are complete.
 	Symbols []string
 	// Replay is how many of the newest ticks a starting replica reads to fill
 	// its replay ring, so clients can resume on it at once.
@@ -52,7 +53,7 @@ func NewNATSSource(cfg NATSSourceConfig) (*NATSSource, error) {
 	if cfg.Replay < 0 {
 		return nil, fmt.Errorf("replay %d is negative", cfg.Replay)
 	}
-	if err := checkSubjects(cfg.Symbols); err != nil {
+	if err := checkSymbols(cfg.Symbols); err != nil {
 		return nil, err
 	}
 	if cfg.Heartbeat == 0 {

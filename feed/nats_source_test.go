@@ -20,8 +20,9 @@ func TestSourceWarmsUpFromTheStreamThenFollowsIt(t *testing.T) {
 	defer nc.Close()
 	waitFor(t, "300 stored", func() bool { return lastSeq(t, js) == 300 })
 
-	// 50 ticks of replay, but RARE last traded at seq 10: the source reads
-	// back to it so that every quote is complete.
+	// 50 ticks of replay, but the rare symbol last traded at seq 10: the
+	// source reads back to it, on the subject the publisher stored it on,
+	// so that every quote is complete.
 	reg := prometheus.NewRegistry()
 	src, c := startSource(t, ns.URL(), 50, reg)
 	checkStreamOrder(t, c.waitForSeq(t, 300), 10, 300)

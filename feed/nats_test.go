@@ -41,8 +41,8 @@ func (q queueSource) Run(ctx context.Context, publish func(feed.Tick)) error {
 func startPublisher(t *testing.T, url string, reg prometheus.Registerer) (queueSource, *feed.NATSPublisher) {
 	t.Helper()
 	p, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
-		NATSConfig:   feed.NATSConfig{URL: url, Name: "test-publisher", Registerer: reg, Logger: testLogger(t)},
-		MaxPerSymbol: 1000, MaxAge: time.Hour,
+		NATSConfig: feed.NATSConfig{URL: url, Name: "test-publisher", Registerer: reg, Logger: testLogger(t)},
+		Symbols:    testSymbols, MaxPerSymbol: 1000, MaxAge: time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -72,13 +72,18 @@ func runInBackground(t *testing.T, what string, fn func(context.Context) error) 
 	})
 }
 
-var testSymbols = []string{"AAPL", "MSFT", "BRK.B", "RARE"}
+// testSymbols are the universe of the engine's tests: names with an
+// exchange prefix and with a dot, which NATS cannot carry raw in a subject
+// token, and a rare one.
+var testSymbols = []string{"NASDAQ:AAPL", "MSFT", "BRK.B", rare}
 
-// tick makes the n-th test tick: RARE trades only at n == 10.
+const rare = "NYSE:BF.B"
+
+// tick makes the n-th test tick: rare trades only at n == 10.
 func tick(n uint64) feed.Tick {
 	sym := testSymbols[n%3]
 	if n == 10 {
-		sym = "RARE"
+		sym = rare
 	}
 	px := 100 + float64(n%50)/100
 	return feed.Tick{Seq: 1_000_000 + n, Symbol: sym, Price: px, Bid: px - 0.01, Ask: px + 0.01, Size: int64(n), Time: time.Unix(1_700_000_000, int64(n))}
@@ -303,4 +308,25 @@ func TestEngineWorksWithDebiansNATSServer(t *testing.T) {
 	waitFor(t, "ready", func() bool { return src.Ready() == nil })
 	sendTicks(t, q, 31, 40)
 	checkStreamOrder(t, c.waitForSeq(t, 40), 10, 40)
+}
+
+// The engine takes every name of the symbol rule, and only those.
+func TestEngineTakesTheNamesOfTheSymbolRule(t *testing.T) {
+	cfg := feed.NATSConfig{URL: "nats://127.0.0.1:4222"}
+	for _, tc := range []struct {
+		symbols []string
+		want    string
+	}{
+		{testSymbols, ""},
+		{[]string{"NASDAQ:AAPL", "X."}, `symbol "X.": ticker "X." has a '.' that is not between two letters or digits`},
+		{[]string{"AAPL", ""}, `symbol "": empty`},
+	} {
+		_, perr := feed.NewNATSPublisher(feed.NATSPublisherConfig{NATSConfig: cfg, Symbols: tc.symbols, MaxPerSymbol: 1, MaxAge: time.Hour})
+		_, serr := feed.NewNATSSource(feed.NATSSourceConfig{NATSConfig: cfg, Symbols: tc.symbols})
+		for what, err := range map[string]error{"NewNATSPublisher": perr, "NewNATSSource": serr} {
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {
+				t.Errorf("%s(%q) = %v, want %q", what, tc.symbols, err, tc.want)
+			}
+		}
+	}
 }
