@@ -1,8 +1,18 @@
-// Package feed is where ticks come from: the Tick and Quote types and their
-// JSON, the universe of symbols, a simulated market that produces a
-// deterministic stream of ticks on a clock that tests can drive, and the
-// NATS JetStream engine that carries ticks from one publisher to many
-// replicas.
+// Package feed is where a server's ticks come from.
+//
+// It has what a tick is made of (the Tick and Quote types and their JSON,
+// the symbol names and the universe of symbols) and the sources that make
+// them: a simulated market that produces a deterministic stream of ticks on
+// a clock that tests can drive, and the NATS JetStream engine that carries
+// ticks from one publisher to many replicas.
+//
+// # Symbol names
+//
+// One rule, [CheckSymbol], says what a symbol's name is: a ticker,
+// optionally after its exchange's code and a colon (AAPL, BRK.B,
+// NASDAQ:AAPL), at most [MaxSymbolLen] characters. The universe holds only
+// such names, and a package that takes a name from elsewhere checks it with
+// CheckSymbol rather than a rule of its own.
 //
 // # The simulated market
 //
