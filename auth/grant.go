@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tickerd/tickerd/feed"
 )
 
 // Grant is what a verified token entitles its holder to.
@@ -53,11 +55,8 @@ func (g *Grant) Patterns() []string {
 	return slices.Compact(out)
 }
 
-// maxPatterns and maxPatternLen bound an entitlement claim.
-const (
-	maxPatterns   = 1024
-	maxPatternLen = 32
-)
+// maxPatterns bounds an entitlement claim.
+const maxPatterns = 1024
 
 var errClaim = errors.New("not an array of symbol patterns")
 
@@ -87,32 +86,35 @@ func parseEntitlements(claim any) (*Grant, error) {
 	return g, nil
 }
 
-// add records one upper-cased pattern.
+// add records one upper-cased pattern: "*", a symbol name that follows
+// [feed.CheckSymbol], or the start of one followed by "*".
 func (g *Grant) add(p string) error {
 	if p == "*" {
 		g.all = true
 		return nil
 	}
+	const bad = "pattern %.40q is not a symbol, a symbol prefix followed by *, or *"
 	name, prefix := strings.CutSuffix(p, "*")
-	if name == "" || len(name) > maxPatternLen || !symbolChars(name) {
-		return fmt.Errorf("pattern %.40q is not a symbol, a symbol prefix followed by *, or *", p)
-	}
-	if prefix {
-		g.prefixes = append(g.prefixes, name)
-	} else {
+	switch {
+	case !prefix:
+		if err := feed.CheckSymbol(name); err != nil {
+			return fmt.Errorf(bad+": %w", p, err)
+		}
 		g.exact[name] = true
+	case !startsSymbol(name):
+		return fmt.Errorf(bad, p)
+	default:
+		g.prefixes = append(g.prefixes, name)
 	}
 	return nil
 }
 
-// symbolChars reports whether s has only the characters of symbol names:
-// A-Z, 0-9, '.', ':' and '-'.
-func symbolChars(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '.' && c != ':' && c != '-' {
-			return false
-		}
-	}
-	return true
+// startsSymbol reports whether some symbol name starts with the non-empty
+// prefix. It does if the prefix is a name itself or is one once followed
+// by a letter: a proper prefix of a name ends inside its exchange code
+// (so it is letters, a ticker), on a letter or digit of its ticker (a
+// name), or on the ':' or a '.' or '-' that a letter may follow (a name
+// with it, no longer than the name it starts).
+func startsSymbol(prefix string) bool {
+	return prefix != "" && (feed.CheckSymbol(prefix) == nil || feed.CheckSymbol(prefix+"A") == nil)
 }

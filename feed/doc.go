@@ -1,8 +1,18 @@
-// Package feed is where ticks come from: the Tick and Quote types and their
-// JSON, the universe of symbols, a simulated market that produces a
-// deterministic stream of ticks on a clock that tests can drive, and the
-// NATS JetStream engine that carries ticks from one publisher to many
-// replicas.
+// Package feed is where a server's ticks come from.
+//
+// It has what a tick is made of (the Tick and Quote types and their JSON,
+// the symbol names and the universe of symbols) and the sources that make
+// them: a simulated market that produces a deterministic stream of ticks on
+// a clock that tests can drive, and the NATS JetStream engine that carries
+// ticks from one publisher to many replicas.
+//
+// # Symbol names
+//
+// One rule, [CheckSymbol], says what a symbol's name is: a ticker,
+// optionally after its exchange's code and a colon (AAPL, BRK.B,
+// NASDAQ:AAPL), at most [MaxSymbolLen] characters. The universe holds only
+// such names, and a package that takes a name from elsewhere checks it with
+// CheckSymbol rather than a rule of its own.
 //
 // # The simulated market
 //
@@ -36,9 +46,9 @@
 // A [Source] is what a server's hub is fed from. The [Simulator] is the
 // default, in memory, in the same process. For more than one server, one
 // process runs the simulator into a [NATSPublisher], which stores every
-// tick in the JetStream stream TICKS on the subject ticks.SYMBOL (the tick's
-// JSON, with an acknowledgement and a message id, so that a retry is
-// stored once), and every replica reads that stream through a [NATSSource]
+// tick in the JetStream stream TICKS on its symbol's subject ([Subject]:
+// ticks.AAPL, ticks.NASDAQ_3AAAPL; the tick's JSON, with an acknowledgement
+// and a message id, so that a retry is stored once), and every replica reads that stream through a [NATSSource]
 // in stream order. The source hands each tick on with Seq replaced by its
 // stream sequence, which is therefore the same on every replica: a client
 // can resume on any of them. A starting source first reads recent ticks

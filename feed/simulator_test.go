@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/fakeclock"
 )
 
 func newSimulator(t testing.TB, cfg feed.SimulatorConfig) *feed.Simulator {
@@ -20,7 +21,7 @@ func newSimulator(t testing.TB, cfg feed.SimulatorConfig) *feed.Simulator {
 		cfg.Symbols = feed.DefaultUniverse()
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = feed.NewFakeClock(testStart)
+		cfg.Clock = fakeclock.New(testStart)
 	}
 	s, err := feed.NewSimulator(cfg)
 	if err != nil {
@@ -330,7 +331,7 @@ func (r *running) stop(t *testing.T) {
 
 // awaitIdle waits until Run is waiting on the fake clock again, which it
 // does only after publishing every tick that is due.
-func awaitIdle(t *testing.T, clock *feed.FakeClock) {
+func awaitIdle(t *testing.T, clock *fakeclock.Clock) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -341,11 +342,11 @@ func awaitIdle(t *testing.T, clock *feed.FakeClock) {
 
 func TestRunPublishesTicksWhenDue(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	clock := feed.NewFakeClock(testStart)
+	clock := fakeclock.New(testStart)
 	cfg := feed.SimulatorConfig{Rate: 200, Seed: 5, FirstSeq: 1000}
 	cfg.Clock = clock
 	sim := newSimulator(t, cfg)
-	cfg.Clock = feed.NewFakeClock(testStart)
+	cfg.Clock = fakeclock.New(testStart)
 	reference := ticksUntil(newSimulator(t, cfg), testStart.Add(5*time.Second))
 
 	var got collector
@@ -387,7 +388,7 @@ func TestRunPublishesTicksWhenDue(t *testing.T) {
 }
 
 func TestRunResynchronisesAfterAJump(t *testing.T) {
-	clock := feed.NewFakeClock(testStart)
+	clock := fakeclock.New(testStart)
 	const rate = 500
 	sim := newSimulator(t, feed.SimulatorConfig{Rate: rate, Seed: 6, Clock: clock})
 	var got collector
@@ -433,7 +434,7 @@ func TestRunResynchronisesAfterAJump(t *testing.T) {
 func TestRunStopsOnCancel(t *testing.T) {
 	t.Run("cancelled before Run", func(t *testing.T) {
 		defer goleak.VerifyNone(t)
-		clock := feed.NewFakeClock(testStart)
+		clock := fakeclock.New(testStart)
 		sim := newSimulator(t, feed.SimulatorConfig{Rate: 1000, Clock: clock})
 		clock.Advance(500 * time.Millisecond) // ticks are due
 		ctx, cancel := context.WithCancel(t.Context())
@@ -449,7 +450,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 
 	t.Run("cancelled while publishing a burst", func(t *testing.T) {
 		defer goleak.VerifyNone(t)
-		clock := feed.NewFakeClock(testStart)
+		clock := fakeclock.New(testStart)
 		sim := newSimulator(t, feed.SimulatorConfig{Rate: 1000, Clock: clock})
 		clock.Advance(500 * time.Millisecond) // about 500 ticks are due
 		ctx, cancel := context.WithCancel(t.Context())
@@ -467,7 +468,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 
 	t.Run("cancelled while waiting", func(t *testing.T) {
 		defer goleak.VerifyNone(t)
-		clock := feed.NewFakeClock(testStart)
+		clock := fakeclock.New(testStart)
 		sim := newSimulator(t, feed.SimulatorConfig{Rate: 1000, Clock: clock})
 		r := startRun(t, sim, func(feed.Tick) {})
 		awaitIdle(t, clock)
@@ -479,7 +480,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 }
 
 func TestRunRefusesASecondRun(t *testing.T) {
-	clock := feed.NewFakeClock(testStart)
+	clock := fakeclock.New(testStart)
 	sim := newSimulator(t, feed.SimulatorConfig{Rate: 1000, Clock: clock})
 	r := startRun(t, sim, func(feed.Tick) {})
 	awaitIdle(t, clock)

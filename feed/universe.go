@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -16,7 +15,7 @@ import (
 // Symbol is one tradable instrument of the simulated market and the
 // parameters of its price process.
 type Symbol struct {
-	Name       string  `json:"name"`       // ticker, matching ^[A-Z][A-Z0-9.\-]{0,11}$
+	Name       string  `json:"name"`       // e.g. AAPL or NASDAQ:AAPL; see [CheckSymbol]
 	Price      float64 `json:"price"`      // start price in dollars, > 0
 	Volatility float64 `json:"volatility"` // annualised volatility of the log-price, in (0, 5]; 0.28 is 28%
 	Drift      float64 `json:"drift"`      // annualised mean log-return, in [-5, 5]; see the package doc
@@ -35,8 +34,6 @@ const (
 // maxSymbolsFile bounds the size of a file read by ParseSymbols("@path");
 // MaxSymbols entries fit in a small fraction of it.
 const maxSymbolsFile = 1 << 20
-
-var namePattern = regexp.MustCompile(`^[A-Z][A-Z0-9.\-]{0,11}$`)
 
 // DefaultUniverse returns about fifty large US stocks with plausible start
 // prices and volatilities and zero drift. Each call returns a new slice.
@@ -101,18 +98,19 @@ func DefaultUniverse() []Symbol {
 //
 //   - empty: the [DefaultUniverse];
 //   - a comma-separated list of items, each either a NAME of the default
-//     universe, which keeps its parameters, or NAME=PRICE/VOLATILITY or
+//     universe or such a name with an exchange prefix (NASDAQ:AAPL), which
+//     keeps the parameters of that name, or NAME=PRICE/VOLATILITY or
 //     NAME=PRICE/VOLATILITY/DRIFT for any name (overriding the default
-//     parameters of a known one), e.g. "AAPL,MSFT,ACME=12.50/0.4";
+//     parameters of a known one), e.g. "AAPL,NYSE:IBM,ACME=12.50/0.4";
 //     blanks around items are ignored;
 //   - @PATH: a JSON file holding an array of
 //     {"name":"ACME","price":12.5,"volatility":0.4,"drift":0}, where drift
 //     may be omitted (0) and other fields are rejected.
 //
 // The result has between 1 and [MaxSymbols] symbols with distinct names
-// matching ^[A-Z][A-Z0-9.\-]{0,11}$, prices in (0, [MaxPrice]], volatilities
-// in (0, [MaxVolatility]] and drifts in [-MaxDrift, MaxDrift]. An error
-// names the offending item.
+// that follow the symbol rule ([CheckSymbol]), prices in (0, [MaxPrice]],
+// volatilities in (0, [MaxVolatility]] and drifts in [-MaxDrift, MaxDrift].
+// An error names the offending item.
 func ParseSymbols(spec string) ([]Symbol, error) {
 	switch {
 	case spec == "":
@@ -140,14 +138,18 @@ func parseSymbolList(spec string) ([]Symbol, error) {
 			return nil, fmt.Errorf("symbol %d: empty item", i+1)
 		}
 		name, params, hasParams := strings.Cut(item, "=")
-		if !namePattern.MatchString(name) {
-			return nil, fmt.Errorf("symbol %q: name must match %s", name, namePattern)
+		if err := CheckSymbol(name); err != nil {
+			return nil, err
 		}
 		if !hasParams {
 			s, ok := known[name]
+			if _, ticker, prefixed := strings.Cut(name, ":"); prefixed && !ok {
+				s, ok = known[ticker] // NASDAQ:AAPL is AAPL, on its exchange
+			}
 			if !ok {
 				return nil, fmt.Errorf("symbol %q: not in the default universe; give its parameters as %s=PRICE/VOLATILITY", name, name)
 			}
+			s.Name = name
 			syms = append(syms, s)
 			continue
 		}
@@ -238,9 +240,10 @@ func validateSymbols(syms []Symbol) error {
 }
 
 func (s Symbol) validate() error {
+	if err := CheckSymbol(s.Name); err != nil {
+		return err
+	}
 	switch {
-	case !namePattern.MatchString(s.Name):
-		return fmt.Errorf("symbol %q: name must match %s", s.Name, namePattern)
 	case !(s.Price > 0 && s.Price <= MaxPrice): // false for NaN
 		return fmt.Errorf("symbol %q: price %v must be in (0, %v]", s.Name, s.Price, float64(MaxPrice))
 	case !(s.Volatility > 0 && s.Volatility <= MaxVolatility):

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -19,11 +18,10 @@ func TestDefaultUniverse(t *testing.T) {
 	if len(u) < 45 || len(u) > 60 {
 		t.Fatalf("len = %d, want about 50", len(u))
 	}
-	name := regexp.MustCompile(`^[A-Z][A-Z0-9.\-]{0,11}$`)
 	seen := map[string]bool{}
 	for _, s := range u {
-		if !name.MatchString(s.Name) || seen[s.Name] {
-			t.Errorf("%q: bad or duplicate name", s.Name)
+		if err := feed.CheckSymbol(s.Name); err != nil || seen[s.Name] {
+			t.Errorf("%q: bad (%v) or duplicate name", s.Name, err)
 		}
 		seen[s.Name] = true
 		if !(s.Price >= 1 && s.Price <= 5000) {
@@ -56,6 +54,7 @@ func TestParseSymbols(t *testing.T) {
 		}
 		return feed.DefaultUniverse()[i]
 	}
+	named := func(name string, s feed.Symbol) feed.Symbol { s.Name = name; return s }
 	tooMany := strings.Repeat("AAPL,", feed.MaxSymbols) + "AAPL"
 
 	tests := []struct {
@@ -71,15 +70,22 @@ func TestParseSymbols(t *testing.T) {
 		{spec: "AAPL=100/0.2,BRK.B", want: []feed.Symbol{{Name: "AAPL", Price: 100, Volatility: 0.2}, def("BRK.B")}},
 		{spec: "X-Y.Z=0.01/5/5", want: []feed.Symbol{{Name: "X-Y.Z", Price: 0.01, Volatility: 5, Drift: 5}}},
 		{spec: "A23456789012=1e9/0.1/-5", want: []feed.Symbol{{Name: "A23456789012", Price: 1e9, Volatility: 0.1, Drift: -5}}},
+		{spec: "NASDAQ:AAPL,NYSE:IBM", want: []feed.Symbol{named("NASDAQ:AAPL", def("AAPL")), named("NYSE:IBM", def("IBM"))}},
+		{spec: "NYSE:BRK.B,BRK.B", want: []feed.Symbol{named("NYSE:BRK.B", def("BRK.B")), def("BRK.B")}},
+		{spec: "NASDAQ:AAPL=100/0.2,LSE:ACME=1/1/-1", want: []feed.Symbol{{Name: "NASDAQ:AAPL", Price: 100, Volatility: 0.2}, {Name: "LSE:ACME", Price: 1, Volatility: 1, Drift: -1}}},
+		{spec: "AB:C=1/1", want: []feed.Symbol{{Name: "AB:C", Price: 1, Volatility: 1}}},
 
 		{spec: ",", wantErr: "symbol 1: empty item"},
 		{spec: "AAPL,", wantErr: "symbol 2: empty item"},
 		{spec: "AAPL,,MSFT", wantErr: "symbol 2: empty item"},
-		{spec: "aapl", wantErr: `symbol "aapl": name must match ^[A-Z][A-Z0-9.\-]{0,11}$`},
-		{spec: "1ABC=1/1", wantErr: `symbol "1ABC": name must match`},
-		{spec: "A234567890123=1/1", wantErr: `symbol "A234567890123": name must match`},
-		{spec: "AB:C=1/1", wantErr: `symbol "AB:C": name must match`},
-		{spec: "=1/1", wantErr: `symbol "": name must match`},
+		{spec: "aapl", wantErr: `symbol "aapl": lower-case 'a'; names are upper-case`},
+		{spec: "1ABC=1/1", wantErr: `symbol "1ABC": ticker "1ABC" does not start with a letter`},
+		{spec: "A234567890123=1/1", wantErr: `symbol "A234567890123": ticker "A234567890123" is longer than 12 characters`},
+		{spec: "BRK..B=1/1", wantErr: `symbol "BRK..B": ticker "BRK..B" has a '.' that is not between two letters or digits`},
+		{spec: "NASDAQ:=1/1", wantErr: `symbol "NASDAQ:": no ticker after ':'`},
+		{spec: "=1/1", wantErr: `symbol "": empty`},
+		{spec: "NASDAQ:ACME", wantErr: `symbol "NASDAQ:ACME": not in the default universe; give its parameters as NASDAQ:ACME=PRICE/VOLATILITY`},
+		{spec: "NASDAQ:AAPL,NASDAQ:AAPL=1/1", wantErr: `symbol "NASDAQ:AAPL": listed twice`},
 		{spec: "AAPL,ACME", wantErr: `symbol "ACME": not in the default universe; give its parameters as ACME=PRICE/VOLATILITY`},
 		{spec: "AAPL,MSFT,AAPL", wantErr: `symbol "AAPL": listed twice`},
 		{spec: "ACME=1/1,ACME=2/1", wantErr: `symbol "ACME": listed twice`},
@@ -135,6 +141,11 @@ func TestParseSymbolsFile(t *testing.T) {
 			content: `[{"name":"ACME","price":12.5,"volatility":0.4},{"name":"AAPL","price":200,"volatility":0.3,"drift":0.05}]`,
 			want:    []feed.Symbol{{Name: "ACME", Price: 12.5, Volatility: 0.4}, {Name: "AAPL", Price: 200, Volatility: 0.3, Drift: 0.05}},
 		},
+		{
+			name:    "exchange-prefixed names",
+			content: `[{"name":"NASDAQ:AAPL","price":200,"volatility":0.3},{"name":"NYSE:BRK.B","price":460,"volatility":0.2}]`,
+			want:    []feed.Symbol{{Name: "NASDAQ:AAPL", Price: 200, Volatility: 0.3}, {Name: "NYSE:BRK.B", Price: 460, Volatility: 0.2}},
+		},
 		{name: "unknown field", content: `[{"name":"ACME","price":1,"vol":0.4}]`, wantErr: `decode: json: unknown field "vol"`},
 		{name: "not an array", content: `{"name":"ACME"}`, wantErr: "decode: json: cannot unmarshal object"},
 		{name: "bad json", content: `[{"name":"ACME",]`, wantErr: "decode: invalid character"},
@@ -142,7 +153,8 @@ func TestParseSymbolsFile(t *testing.T) {
 		{name: "null", content: `null`, wantErr: "no symbols"},
 		{name: "trailing data", content: `[{"name":"ACME","price":1,"volatility":1}] []`, wantErr: "data after the JSON array"},
 		{name: "missing volatility", content: `[{"name":"ACME","price":1}]`, wantErr: `symbol "ACME": volatility 0 must be in (0, 5]`},
-		{name: "bad name", content: `[{"name":"acme","price":1,"volatility":1}]`, wantErr: `symbol "acme": name must match`},
+		{name: "bad name", content: `[{"name":"acme","price":1,"volatility":1}]`, wantErr: `symbol "acme": lower-case 'a'; names are upper-case`},
+		{name: "bad exchange", content: `[{"name":"N1:ACME","price":1,"volatility":1}]`, wantErr: `symbol "N1:ACME": exchange "N1" has '1'`},
 		{name: "duplicate", content: `[{"name":"A","price":1,"volatility":1},{"name":"A","price":2,"volatility":1}]`, wantErr: `symbol "A": listed twice`},
 		{name: "too many", content: string(many), wantErr: "too many symbols: 1001, at most 1000"},
 		{name: "too large", content: `[` + strings.Repeat(" ", 1<<20) + `]`, wantErr: "larger than 1048576 bytes"},

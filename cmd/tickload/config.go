@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickerd/tickerd/feed"
 )
 
 // Subscription modes: what each client asks for.
@@ -188,8 +190,8 @@ func (c *config) parseSymbols(list string) error {
 	}
 	seen := map[string]bool{}
 	for s := range strings.SplitSeq(list, ",") {
-		if !validSymbol(s) {
-			return fmt.Errorf("-symbols: %q is not a symbol (want 1-16 of A-Z 0-9 . : -)", s)
+		if err := feed.CheckSymbol(s); err != nil {
+			return fmt.Errorf("-symbols: %w", err)
 		}
 		if seen[s] {
 			return fmt.Errorf("-symbols: %s listed twice", s)
@@ -201,18 +203,6 @@ func (c *config) parseSymbols(list string) error {
 		return fmt.Errorf("-k must be between 1 and the %d symbols given, got %d", len(c.symbols), c.k)
 	}
 	return nil
-}
-
-func validSymbol(s string) bool {
-	if len(s) == 0 || len(s) > 16 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == ':' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // parseSample turns "50" or "5%" into a number of the n reading clients.

@@ -21,8 +21,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{u, "-mode=all"}, "-mode must be"},
 		{[]string{u, "-symbols=AAPL"}, "-symbols is used only with"},
 		{[]string{u, "-mode=one"}, "needs -symbols"},
-		{[]string{u, "-mode=one", "-symbols=AAPL,aapl"}, `"aapl" is not a symbol`},
-		{[]string{u, "-mode=one", "-symbols=AAPL,,MSFT"}, `"" is not a symbol`},
+		{[]string{u, "-mode=one", "-symbols=AAPL,aapl"}, `-symbols: symbol "aapl": lower-case 'a'; names are upper-case`},
+		{[]string{u, "-mode=one", "-symbols=AAPL,,MSFT"}, `-symbols: symbol "": empty`},
+		{[]string{u, "-mode=one", "-symbols=NASDAQ:"}, `-symbols: symbol "NASDAQ:": no ticker after ':'`},
+		{[]string{u, "-mode=one", "-symbols=BRK..B"}, `-symbols: symbol "BRK..B": ticker "BRK..B" has a '.'`},
+		{[]string{u, "-mode=one", "-symbols=ABCDEFGHIJKL:AAPL"}, `exchange "ABCDEFGHIJKL" is longer than 11 letters`},
 		{[]string{u, "-mode=one", "-symbols=AAPL,AAPL"}, "AAPL listed twice"},
 		{[]string{u, "-mode=random", "-symbols=AAPL,MSFT", "-k=3"}, "-k must be between 1 and the 2"},
 		{[]string{u + "?symbols=AAPL", "-mode=one", "-symbols=MSFT"}, "remove it from -url"},
@@ -77,15 +80,17 @@ func TestParseConfigRoles(t *testing.T) {
 }
 
 func TestBuildRequest(t *testing.T) {
-	cfg, err := parseConfig([]string{"-url=http://localhost:8080/events", "-mode=one", "-symbols=AAPL,BRK.B"}, io.Discard)
+	cfg, err := parseConfig([]string{"-url=http://localhost:8080/events", "-mode=one", "-symbols=AAPL,BRK.B,NASDAQ:AAPL"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	load := newLoadRun(cfg)
-	want := "GET /events?symbols=BRK.B HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: tickload\r\n" +
-		"Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
-	if got := string(load.clients[1].request); got != want {
-		t.Errorf("request = %q, want %q", got, want)
+	for i, sym := range []string{"AAPL", "BRK.B", "NASDAQ:AAPL"} {
+		want := "GET /events?symbols=" + sym + " HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: tickload\r\n" +
+			"Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
+		if got := string(load.clients[i].request); got != want {
+			t.Errorf("request %d = %q, want %q", i, got, want)
+		}
 	}
 	if got := cfg.addr; got != "localhost:8080" {
 		t.Errorf("addr = %q", got)

@@ -5,118 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 )
-
-// The JetStream layout that the NATS engine's publisher and replicas share:
-// one stream, one subject per symbol, each message a tick's JSON (its Seq is
-// the publisher's own; a replica replaces it with the stream sequence).
-const (
-	StreamName    = "TICKS"
-	SubjectPrefix = "ticks."
-	subjectsAll   = SubjectPrefix + ">"
-)
-
-// Subject is the subject that carries symbol's ticks, e.g. ticks.AAPL.
-func Subject(symbol string) string { return SubjectPrefix + symbol }
-
-// checkSubjects reports a symbol whose subject NATS would refuse: a dot in
-// a symbol separates subject tokens (ticks.BRK.B), and no token may be empty.
-func checkSubjects(symbols []string) error {
-	for _, sym := range symbols {
-		if sym == "" || strings.HasPrefix(sym, ".") || strings.HasSuffix(sym, ".") || strings.Contains(sym, "..") {
-			return fmt.Errorf("symbol %q cannot be a NATS subject (%s): no leading, trailing or double dot", sym, Subject(sym))
-		}
-	}
-	return nil
-}
-
-// NATSConfig is what the NATS engine's source and publisher have in common.
-type NATSConfig struct {
-	URL        string // e.g. nats://nats:4222; a comma list names several servers
-	Name       string // client name the server shows, e.g. tickerd-replica
-	Registerer prometheus.Registerer
-	Logger     *slog.Logger
-}
-
-func (c *NATSConfig) setDefaults() error {
-	if c.URL == "" {
-		return errors.New("no NATS URL")
-	}
-	if c.Name == "" {
-		c.Name = "tickerd"
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	return nil
-}
-
-// connect opens a connection that retries the first connect and reconnects
-// for as long as it is open, keeping m's gauge and counter current and
-// calling onReconnect after each reconnect.
-func connect(cfg NATSConfig, m busMetrics, onReconnect func()) (*nats.Conn, error) {
-	log := cfg.Logger
-	nc, err := nats.Connect(cfg.URL,
-		nats.Name(cfg.Name),
-		nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
-		nats.ReconnectJitter(100*time.Millisecond, time.Second),
-		nats.PingInterval(5*time.Second),
-		nats.ConnectHandler(func(nc *nats.Conn) {
-			m.connected.Set(1)
-			log.Info("connected to NATS", "server", nc.ConnectedUrlRedacted())
-		}),
-		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-			m.connected.Set(0)
-			if !nc.IsClosed() {
-				log.Warn("disconnected from NATS; reconnecting", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			m.connected.Set(1)
-			m.reconnects.Inc()
-			log.Info("reconnected to NATS", "server", nc.ConnectedUrlRedacted())
-			onReconnect()
-		}),
-		nats.ClosedHandler(func(*nats.Conn) { m.connected.Set(0) }),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("nats %s: %w", cfg.URL, err)
-	}
-	if nc.IsConnected() {
-		m.connected.Set(1)
-	} else {
-		log.Warn("NATS not reachable yet; retrying", "url", cfg.URL)
-	}
-	return nc, nil
-}
-
-// closeConn closes nc and waits until its callbacks have run, so that no
-// goroutine of the client outlives the caller.
-func closeConn(nc *nats.Conn) {
-	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	nc.Close()
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-	}
-}
 
 // NATSSourceConfig configures a [NATSSource].
 type NATSSourceConfig struct {
 	NATSConfig
-	// Symbols is the universe served. A starting replica reads back far
-	// enough to have the last tick of each, so its quotes are complete.
+	// Symbols is the universe served, names that follow [CheckSymbol]. A
+	// starting replica reads back far enough to have the last tick of
+	// each, so its quotes are complete.
 	Symbols []string
 	// Replay is how many of the newest ticks a starting replica reads to fill
 	// its replay ring, so clients can resume on it at once.
@@ -151,7 +53,7 @@ func NewNATSSource(cfg NATSSourceConfig) (*NATSSource, error) {
 	if cfg.Replay < 0 {
 		return nil, fmt.Errorf("replay %d is negative", cfg.Replay)
 	}
-	if err := checkSubjects(cfg.Symbols); err != nil {
+	if err := checkSymbols(cfg.Symbols); err != nil {
 		return nil, err
 	}
 	if cfg.Heartbeat == 0 {
@@ -167,11 +69,9 @@ func NewNATSSource(cfg NATSSourceConfig) (*NATSSource, error) {
 	return &NATSSource{cfg: cfg, metrics: m}, nil
 }
 
-// Errors that Ready reports.
-var (
-	ErrBusDisconnected = errors.New("not connected to the NATS bus")
-	ErrWarmingUp       = errors.New("reading recent ticks from JetStream")
-)
+// ErrWarmingUp is what Ready reports until the source has read the ticks
+// that were in the stream when it started.
+var ErrWarmingUp = errors.New("reading recent ticks from JetStream")
 
 // Ready reports whether the source is connected and has read the ticks
 // that were in the stream when it started: a replica should not take
@@ -393,25 +293,4 @@ func (s *NATSSource) warmStart(ctx context.Context, stream jetstream.Stream, st 
 		from = min(from, m.Sequence)
 	}
 	return from, nil
-}
-
-// backoff is a doubling wait between attempts.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-// sleep waits before the next attempt, or until ctx is done; reset starts
-// again from the shortest wait.
-func (b *backoff) sleep(ctx context.Context, reset bool) {
-	if reset || b.cur == 0 {
-		b.cur = b.min
-	} else {
-		b.cur = min(2*b.cur, b.max)
-	}
-	t := time.NewTimer(b.cur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

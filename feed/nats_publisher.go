@@ -16,7 +16,7 @@ import (
 // NATSPublisherConfig configures a [NATSPublisher].
 type NATSPublisherConfig struct {
 	NATSConfig
-	Symbols []string // the universe published: each must make a valid subject
+	Symbols []string // the universe published; each name must follow [CheckSymbol]
 	// MaxPerSymbol and MaxAge bound what the stream keeps: the newest
 	// MaxPerSymbol ticks of each symbol, none older than MaxAge.
 	MaxPerSymbol int64
@@ -47,7 +47,7 @@ func NewNATSPublisher(cfg NATSPublisherConfig) (*NATSPublisher, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	if err := checkSubjects(cfg.Symbols); err != nil {
+	if err := checkSymbols(cfg.Symbols); err != nil {
 		return nil, err
 	}
 	if cfg.MaxPerSymbol < 1 {

@@ -1,0 +1,98 @@
+package feed_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/natstest"
+)
+
+func TestSourceWarmsUpFromTheStreamThenFollowsIt(t *testing.T) {
+	ns := natstest.Start(t)
+	q, _ := startPublisher(t, ns.URL(), nil)
+	sendTicks(t, q, 1, 300)
+	nc, js := connect(t, ns.URL())
+	defer nc.Close()
+	waitFor(t, "300 stored", func() bool { return lastSeq(t, js) == 300 })
+
+	// 50 ticks of replay, but the rare symbol last traded at seq 10: the
+	// source reads back to it, on the subject the publisher stored it on,
+	// so that every quote is complete.
+	reg := prometheus.NewRegistry()
+	src, c := startSource(t, ns.URL(), 50, reg)
+	checkStreamOrder(t, c.waitForSeq(t, 300), 10, 300)
+	waitFor(t, "ready", func() bool { return src.Ready() == nil })
+
+	sendTicks(t, q, 301, 320)
+	checkStreamOrder(t, c.waitForSeq(t, 320), 10, 320)
+	waitFor(t, "lag 0", func() bool {
+		return metricValue(t, reg, "tickerd_bus_consumed_sequence") == 320 &&
+			metricValue(t, reg, "tickerd_bus_lag_messages") == 0
+	})
+	if got := metricValue(t, reg, "tickerd_bus_connected"); got != 1 {
+		t.Errorf("tickerd_bus_connected %v, want 1", got)
+	}
+}
+
+func TestSourceOnAnEmptyStreamIsReadyAndStartsAtTheFirstTick(t *testing.T) {
+	ns := natstest.Start(t)
+	q, _ := startPublisher(t, ns.URL(), nil)
+	nc, js := connect(t, ns.URL())
+	defer nc.Close()
+	waitFor(t, "the stream", func() bool { _, err := js.Stream(context.Background(), feed.StreamName); return err == nil })
+	src, c := startSource(t, ns.URL(), 50, nil)
+	waitFor(t, "ready", func() bool { return src.Ready() == nil })
+	sendTicks(t, q, 1, 5)
+	checkStreamOrder(t, c.waitForSeq(t, 5), 1, 5)
+}
+
+func TestSourceWaitsForTheStreamToExist(t *testing.T) {
+	ns := natstest.Start(t)
+	reg := prometheus.NewRegistry()
+	src, c := startSource(t, ns.URL(), 50, reg)
+	waitFor(t, "connected", func() bool { return metricValue(t, reg, "tickerd_bus_connected") == 1 })
+	if err := src.Ready(); !errors.Is(err, feed.ErrWarmingUp) {
+		t.Errorf("Ready() without a stream = %v, want ErrWarmingUp", err)
+	}
+	q, _ := startPublisher(t, ns.URL(), nil)
+	sendTicks(t, q, 1, 5)
+	checkStreamOrder(t, c.waitForSeq(t, 5), 1, 5)
+}
+
+func TestSourceStopsWhenTheStreamIsRecreated(t *testing.T) {
+	ns := natstest.Start(t)
+	q, _ := startPublisher(t, ns.URL(), nil)
+	sendTicks(t, q, 1, 50)
+	src, err := feed.NewNATSSource(feed.NATSSourceConfig{
+		NATSConfig: feed.NATSConfig{URL: ns.URL()}, Symbols: testSymbols, Replay: 100, Heartbeat: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &received{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, c.publish) }()
+	c.waitForSeq(t, 50)
+
+	nc, js := connect(t, ns.URL())
+	defer nc.Close()
+	if err := js.DeleteStream(context.Background(), feed.StreamName); err != nil {
+		t.Fatal(err)
+	}
+	sendTicks(t, q, 51, 55) // the publisher creates it again: seqs 1..5
+	select {
+	case err := <-done:
+		if !errors.Is(err, feed.ErrStreamReset) {
+			t.Fatalf("Run = %v, want ErrStreamReset", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run went on after the stream restarted its sequence numbers")
+	}
+}
