@@ -43,7 +43,7 @@ func NewQuoteHandler(h *stream.Hub, a guard.Authenticator) http.Handler {
 			return
 		}
 		symbol := strings.ToUpper(r.PathValue("symbol"))
-		if err := stream.CheckSymbolName(symbol); err != nil {
+		if err := feed.CheckSymbol(symbol); err != nil {
 			httpjson.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}

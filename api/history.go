@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/guard"
 	"github.com/tickerd/tickerd/internal/httpjson"
 	"github.com/tickerd/tickerd/stream"
@@ -47,7 +48,7 @@ func NewHistoryHandler(h *stream.Hub, a guard.Authenticator) http.Handler {
 			httpjson.WriteError(w, http.StatusBadRequest, "missing symbol parameter")
 			return
 		}
-		if err := stream.CheckSymbolName(symbol); err != nil {
+		if err := feed.CheckSymbol(symbol); err != nil {
 			httpjson.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}

@@ -125,7 +125,7 @@ func TestHistoryHandler(t *testing.T) {
 		},
 		{
 			name: "malformed symbol", target: "/api/history?symbol=AAPL%3Cb%3E", wantStatus: 400,
-			wantErrHas: `symbol "AAPL<B>" has a character other than`,
+			wantErrHas: `symbol "AAPL<B>": '<' is not one of A-Z 0-9 . - :`,
 		},
 		{
 			name: "overlong symbol", target: "/api/history?symbol=" + strings.Repeat("A", 100), wantStatus: 400,

@@ -86,7 +86,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		h.rings = append(h.rings, newReplayRing(cfg.ReplaySize))
 	}
 	for i, s := range cfg.Symbols {
-		if err := checkSymbolName(s); err != nil {
+		if err := feed.CheckSymbol(s); err != nil {
 			return nil, fmt.Errorf("hub config: %w", err)
 		}
 		if _, dup := h.index[s]; dup {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/tickerd/tickerd/feed"
 )
 
 // SymbolSet is the set of symbols one stream receives, as a bit set over
@@ -108,29 +110,13 @@ func (h *Hub) SelectFunc(keep func(symbol string) bool) (*SymbolSet, int) {
 	return set, n
 }
 
-// maxSymbolLen bounds one symbol name.
-const maxSymbolLen = 16
-
-// checkSymbolName accepts an upper-case symbol of letters, digits, '.', ':' and '-'.
+// checkSymbolName applies feed's one symbol rule to a name a client sent.
 func checkSymbolName(name string) error {
-	if name == "" {
-		return fmt.Errorf("%w: empty symbol in list", ErrBadSubscription)
-	}
-	if len(name) > maxSymbolLen {
-		return fmt.Errorf("%w: symbol %.16q... longer than %d characters", ErrBadSubscription, name, maxSymbolLen)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '.' && c != ':' && c != '-' {
-			return fmt.Errorf("%w: symbol %q has a character other than A-Z 0-9 . : -", ErrBadSubscription, name)
-		}
+	if err := feed.CheckSymbol(name); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadSubscription, err)
 	}
 	return nil
 }
-
-// CheckSymbolName reports whether name is a well-formed symbol name; its
-// error wraps ErrBadSubscription.
-func CheckSymbolName(name string) error { return checkSymbolName(name) }
 
 // MaxMaxFreq is the largest useful maxfreq: a cap above it caps nothing.
 const MaxMaxFreq = 1000
