@@ -61,21 +61,20 @@ const (
 )
 
 // nativeBounds are the upper bounds, within one power of two, of the
-// buckets of schema nativeSchema, as math.Frexp fractions.
-var nativeBounds = func() []float64 {
-	n := 1 << nativeSchema
-	b := make([]float64, n)
-	for i := range b {
-		b[i] = math.Exp2(float64(i-n) / float64(n))
-	}
-	return b
-}()
+// buckets of schema nativeSchema, as math.Frexp fractions: 2^((i-8)/8).
+// They are client_golang's literals: math.Exp2 gives three of them
+// (i = 5, 6, 7) a float or two higher, and a value in between would land
+// one bucket above where client_golang puts it.
+var nativeBounds = [1 << nativeSchema]float64{
+	0.5, 0.5452538663326288, 0.5946035575013605, 0.6484197773255048,
+	0.7071067811865475, 0.7711054127039704, 0.8408964152537144, 0.9170040432046711,
+}
 
 // nativeKey returns the index of the native bucket holding v > 0: the
 // bucket with upper bound 2^(key/8) and lower bound 2^((key-1)/8).
 func nativeKey(v float64) int {
 	frac, exp := math.Frexp(v)
-	return sort.SearchFloat64s(nativeBounds, frac) + (exp-1)*len(nativeBounds)
+	return sort.SearchFloat64s(nativeBounds[:], frac) + (exp-1)*len(nativeBounds)
 }
 
 // nativeCounts are the native buckets of a histogram.
