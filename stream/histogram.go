@@ -49,10 +49,11 @@ func (h *localHistogram) observeN(v float64, n int) {
 
 // Native-histogram layout: schema 3, so each bucket's upper bound is 2^(1/8)
 // times (about 9% above) the previous one, as client_golang's default bucket
-// factor of 1.1 gives; a zero bucket for values up to 2^-20 (about 1µs), and
-// for negative ones, which a clock step can produce; and a slot for every
-// bucket up to 2^16 (about 18 hours). Larger values, which no stream lives
-// long enough to see, go to an overflow map.
+// factor of 1.1 gives; a zero bucket for values within 2^-20 (about 1µs) of
+// zero; and a slot for every bucket up to 2^16 (about 18 hours). Larger
+// values, which no stream lives long enough to see, go to an overflow map,
+// and negative ones, which a clock step or a publisher's clock ahead of
+// this server's can produce, to a map of negative buckets.
 const (
 	nativeSchema        = 3
 	nativeZeroThreshold = 0x1p-20
@@ -82,40 +83,54 @@ type nativeCounts struct {
 	zero     uint64
 	buckets  [nativeMaxKey - nativeMinKey + 1]uint64
 	overflow map[int]uint64 // keys above nativeMaxKey
+	negative map[int]uint64 // by the key of -v
 }
 
 func (c *nativeCounts) add(v float64, n uint64) {
-	if v <= nativeZeroThreshold {
-		c.zero += n
-		return
-	}
-	k := nativeKey(v)
-	if k > nativeMaxKey {
-		if c.overflow == nil {
-			c.overflow = make(map[int]uint64)
+	switch {
+	case v > nativeZeroThreshold:
+		k := nativeKey(v)
+		if k > nativeMaxKey {
+			c.overflow = addKey(c.overflow, k, n)
+			return
 		}
-		c.overflow[k] += n
-		return
+		c.buckets[k-nativeMinKey] += n
+	case v < -nativeZeroThreshold:
+		c.negative = addKey(c.negative, nativeKey(-v), n)
+	default:
+		c.zero += n
 	}
-	c.buckets[k-nativeMinKey] += n
 }
 
-// mergeFrom adds o's counts to c and resets o.
+// addKey adds n to m[k], making m if it is nil.
+func addKey(m map[int]uint64, k int, n uint64) map[int]uint64 {
+	if m == nil {
+		m = make(map[int]uint64)
+	}
+	m[k] += n
+	return m
+}
+
+// mergeFrom adds o's counts to c and resets o, keeping its maps for the
+// next cycle.
 func (c *nativeCounts) mergeFrom(o *nativeCounts) {
 	c.zero += o.zero
 	for i, n := range o.buckets {
 		c.buckets[i] += n
 	}
 	for k, n := range o.overflow {
-		if c.overflow == nil {
-			c.overflow = make(map[int]uint64)
-		}
-		c.overflow[k] += n
+		c.overflow = addKey(c.overflow, k, n)
 	}
-	*o = nativeCounts{}
+	for k, n := range o.negative {
+		c.negative = addKey(c.negative, k, n)
+	}
+	o.zero = 0
+	clear(o.buckets[:])
+	clear(o.overflow)
+	clear(o.negative)
 }
 
-// positive returns the populated buckets by key.
+// positive returns the populated positive buckets by key.
 func (c *nativeCounts) positive() map[int]int64 {
 	m := make(map[int]int64, len(c.overflow))
 	for i, n := range c.buckets {
@@ -124,6 +139,15 @@ func (c *nativeCounts) positive() map[int]int64 {
 		}
 	}
 	for k, n := range c.overflow {
+		m[k] = int64(n)
+	}
+	return m
+}
+
+// negativeBuckets returns the populated negative buckets by key.
+func (c *nativeCounts) negativeBuckets() map[int]int64 {
+	m := make(map[int]int64, len(c.negative))
+	for k, n := range c.negative {
 		m[k] = int64(n)
 	}
 	return m
@@ -172,10 +196,10 @@ func (s *sharedHistogram) Collect(ch chan<- prometheus.Metric) {
 		buckets[le] = cum
 	}
 	n, sum := s.h.n, s.h.sum
-	var positive map[int]int64
+	var positive, negative map[int]int64
 	var zero uint64
 	if s.h.native != nil {
-		positive, zero = s.h.native.positive(), s.h.native.zero
+		positive, negative, zero = s.h.native.positive(), s.h.native.negativeBuckets(), s.h.native.zero
 	}
 	s.mu.Unlock()
 	classic := prometheus.MustNewConstHistogramWithCreatedTimestamp(s.desc, n, sum, buckets, s.created)
@@ -183,7 +207,7 @@ func (s *sharedHistogram) Collect(ch chan<- prometheus.Metric) {
 		ch <- classic
 		return
 	}
-	native := prometheus.MustNewConstNativeHistogram(s.desc, n, sum, positive, nil, zero,
+	native := prometheus.MustNewConstNativeHistogram(s.desc, n, sum, positive, negative, zero,
 		nativeSchema, nativeZeroThreshold, s.created)
 	ch <- bothHistograms{classic: classic, native: native}
 }

@@ -46,6 +46,13 @@ func TestHistogramExposesWhatClientGolangWould(t *testing.T) {
 	for range 2000 {
 		spread = append(spread, observation{0.0002 * math.Exp(rng.Float64()*7), 1 + rng.IntN(3)})
 	}
+	negated := func(in []observation) []observation {
+		out := make([]observation, len(in))
+		for i, o := range in {
+			out[i] = observation{-o.v, o.n}
+		}
+		return out
+	}
 	for _, tt := range []struct {
 		name   string
 		upper  []float64
@@ -59,6 +66,10 @@ func TestHistogramExposesWhatClientGolangWould(t *testing.T) {
 		{name: "zero", upper: latencyBuckets, native: true, cycles: [][]observation{
 			{{0, 3}, {math.Copysign(0, -1), 1}},
 		}},
+		{name: "negative", upper: latencyBuckets, native: true, cycles: [][]observation{{
+			{-1e-300, 1}, {-nativeZeroThreshold, 1}, {math.Nextafter(-nativeZeroThreshold, math.Inf(-1)), 1},
+			{-0.000001, 2}, {-0.001, 1}, {-0.0011, 4}, {-0.5, 1}, {-3, 1}, {-86400, 1},
+		}}},
 		{name: "tiny", upper: latencyBuckets, native: true, cycles: [][]observation{{
 			{5e-324, 1}, {1e-300, 1}, {1e-9, 2}, {nativeZeroThreshold, 1},
 			{math.Nextafter(nativeZeroThreshold, 1), 1}, {0x1p-19, 1}, {0.000001, 3},
@@ -68,11 +79,12 @@ func TestHistogramExposesWhatClientGolangWould(t *testing.T) {
 		}}},
 		{name: "largest float", upper: latencyBuckets, native: true, cycles: [][]observation{{{math.MaxFloat64, 1}}}},
 		{name: "native bucket bounds", upper: latencyBuckets, native: true, cycles: [][]observation{onNativeBounds}},
+		{name: "native bucket bounds, negative", upper: latencyBuckets, native: true, cycles: [][]observation{negated(onNativeBounds)}},
 		{name: "batches", upper: latencyBuckets, native: true, cycles: [][]observation{{
-			{0.003, 1000}, {0.2, 37}, {0, 12}, {40, 3}, {0.05, 0}, {0.05, -3},
+			{0.003, 1000}, {0.2, 37}, {-0.01, 5}, {0, 12}, {40, 3}, {0.05, 0}, {0.05, -3},
 		}}},
 		{name: "several cycles", upper: latencyBuckets, native: true, cycles: [][]observation{
-			{{0.003, 4}, {0.0031, 1}},
+			{{0.003, 4}, {0.0031, 1}, {-0.002, 1}},
 			{},
 			{{0.003, 2}, {12, 1}, {0x1p20, 1}, {0, 1}},
 			spread,

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"testing"
@@ -56,12 +57,13 @@ func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
 		v float64
 		n int
 	}{
-		{-0.001, 1}, {0, 2}, {0.0000005, 1}, // zero bucket
+		{-0.001, 1},            // a negative bucket
+		{0, 2}, {0.0000005, 1}, // zero bucket
 		{0.0003, 1}, {0.003, 4}, {0.0031, 1}, {0.2, 3}, {12, 1},
 		{1 << 20, 1},                                // beyond the slots: overflow
 		{math.NaN(), 5}, {math.Inf(1), 5}, {0.1, 0}, // not counted
 	}
-	wantKeys := map[int]int64{}
+	wantKeys, wantNegative := map[int]int64{}, map[int]int64{}
 	var wantN uint64
 	var wantSum float64
 	for round := range 2 { // the second round checks that merge reset the local counts
@@ -79,8 +81,11 @@ func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
 			}
 			wantN += uint64(o.n)
 			wantSum += o.v * float64(o.n)
-			if o.v > nativeZeroThreshold {
+			switch {
+			case o.v > nativeZeroThreshold:
 				wantKeys[nativeKey(o.v)] += int64(o.n)
+			case o.v < -nativeZeroThreshold:
+				wantNegative[nativeKey(-o.v)] += int64(o.n)
 			}
 		}
 	}
@@ -95,12 +100,12 @@ func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
 	if len(classic) != len(latencyBuckets) || classic[0.0001] != 8 || classic[0.005] != 20 || classic[0.25] != 26 || classic[10] != 26 {
 		t.Errorf("classic buckets %v", classic)
 	}
-	if h.GetSchema() != nativeSchema || h.GetZeroThreshold() != nativeZeroThreshold || h.GetZeroCount() != 8 {
-		t.Errorf("schema %d, zero threshold %g, zero count %d; want %d, %g, 8",
+	if h.GetSchema() != nativeSchema || h.GetZeroThreshold() != nativeZeroThreshold || h.GetZeroCount() != 6 {
+		t.Errorf("schema %d, zero threshold %g, zero count %d; want %d, %g, 6",
 			h.GetSchema(), h.GetZeroThreshold(), h.GetZeroCount(), nativeSchema, nativeZeroThreshold)
 	}
-	if len(h.GetNegativeSpan()) != 0 {
-		t.Errorf("negative buckets %v", h.GetNegativeSpan())
+	if got := decodeNative(h.GetNegativeSpan(), h.GetNegativeDelta()); !maps.Equal(got, wantNegative) {
+		t.Errorf("negative native buckets %v, want %v", got, wantNegative)
 	}
 	got := decodeNative(h.GetPositiveSpan(), h.GetPositiveDelta())
 	if len(got) != len(wantKeys) {
