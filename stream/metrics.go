@@ -15,6 +15,7 @@ type metrics struct {
 	conflating    prometheus.Gauge
 	streamsOpened prometheus.Counter
 	streamsClosed *prometheus.CounterVec
+	closedBy      [len(closeReasonNames)]prometheus.Counter // streamsClosed's series by closeReason; none for keepOpen
 	rejected      *prometheus.CounterVec
 	ticks         []prometheus.Counter // per symbol, in universe order
 	ticksRejected *prometheus.CounterVec
@@ -23,6 +24,7 @@ type metrics struct {
 	bytes         prometheus.Counter
 	writes        prometheus.Counter
 	dropped       *prometheus.CounterVec
+	droppedBy     [droppedReasons]prometheus.Counter // dropped's series by reason
 	replays       prometheus.Counter
 	resyncs       prometheus.Counter
 	resumeHeld    prometheus.Counter
@@ -138,14 +140,14 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	for _, s := range symbols {
 		m.ticks = append(m.ticks, ticks.WithLabelValues(s))
 	}
-	for _, r := range closeReasonNames[1:] {
-		m.streamsClosed.WithLabelValues(r)
+	for r := 1; r < len(closeReasonNames); r++ {
+		m.closedBy[r] = m.streamsClosed.WithLabelValues(closeReasonNames[r])
 	}
 	for _, r := range rejectedNames {
 		m.rejected.WithLabelValues(r)
 	}
-	for _, r := range droppedNames {
-		m.dropped.WithLabelValues(r)
+	for r, name := range droppedNames {
+		m.droppedBy[r] = m.dropped.WithLabelValues(name)
 	}
 	for _, r := range []string{"unknown_symbol", "bad_price", "sequence", "price_jump"} {
 		m.ticksRejected.WithLabelValues(r)
@@ -193,10 +195,10 @@ func (s *writerStats) flush(m *metrics) {
 	add(m.writes, &s.writes)
 	add(m.heartbeats, &s.heartbeats)
 	for r := range s.dropped {
-		add(m.dropped.WithLabelValues(droppedNames[r]), &s.dropped[r])
+		add(m.droppedBy[r], &s.dropped[r])
 	}
 	for r := 1; r < len(s.closed); r++ {
-		add(m.streamsClosed.WithLabelValues(closeReasonNames[r]), &s.closed[r])
+		add(m.closedBy[r], &s.closed[r])
 	}
 	m.latency.merge(&s.latency)
 	m.queueDepth.merge(&s.queueDepth)

@@ -45,6 +45,45 @@ func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 	}
 }
 
+// TestFlushCountsEachReasonInItsOwnSeries checks that what a writer counted
+// by reason lands in the series labelled with that reason, and that a
+// second flush adds only what was counted since.
+func TestFlushCountsEachReasonInItsOwnSeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := newMetrics(reg, []string{"AAPL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newWriterStats()
+	want := map[string]float64{}
+	for round := range 2 {
+		for r := range s.dropped {
+			s.dropped[r] = 1 + r + round
+			want["tickerd_events_dropped_total/"+droppedNames[r]] += float64(1 + r + round)
+		}
+		for r := closedNormal; r < closeReason(len(s.closed)); r++ {
+			s.closed[r] = 10 + int(r) + round
+			want["tickerd_streams_closed_total/"+r.String()] += float64(10 + int(r) + round)
+		}
+		s.flush(m)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, c := range f.GetMetric() {
+			if name := f.GetName(); name == "tickerd_events_dropped_total" || name == "tickerd_streams_closed_total" {
+				got[name+"/"+c.GetLabel()[0].GetValue()] = c.GetCounter().GetValue()
+			}
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("counted %v, want %v", got, want)
+	}
+}
+
 // TestTickToWireHasClassicAndNativeBuckets feeds known latencies through a
 // writer's local counts and reads them back as Prometheus would.
 func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
@@ -157,4 +196,22 @@ func decodeNative(spans []*dto.BucketSpan, deltas []int64) map[int]int64 {
 		}
 	}
 	return out
+}
+
+// BenchmarkWriterStatsFlush is what a writer pays at the end of each cycle
+// to add what it counted to the metrics.
+func BenchmarkWriterStatsFlush(b *testing.B) {
+	m, err := newMetrics(prometheus.NewRegistry(), []string{"AAPL"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newWriterStats()
+	for b.Loop() {
+		s.events, s.bytes, s.writes, s.heartbeats = 100, 12000, 100, 1
+		s.dropped[droppedThrottled] = 3
+		s.closed[closedNormal] = 1
+		s.latency.observe(0.003)
+		s.queueDepth.observe(1)
+		s.flush(m)
+	}
 }
