@@ -59,6 +59,11 @@ var rejectedNames = []string{
 	rejectOverClientLimit, rejectUnauthorized, rejectForbidden,
 }
 
+// ticksRejectedNames are the labels of tickerd_feed_ticks_rejected_total,
+// which Hub.Publish counts as it refuses a tick. The labels of
+// tickerd_streams_closed_total are closeReason's names.
+var ticksRejectedNames = []string{"unknown_symbol", "bad_price", "sequence", "price_jump"}
+
 // latencyBuckets are the classic buckets of tickerd_tick_to_wire_seconds,
 // from 100µs to 10s; it has native buckets as well (nativeSchema).
 var latencyBuckets = []float64{
@@ -66,6 +71,8 @@ var latencyBuckets = []float64{
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 }
 
+// queueDepthBuckets are the buckets of tickerd_client_queue_events, from one
+// event to 4096.
 var queueDepthBuckets = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}
 
 func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
@@ -149,7 +156,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	for r, name := range droppedNames {
 		m.droppedBy[r] = m.dropped.WithLabelValues(name)
 	}
-	for _, r := range []string{"unknown_symbol", "bad_price", "sequence", "price_jump"} {
+	for _, r := range ticksRejectedNames {
 		m.ticksRejected.WithLabelValues(r)
 	}
 	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
