@@ -220,26 +220,63 @@ func TestNativeKeyIsTheBucketHoldingTheValue(t *testing.T) {
 }
 
 // BenchmarkLatencyObserve is the per-event cost a writer pays to count one
-// tick-to-wire latency, with and without the native buckets.
+// tick-to-wire latency, with and without the native buckets, next to what
+// client_golang's own histogram costs for the same observation: from one
+// goroutine, and from every core at once as the writers would.
 func BenchmarkLatencyObserve(b *testing.B) {
 	values := make([]float64, 1024)
 	for i := range values {
 		values[i] = 0.0002 * math.Exp(float64(i%200)/30) // 200µs to about 150ms
 	}
 	for _, bc := range []struct {
-		name string
-		h    localHistogram
+		name   string
+		native bool
 	}{
-		{"classic", newLocalHistogram(latencyBuckets)},
-		{"classic+native", newLocalNativeHistogram(latencyBuckets)},
+		{"classic", false},
+		{"classic+native", true},
 	} {
+		local := func() localHistogram {
+			if bc.native {
+				return newLocalNativeHistogram(latencyBuckets)
+			}
+			return newLocalHistogram(latencyBuckets)
+		}
+		library := func() prometheus.Histogram { return libraryHistogram(latencyBuckets, bc.native) }
 		b.Run(bc.name, func(b *testing.B) {
-			h := bc.h
+			h := local()
 			i := 0
 			for b.Loop() {
 				h.observe(values[i&1023])
 				i++
 			}
+		})
+		b.Run(bc.name+"/parallel", func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				h := local()
+				i := 0
+				for pb.Next() {
+					h.observe(values[i&1023])
+					i++
+				}
+			})
+		})
+		b.Run("client_golang/"+bc.name, func(b *testing.B) {
+			h := library()
+			i := 0
+			for b.Loop() {
+				h.Observe(values[i&1023])
+				i++
+			}
+		})
+		b.Run("client_golang/"+bc.name+"/parallel", func(b *testing.B) {
+			h := library()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					h.Observe(values[i&1023])
+					i++
+				}
+			})
 		})
 	}
 }
