@@ -2,14 +2,9 @@ package stream
 
 import (
 	"fmt"
-	"math"
-	"sort"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // metrics holds every metric of package stream. Writers count in plain
@@ -20,6 +15,7 @@ type metrics struct {
 	conflating    prometheus.Gauge
 	streamsOpened prometheus.Counter
 	streamsClosed *prometheus.CounterVec
+	closedBy      [len(closeReasonNames)]prometheus.Counter // streamsClosed's series by closeReason; none for keepOpen
 	ticks         []prometheus.Counter // per symbol, in universe order
 	ticksRejected *prometheus.CounterVec
 	lastTick      prometheus.Gauge
@@ -27,6 +23,7 @@ type metrics struct {
 	bytes         prometheus.Counter
 	writes        prometheus.Counter
 	dropped       *prometheus.CounterVec
+	droppedBy     [droppedReasons]prometheus.Counter // dropped's series by reason
 	replays       prometheus.Counter
 	resyncs       prometheus.Counter
 	resumeHeld    prometheus.Counter
@@ -45,6 +42,11 @@ const (
 
 var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttled"}
 
+// ticksRejectedNames are the labels of tickerd_feed_ticks_rejected_total,
+// which Hub.Publish counts as it refuses a tick. The labels of
+// tickerd_streams_closed_total are closeReason's names.
+var ticksRejectedNames = []string{"unknown_symbol", "bad_price", "sequence", "price_jump"}
+
 // latencyBuckets are the classic buckets of tickerd_tick_to_wire_seconds,
 // from 100µs to 10s; it has native buckets as well (nativeSchema).
 var latencyBuckets = []float64{
@@ -52,6 +54,8 @@ var latencyBuckets = []float64{
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 }
 
+// queueDepthBuckets are the buckets of tickerd_client_queue_events, from one
+// event to 4096.
 var queueDepthBuckets = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}
 
 func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
@@ -122,13 +126,13 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	for _, s := range symbols {
 		m.ticks = append(m.ticks, ticks.WithLabelValues(s))
 	}
-	for _, r := range closeReasonNames[1:] {
-		m.streamsClosed.WithLabelValues(r)
+	for r := 1; r < len(closeReasonNames); r++ {
+		m.closedBy[r] = m.streamsClosed.WithLabelValues(closeReasonNames[r])
 	}
-	for _, r := range droppedNames {
-		m.dropped.WithLabelValues(r)
+	for r, name := range droppedNames {
+		m.droppedBy[r] = m.dropped.WithLabelValues(name)
 	}
-	for _, r := range []string{"unknown_symbol", "bad_price", "sequence", "price_jump"} {
+	for _, r := range ticksRejectedNames {
 		m.ticksRejected.WithLabelValues(r)
 	}
 	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -174,211 +178,11 @@ func (s *writerStats) flush(m *metrics) {
 	add(m.writes, &s.writes)
 	add(m.heartbeats, &s.heartbeats)
 	for r := range s.dropped {
-		add(m.dropped.WithLabelValues(droppedNames[r]), &s.dropped[r])
+		add(m.droppedBy[r], &s.dropped[r])
 	}
 	for r := 1; r < len(s.closed); r++ {
-		add(m.streamsClosed.WithLabelValues(closeReasonNames[r]), &s.closed[r])
+		add(m.closedBy[r], &s.closed[r])
 	}
 	m.latency.merge(&s.latency)
 	m.queueDepth.merge(&s.queueDepth)
-}
-
-// localHistogram counts observations for one goroutine, without locks.
-type localHistogram struct {
-	upper  []float64
-	counts []uint64 // len(upper)+1; the last is +Inf
-	sum    float64
-	n      uint64
-	native *nativeCounts // nil: classic buckets only
-}
-
-func newLocalHistogram(upper []float64) localHistogram {
-	return localHistogram{upper: upper, counts: make([]uint64, len(upper)+1)}
-}
-
-// newLocalNativeHistogram returns a histogram that counts in native
-// (exponential) buckets as well as in upper's.
-func newLocalNativeHistogram(upper []float64) localHistogram {
-	h := newLocalHistogram(upper)
-	h.native = new(nativeCounts)
-	return h
-}
-
-func (h *localHistogram) observe(v float64) { h.observeN(v, 1) }
-
-// observeN records n observations of v.
-func (h *localHistogram) observeN(v float64, n int) {
-	if n <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return
-	}
-	i := sort.SearchFloat64s(h.upper, v)
-	h.counts[i] += uint64(n)
-	h.sum += v * float64(n)
-	h.n += uint64(n)
-	if h.native != nil {
-		h.native.add(v, uint64(n))
-	}
-}
-
-// Native-histogram layout: schema 3, so each bucket's upper bound is 2^(1/8)
-// times (about 9% above) the previous one, as client_golang's default bucket
-// factor of 1.1 gives; a zero bucket for values up to 2^-20 (about 1µs), and
-// for negative ones, which a clock step can produce; and a slot for every
-// bucket up to 2^16 (about 18 hours). Larger values, which no stream lives
-// long enough to see, go to an overflow map.
-const (
-	nativeSchema        = 3
-	nativeZeroThreshold = 0x1p-20
-	nativeMinKey        = -20<<nativeSchema + 1 // the first bucket above the zero bucket
-	nativeMaxKey        = 16 << nativeSchema
-)
-
-// nativeBounds are the upper bounds, within one power of two, of the
-// buckets of schema nativeSchema, as math.Frexp fractions.
-var nativeBounds = func() []float64 {
-	n := 1 << nativeSchema
-	b := make([]float64, n)
-	for i := range b {
-		b[i] = math.Exp2(float64(i-n) / float64(n))
-	}
-	return b
-}()
-
-// nativeKey returns the index of the native bucket holding v > 0: the
-// bucket with upper bound 2^(key/8) and lower bound 2^((key-1)/8).
-func nativeKey(v float64) int {
-	frac, exp := math.Frexp(v)
-	return sort.SearchFloat64s(nativeBounds, frac) + (exp-1)*len(nativeBounds)
-}
-
-// nativeCounts are the native buckets of a histogram.
-type nativeCounts struct {
-	zero     uint64
-	buckets  [nativeMaxKey - nativeMinKey + 1]uint64
-	overflow map[int]uint64 // keys above nativeMaxKey
-}
-
-func (c *nativeCounts) add(v float64, n uint64) {
-	if v <= nativeZeroThreshold {
-		c.zero += n
-		return
-	}
-	k := nativeKey(v)
-	if k > nativeMaxKey {
-		if c.overflow == nil {
-			c.overflow = make(map[int]uint64)
-		}
-		c.overflow[k] += n
-		return
-	}
-	c.buckets[k-nativeMinKey] += n
-}
-
-// mergeFrom adds o's counts to c and resets o.
-func (c *nativeCounts) mergeFrom(o *nativeCounts) {
-	c.zero += o.zero
-	for i, n := range o.buckets {
-		c.buckets[i] += n
-	}
-	for k, n := range o.overflow {
-		if c.overflow == nil {
-			c.overflow = make(map[int]uint64)
-		}
-		c.overflow[k] += n
-	}
-	*o = nativeCounts{}
-}
-
-// positive returns the populated buckets by key.
-func (c *nativeCounts) positive() map[int]int64 {
-	m := make(map[int]int64, len(c.overflow))
-	for i, n := range c.buckets {
-		if n > 0 {
-			m[i+nativeMinKey] = int64(n)
-		}
-	}
-	for k, n := range c.overflow {
-		m[k] = int64(n)
-	}
-	return m
-}
-
-// sharedHistogram is a Prometheus histogram fed by merging local ones.
-type sharedHistogram struct {
-	desc    *prometheus.Desc
-	created time.Time
-	mu      sync.Mutex
-	h       localHistogram
-}
-
-func newSharedHistogram(desc *prometheus.Desc, h localHistogram) *sharedHistogram {
-	return &sharedHistogram{desc: desc, created: time.Now(), h: h}
-}
-
-func (s *sharedHistogram) merge(l *localHistogram) {
-	if l.n == 0 {
-		return
-	}
-	s.mu.Lock()
-	for i, c := range l.counts {
-		s.h.counts[i] += c
-	}
-	s.h.sum += l.sum
-	s.h.n += l.n
-	if l.native != nil {
-		s.h.native.mergeFrom(l.native)
-	}
-	s.mu.Unlock()
-	clear(l.counts)
-	l.sum, l.n = 0, 0
-}
-
-// Describe implements prometheus.Collector.
-func (s *sharedHistogram) Describe(ch chan<- *prometheus.Desc) { ch <- s.desc }
-
-// Collect implements prometheus.Collector.
-func (s *sharedHistogram) Collect(ch chan<- prometheus.Metric) {
-	s.mu.Lock()
-	buckets := make(map[float64]uint64, len(s.h.upper))
-	var cum uint64
-	for i, le := range s.h.upper {
-		cum += s.h.counts[i]
-		buckets[le] = cum
-	}
-	n, sum := s.h.n, s.h.sum
-	var positive map[int]int64
-	var zero uint64
-	if s.h.native != nil {
-		positive, zero = s.h.native.positive(), s.h.native.zero
-	}
-	s.mu.Unlock()
-	classic := prometheus.MustNewConstHistogramWithCreatedTimestamp(s.desc, n, sum, buckets, s.created)
-	if positive == nil {
-		ch <- classic
-		return
-	}
-	native := prometheus.MustNewConstNativeHistogram(s.desc, n, sum, positive, nil, zero,
-		nativeSchema, nativeZeroThreshold, s.created)
-	ch <- bothHistograms{classic: classic, native: native}
-}
-
-// bothHistograms exposes one histogram with its classic buckets, which the
-// text format carries, and its native ones, which Prometheus takes from the
-// protobuf format when its native histograms are enabled.
-type bothHistograms struct{ classic, native prometheus.Metric }
-
-// Desc implements prometheus.Metric.
-func (b bothHistograms) Desc() *prometheus.Desc { return b.classic.Desc() }
-
-// Write implements prometheus.Metric.
-func (b bothHistograms) Write(out *dto.Metric) error {
-	var classic dto.Metric
-	if err := b.classic.Write(&classic); err != nil {
-		return err
-	}
-	if err := b.native.Write(out); err != nil {
-		return err
-	}
-	out.Histogram.Bucket = classic.Histogram.Bucket
-	return nil
 }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"testing"
@@ -44,20 +45,42 @@ func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 	}
 }
 
-func TestNativeKeyIsTheBucketHoldingTheValue(t *testing.T) {
-	for k := nativeMinKey; k <= nativeMaxKey+16; k++ {
-		lower, upper := math.Exp2(float64(k-1)/8), math.Exp2(float64(k)/8)
-		for _, v := range []float64{lower * 1.000001, (lower + upper) / 2, upper * 0.999999} {
-			if got := nativeKey(v); got != k {
-				t.Fatalf("nativeKey(%g) = %d, want %d: bucket (%g, %g]", v, got, k, lower, upper)
+// TestFlushCountsEachReasonInItsOwnSeries checks that what a writer counted
+// by reason lands in the series labelled with that reason, and that a
+// second flush adds only what was counted since.
+func TestFlushCountsEachReasonInItsOwnSeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := newMetrics(reg, []string{"AAPL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newWriterStats()
+	want := map[string]float64{}
+	for round := range 2 {
+		for r := range s.dropped {
+			s.dropped[r] = 1 + r + round
+			want["tickerd_events_dropped_total/"+droppedNames[r]] += float64(1 + r + round)
+		}
+		for r := closedNormal; r < closeReason(len(s.closed)); r++ {
+			s.closed[r] = 10 + int(r) + round
+			want["tickerd_streams_closed_total/"+r.String()] += float64(10 + int(r) + round)
+		}
+		s.flush(m)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, c := range f.GetMetric() {
+			if name := f.GetName(); name == "tickerd_events_dropped_total" || name == "tickerd_streams_closed_total" {
+				got[name+"/"+c.GetLabel()[0].GetValue()] = c.GetCounter().GetValue()
 			}
 		}
 	}
-	for e := -19; e <= 20; e++ {
-		// A power of two is the upper bound of its bucket.
-		if got := nativeKey(math.Exp2(float64(e))); got != e*8 {
-			t.Errorf("nativeKey(2^%d) = %d, want %d", e, got, e*8)
-		}
+	if !maps.Equal(got, want) {
+		t.Errorf("counted %v, want %v", got, want)
 	}
 }
 
@@ -73,12 +96,13 @@ func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
 		v float64
 		n int
 	}{
-		{-0.001, 1}, {0, 2}, {0.0000005, 1}, // zero bucket
+		{-0.001, 1},            // a negative bucket
+		{0, 2}, {0.0000005, 1}, // zero bucket
 		{0.0003, 1}, {0.003, 4}, {0.0031, 1}, {0.2, 3}, {12, 1},
 		{1 << 20, 1},                                // beyond the slots: overflow
 		{math.NaN(), 5}, {math.Inf(1), 5}, {0.1, 0}, // not counted
 	}
-	wantKeys := map[int]int64{}
+	wantKeys, wantNegative := map[int]int64{}, map[int]int64{}
 	var wantN uint64
 	var wantSum float64
 	for round := range 2 { // the second round checks that merge reset the local counts
@@ -96,8 +120,11 @@ func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
 			}
 			wantN += uint64(o.n)
 			wantSum += o.v * float64(o.n)
-			if o.v > nativeZeroThreshold {
+			switch {
+			case o.v > nativeZeroThreshold:
 				wantKeys[nativeKey(o.v)] += int64(o.n)
+			case o.v < -nativeZeroThreshold:
+				wantNegative[nativeKey(-o.v)] += int64(o.n)
 			}
 		}
 	}
@@ -112,12 +139,12 @@ func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
 	if len(classic) != len(latencyBuckets) || classic[0.0001] != 8 || classic[0.005] != 20 || classic[0.25] != 26 || classic[10] != 26 {
 		t.Errorf("classic buckets %v", classic)
 	}
-	if h.GetSchema() != nativeSchema || h.GetZeroThreshold() != nativeZeroThreshold || h.GetZeroCount() != 8 {
-		t.Errorf("schema %d, zero threshold %g, zero count %d; want %d, %g, 8",
+	if h.GetSchema() != nativeSchema || h.GetZeroThreshold() != nativeZeroThreshold || h.GetZeroCount() != 6 {
+		t.Errorf("schema %d, zero threshold %g, zero count %d; want %d, %g, 6",
 			h.GetSchema(), h.GetZeroThreshold(), h.GetZeroCount(), nativeSchema, nativeZeroThreshold)
 	}
-	if len(h.GetNegativeSpan()) != 0 {
-		t.Errorf("negative buckets %v", h.GetNegativeSpan())
+	if got := decodeNative(h.GetNegativeSpan(), h.GetNegativeDelta()); !maps.Equal(got, wantNegative) {
+		t.Errorf("negative native buckets %v, want %v", got, wantNegative)
 	}
 	got := decodeNative(h.GetPositiveSpan(), h.GetPositiveDelta())
 	if len(got) != len(wantKeys) {
@@ -171,27 +198,20 @@ func decodeNative(spans []*dto.BucketSpan, deltas []int64) map[int]int64 {
 	return out
 }
 
-// BenchmarkLatencyObserve is the per-event cost a writer pays to count one
-// tick-to-wire latency, with and without the native buckets.
-func BenchmarkLatencyObserve(b *testing.B) {
-	values := make([]float64, 1024)
-	for i := range values {
-		values[i] = 0.0002 * math.Exp(float64(i%200)/30) // 200µs to about 150ms
+// BenchmarkWriterStatsFlush is what a writer pays at the end of each cycle
+// to add what it counted to the metrics.
+func BenchmarkWriterStatsFlush(b *testing.B) {
+	m, err := newMetrics(prometheus.NewRegistry(), []string{"AAPL"})
+	if err != nil {
+		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name string
-		h    localHistogram
-	}{
-		{"classic", newLocalHistogram(latencyBuckets)},
-		{"classic+native", newLocalNativeHistogram(latencyBuckets)},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			h := bc.h
-			i := 0
-			for b.Loop() {
-				h.observe(values[i&1023])
-				i++
-			}
-		})
+	s := newWriterStats()
+	for b.Loop() {
+		s.events, s.bytes, s.writes, s.heartbeats = 100, 12000, 100, 1
+		s.dropped[droppedThrottled] = 3
+		s.closed[closedNormal] = 1
+		s.latency.observe(0.003)
+		s.queueDepth.observe(1)
+		s.flush(m)
 	}
 }
