@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -75,7 +74,7 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stderr bytes.Buffer
-			err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, &stderr, &stderr)
+			err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, &stderr, &stderr, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("run(%v) = %v, want an error containing %q", tc.args, err, tc.want)
 			}
@@ -88,7 +87,7 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 
 func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, &out); err != nil {
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, &out, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"TICKERD_ADDR", "TICKERD_SYMBOLS", "TICKERD_RATE", "TICKERD_SEED", "TICKERD_REPLAY",
@@ -101,13 +100,11 @@ func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
 }
 
 func TestDebugAddrServesProfilesOnlyThere(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	td := startTickerd(t, "-debug-addr", "127.0.0.1:0")
+	debug := td.Addr(t, "debug-addr")
+	if debug == strings.TrimPrefix(td.URL, "http://") {
+		t.Fatalf("-debug-addr reported the address of -addr, %s", debug)
 	}
-	debug := ln.Addr().String()
-	ln.Close()
-	td := startTickerd(t, "-debug-addr", debug)
 	resp, err := http.Get("http://" + debug + "/debug/pprof/goroutine?debug=1")
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ func TestHealthcheckExitsZeroOnlyForAReadyServer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(context.Background(), append([]string{"healthcheck"}, tc.args...), func(k string) string { return tc.env[k] }, &out, &out)
+			err := run(context.Background(), append([]string{"healthcheck"}, tc.args...), func(k string) string { return tc.env[k] }, &out, &out, nil)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("healthcheck %v: %v\n%s", tc.args, err, out.String())
