@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -31,6 +32,28 @@ func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// jsonField returns field of the first complete line of a JSON log whose
+// msg is msg, or "" if no such line has been written yet.
+func (l *logBuffer) jsonField(msg, field string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := l.buf.Bytes()
+	for len(lines) > 0 {
+		line, rest, complete := bytes.Cut(lines, []byte("\n"))
+		if !complete {
+			break
+		}
+		lines = rest
+		var entry map[string]any
+		if json.Unmarshal(line, &entry) == nil && entry["msg"] == msg {
+			if v, ok := entry[field].(string); ok {
+				return v
+			}
+		}
+	}
+	return ""
 }
 
 // boundAddrs collects the addresses run reports for its listeners, by the
