@@ -603,7 +603,12 @@ func TestPageChartBarsAgreeWithHistory(t *testing.T) {
 
 // openSettledPage starts a server and opens the page on it at desktop size,
 // and waits until the page is live with its chart and every sparkline
-// loaded, so that an outage that follows cuts no request short.
+// loaded, so that an outage that follows cuts no request short. addr is
+// the server's host:port. A test that stops the server starts the next one
+// on addr, since the page must come back on its own origin; the port is
+// free in between, which cannot be helped: a socket kept listening for the
+// next server would hold the page's reconnects instead of refusing them,
+// and the outage would not be one.
 func openSettledPage(t *testing.T) (td *tickerd, addr string, p *browserPage) {
 	t.Helper()
 	td = startPageServer(t)
