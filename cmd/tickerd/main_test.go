@@ -158,3 +158,42 @@ func startTickerd(t testing.TB, args ...string) *tickerd {
 	td.URL = "http://" + td.Addr(t, "addr")
 	return td
 }
+
+// pollUntil calls cond every interval until it reports true or timeout
+// passes, and reports whether it did. It is the one loop of the package's
+// tests that waits for something.
+func pollUntil(timeout, interval time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
+}
+
+// waitFor polls cond every 10ms until it holds, or fails the test after
+// 20 seconds.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	if !pollUntil(20*time.Second, 10*time.Millisecond, cond) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// eventually waits until cond reports true, polling every 100ms, and fails
+// the test with cond's last description after timeout.
+func eventually(t testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	var state string
+	if !pollUntil(timeout, 100*time.Millisecond, func() bool {
+		var ok bool
+		ok, state = cond()
+		return ok
+	}) {
+		t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, state)
+	}
+}

@@ -213,35 +213,6 @@ func (r *tickReader) symbolOf(seq uint64) string {
 	return r.ticks[i].Symbol
 }
 
-// pollUntil calls cond every interval until it reports true or timeout
-// passes, and reports whether it did.
-func pollUntil(timeout, interval time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
-
-// eventually waits until cond reports true, polling every 100ms, and fails
-// the test with cond's last description after timeout.
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	var state string
-	if !pollUntil(timeout, 100*time.Millisecond, func() bool {
-		var ok bool
-		ok, state = cond()
-		return ok
-	}) {
-		t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, state)
-	}
-}
-
 func TestPromtoolAcceptsTheMetricsConfigAndRules(t *testing.T) {
 	promtool := requireTool(t, "promtool")
 	td := startTickerd(t, "-rate", "1000")

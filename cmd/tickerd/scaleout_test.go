@@ -78,18 +78,6 @@ func readiness(t *testing.T, base string) (status int, body struct {
 	return resp.StatusCode, body
 }
 
-// waitFor polls cond until it holds or 20 seconds pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // metric returns the value of an unlabelled series on a server's /metrics.
 func metric(t *testing.T, base, name string) float64 {
 	t.Helper()
