@@ -95,8 +95,9 @@ func exitCode(err error) int {
 	return 1
 }
 
-func parseConfig(r role, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	var c config
+// newFlagSet returns the flags of role r, each set into c, with a usage
+// message on stderr that names every flag's environment variable.
+func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	name := "tickerd"
 	if r == rolePublish {
 		name = "tickerd publish"
@@ -151,6 +152,12 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 			fmt.Fprintf(fs.Output(), "  -%s (%s, default %q)\n    \t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
 		})
 	}
+	return fs
+}
+
+func parseConfig(r role, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := newFlagSet(r, &c, stderr)
 	if err := applyEnv(fs, getenv); err != nil {
 		return c, usageError{err}
 	}

@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stderr bytes.Buffer
-			err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, &stderr, &stderr)
+			err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, &stderr, &stderr, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("run(%v) = %v, want an error containing %q", tc.args, err, tc.want)
 			}
@@ -86,28 +87,72 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 	}
 }
 
+// TestHelpListsEveryEnvironmentVariable checks, for serve and publish,
+// that -h gives every flag of the role's flag set a line naming the flag's
+// variable, that it names no variable without a flag, and that the role
+// reads every one of them.
 func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, &out); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range []string{"TICKERD_ADDR", "TICKERD_SYMBOLS", "TICKERD_RATE", "TICKERD_SEED", "TICKERD_REPLAY",
-		"TICKERD_HEARTBEAT", "TICKERD_WRITE_TIMEOUT", "TICKERD_MAX_SYMBOLS", "TICKERD_LOG_LEVEL", "TICKERD_LOG_FORMAT",
-		"TICKERD_FEED", "TICKERD_NATS_URL", "TICKERD_RESUME_WAIT", "TICKERD_NATS_MAX_PER_SYMBOL", "TICKERD_NATS_MAX_AGE"} {
-		if !strings.Contains(out.String(), v) {
-			t.Errorf("-h does not mention %s", v)
-		}
+	for _, tc := range []struct {
+		name string
+		role role
+		args []string
+	}{
+		{"serve", roleServe, nil},
+		{"publish", rolePublish, []string{"publish"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := run(context.Background(), append(tc.args, "-h"), func(string) string { return "" }, &out, &out, nil); err != nil {
+				t.Fatal(err)
+			}
+			// The line of each flag: "  -name (TICKERD_NAME, default ...)".
+			lines := map[string]string{}
+			for line := range strings.Lines(out.String()) {
+				if f, ok := strings.CutPrefix(strings.TrimSpace(line), "-"); ok {
+					flagName, _, _ := strings.Cut(f, " ")
+					lines[flagName] = line
+				}
+			}
+			fs := newFlagSet(tc.role, &config{}, io.Discard)
+			vars := map[string]bool{}
+			fs.VisitAll(func(f *flag.Flag) {
+				v := envName(f.Name)
+				vars[v] = true
+				if line, ok := lines[f.Name]; !ok {
+					t.Errorf("-h has no line for -%s", f.Name)
+				} else if !strings.Contains(line, "("+v+",") {
+					t.Errorf("-h does not name %s on the line of -%s: %q", v, f.Name, line)
+				}
+			})
+			if len(vars) < 2 {
+				t.Fatalf("the flag set of %s has %d flags", tc.name, len(vars))
+			}
+			for _, v := range regexp.MustCompile(`TICKERD_[A-Z0-9_]+`).FindAllString(out.String(), -1) {
+				if !vars[v] {
+					t.Errorf("-h names %s, the variable of no flag", v)
+				}
+			}
+
+			// And the role reads each of them.
+			read := map[string]bool{}
+			if _, err := parseConfig(tc.role, nil, func(k string) string { read[k] = true; return "" }, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			for v := range vars {
+				if !read[v] {
+					t.Errorf("%s does not read %s", tc.name, v)
+				}
+			}
+		})
 	}
 }
 
 func TestDebugAddrServesProfilesOnlyThere(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	td := startTickerd(t, "-debug-addr", "127.0.0.1:0")
+	debug := td.Addr(t, "debug-addr")
+	if debug == strings.TrimPrefix(td.URL, "http://") {
+		t.Fatalf("-debug-addr reported the address of -addr, %s", debug)
 	}
-	debug := ln.Addr().String()
-	ln.Close()
-	td := startTickerd(t, "-debug-addr", debug)
 	resp, err := http.Get("http://" + debug + "/debug/pprof/goroutine?debug=1")
 	if err != nil {
 		t.Fatal(err)

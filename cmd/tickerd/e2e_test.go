@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/tickerd/tickerd/internal/ssetest"
 
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,15 +67,14 @@ func (s *rawStream) next() (rawEvent, error) {
 	}
 }
 
-// ticks reads events until it has n ticks, failing on anything but
+// nextTick reads events until the next tick, failing on anything but
 // snapshots and ticks.
-func (s *rawStream) ticks(t *testing.T, n int) []feed.Tick {
+func (s *rawStream) nextTick(t *testing.T) feed.Tick {
 	t.Helper()
-	var out []feed.Tick
-	for len(out) < n {
+	for {
 		ev, err := s.next()
 		if err != nil {
-			t.Fatalf("after %d ticks: %v", len(out), err)
+			t.Fatal(err)
 		}
 		switch ev.name {
 		case "snapshot":
@@ -86,10 +86,20 @@ func (s *rawStream) ticks(t *testing.T, n int) []feed.Tick {
 			if ev.id != strconv.FormatUint(tk.Seq, 10) {
 				t.Fatalf("event id %q for tick seq %d", ev.id, tk.Seq)
 			}
-			out = append(out, tk)
+			return tk
 		default:
 			t.Fatalf("unexpected event %+v", ev)
 		}
+	}
+}
+
+// ticks reads events until it has n ticks, failing on anything but
+// snapshots and ticks.
+func (s *rawStream) ticks(t *testing.T, n int) []feed.Tick {
+	t.Helper()
+	out := make([]feed.Tick, 0, n)
+	for len(out) < n {
+		out = append(out, s.nextTick(t))
 	}
 	return out
 }
@@ -183,11 +193,31 @@ func TestEndToEndResumeHasNoGapAndNoDuplicate(t *testing.T) {
 	}
 }
 
+// TestEndToEndNonReadingClientDoesNotDelayOthers runs streams whose clients
+// never read, and one client that reads every tick: the reader gets every
+// tick, none of them late, while the stuck streams fill up, are conflated
+// and are closed as slow.
 func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
-	td := startTickerd(t, "-rate", "5000", "-queue-bytes", "16384", "-write-timeout", "1s")
+	const (
+		rate         = 5000
+		stuckStreams = 5
+		writeTimeout = 2 * time.Second
+		// maxLag is the oldest a tick may be when the reader gets it. The
+		// hub waits for every writer at each flush, so a write that
+		// blocked on a stuck socket would hold every stream back until the
+		// write timeout: the reader would get ticks writeTimeout old.
+		// Otherwise a tick waits for one flush interval (5 ms), the
+		// reader's turn, and the scrapes of /metrics the reader makes
+		// between ticks; on 2 cores under -race the oldest was under
+		// 200 ms in every run. Half the write timeout leaves a GC pause or
+		// a busy machine room, and is still far from a blocked writer.
+		maxLag = writeTimeout / 2
+	)
+	td := startTickerd(t, "-rate", strconv.Itoa(rate), "-queue-bytes", "16384", "-write-timeout", writeTimeout.String())
 	host := strings.TrimPrefix(td.URL, "http://")
-	// Several clients that never read, with tiny receive windows.
-	for range 5 {
+	// Clients that never read, with tiny receive windows.
+	stuck := make([]net.Conn, stuckStreams)
+	for i := range stuck {
 		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 			return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
 		}}
@@ -197,22 +227,112 @@ func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
 		}
 		defer conn.Close()
 		fmt.Fprintf(conn, "GET /events HTTP/1.1\r\nHost: %s\r\n\r\n", host)
+		stuck[i] = conn
 	}
+	series := func(exposition, name string) float64 {
+		t.Helper()
+		v, ok := sampleSum(exposition, name)
+		if !ok {
+			t.Fatalf("/metrics has no %s", name)
+		}
+		return v
+	}
+	waitFor(t, "the stuck streams to open", func() bool {
+		return series(get(t, td.URL+"/metrics"), "tickerd_streams_opened_total") == stuckStreams
+	})
+
+	// The reader reads until every stuck stream is closed, and a second
+	// more. A stuck stream's socket takes bytes until the kernel's buffers
+	// are full (the server's send buffer grows to a few MiB: seconds at
+	// this rate), then it is conflated past -queue-bytes, and closed as
+	// slow once it has taken nothing for the write timeout.
+	const slow = `tickerd_streams_closed_total{reason="slow"}`
 	reader := openRaw(t, td.URL+"/events", "")
 	start := time.Now()
-	ticks := reader.ticks(t, 25000) // 5 s at 5,000 ticks/s
-	elapsed := time.Since(start)
-	for i := 1; i < len(ticks); i++ {
-		if ticks[i].Seq != ticks[i-1].Seq+1 {
-			t.Fatalf("reading client missed ticks: %d after %d", ticks[i].Seq, ticks[i-1].Seq)
+	deadline := start.Add(30 * time.Second)
+	var (
+		prev        feed.Tick
+		worst       time.Duration
+		worstAt     int
+		closedAt    = -1
+		closedAfter time.Duration
+		m           string
+	)
+	for i := 0; closedAt < 0 || i < closedAt+rate; i++ {
+		tk := reader.nextTick(t)
+		if lag := time.Since(tk.Time); lag > worst {
+			worst, worstAt = lag, i
+		}
+		if i > 0 && tk.Seq != prev.Seq+1 {
+			t.Fatalf("the reading client missed ticks: %d after %d", tk.Seq, prev.Seq)
+		}
+		prev = tk
+		if closedAt < 0 && i%(rate/10) == 0 { // every 100 ms of ticks
+			m = get(t, td.URL+"/metrics")
+			if series(m, slow) >= stuckStreams {
+				closedAt, closedAfter = i, time.Since(start)
+			} else if time.Now().After(deadline) {
+				t.Fatalf("the stuck streams were not closed as slow within 30s:\n%s", grep(m, "tickerd_clients|tickerd_streams_closed"))
+			}
 		}
 	}
-	lag := time.Since(time.Unix(0, ticks[len(ticks)-1].Time.UnixNano()))
-	t.Logf("reading client: %d ticks in %v, last tick %v old on arrival", len(ticks), elapsed, lag)
-	metrics := get(t, td.URL+"/metrics")
-	if !strings.Contains(metrics, `tickerd_streams_closed_total{reason="slow"} 5`) &&
-		!strings.Contains(metrics, "tickerd_clients_conflated 5") {
-		t.Errorf("the non-reading clients were neither conflated nor closed:\n%s", grep(metrics, "tickerd_clients|tickerd_streams_closed"))
+	t.Logf("reading client: %d ticks, the stuck streams closed after %v (tick %d); the latest tick %v old on arrival (tick %d)",
+		closedAt+rate, closedAfter.Round(time.Millisecond), closedAt, worst.Round(time.Millisecond), worstAt)
+	if worst > maxLag {
+		t.Errorf("the reading client got a tick %v old, want at most %v: the stuck streams held it back", worst, maxLag)
+	}
+
+	// The stuck streams ended as slow, with ticks still queued, and no
+	// other stream ended.
+	m = get(t, td.URL+"/metrics")
+	if got := series(m, `tickerd_events_dropped_total{reason="disconnected"}`); got == 0 {
+		t.Errorf("the stuck streams were closed with no tick queued")
+	}
+	for name, want := range map[string]float64{
+		slow:                           stuckStreams,
+		"tickerd_streams_closed_total": stuckStreams,
+		"tickerd_clients":              1,
+		"tickerd_clients_conflated":    0,
+		// No stream came out of conflation: the reader never went in.
+		`tickerd_events_dropped_total{reason="conflated"}`: 0,
+	} {
+		if got := series(m, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	// What a stuck client has: the head, a snapshot, ticks in sequence
+	// without a gap, and then the end of the stream, not a conflated event.
+	for i, conn := range stuck {
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stuck client %d: %v, %v", i, resp, err)
+		}
+		events := &rawStream{resp: resp, events: ssetest.NewReader(resp.Body)}
+		var names []string
+		var last uint64
+		for {
+			ev, err := events.next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("stuck client %d: the stream ended with %v, want its end", i, err)
+				}
+				break
+			}
+			if len(names) == 0 || names[len(names)-1] != ev.name {
+				names = append(names, ev.name)
+			}
+			if ev.name == "tick" {
+				seq, _ := strconv.ParseUint(ev.id, 10, 64)
+				if last != 0 && seq != last+1 {
+					t.Fatalf("stuck client %d: tick %d after %d", i, seq, last)
+				}
+				last = seq
+			}
+		}
+		if !slices.Equal(names, []string{"snapshot", "tick"}) {
+			t.Errorf("stuck client %d got %v, want a snapshot and then ticks", i, names)
+		}
 	}
 }
 
@@ -247,16 +367,12 @@ func TestSIGTERMEndsTheProcessCleanly(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "-addr", addr, "-grace", "3s")
+	// The binary is told port 0 and reports the port it bound the way it
+	// does to an operator: in its log (JSON here), on the serving line.
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-grace", "3s", "-log-format", "json")
 	cmd.Env = append(os.Environ(), "TICKERD_RATE=500")
-	var logs strings.Builder
-	cmd.Stderr = &logs
+	logs := &logBuffer{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -268,22 +384,16 @@ func TestSIGTERMEndsTheProcessCleanly(t *testing.T) {
 			<-exited
 		}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	var stream *rawStream
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				stream = openRaw(t, "http://"+addr+"/events", "")
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tickerd never became ready: %v\n%s", err, logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	var page string
+	if !pollUntil(10*time.Second, 10*time.Millisecond, func() bool {
+		page = logs.jsonField("tickerd serving", "page")
+		return page != ""
+	}) {
+		t.Fatalf("tickerd did not log that it serves within 10s:\n%s", logs)
 	}
+	base := strings.TrimSuffix(page, "/")
+	waitReady(t, base)
+	stream := openRaw(t, base+"/events", "")
 	stream.ticks(t, 10)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -291,10 +401,10 @@ func TestSIGTERMEndsTheProcessCleanly(t *testing.T) {
 	select {
 	case err := <-exited:
 		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, logs.String())
+			t.Fatalf("exit: %v\n%s", err, logs)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatalf("tickerd still running 10s after SIGTERM\n%s", logs.String())
+		t.Fatalf("tickerd still running 10s after SIGTERM\n%s", logs)
 	}
 	for {
 		if _, err := stream.next(); err != nil {
@@ -305,8 +415,8 @@ func TestSIGTERMEndsTheProcessCleanly(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"tickerd serving", "tickerd shutting down", "tickerd stopped"} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		if logs.jsonField(want, "level") == "" {
+			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
 	}
 }

@@ -36,12 +36,8 @@ func TestPageWorksWithATokenInACookie(t *testing.T) {
 		defer p.mu.Unlock()
 		return slices.ContainsFunc(p.problems, func(s string) bool { return strings.Contains(s, "/events answered 401") })
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !refused() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the stream was not refused without a cookie; page state %s", p.debugState())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !pollUntil(5*time.Second, 20*time.Millisecond, refused) {
+		t.Fatalf("the stream was not refused without a cookie within 5s; page state %s", p.debugState())
 	}
 	if st := p.state(); st.State == "live" || st.TicksSeen != 0 {
 		t.Fatalf("without a token the page is %+v", st)

@@ -398,18 +398,13 @@ func TestPageBoardFillsAndMoves(t *testing.T) {
 	// Let the market trade until every symbol has some one-second bars, so
 	// the sparklines have a history to start from.
 	const minBars = 6
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	eventually(t, fmt.Sprintf("%d one-second bars of every symbol", minBars), 20*time.Second, func() (bool, string) {
 		fewest := minBars
 		for _, sym := range want {
 			fewest = min(fewest, len(historyCloses(t, td.URL, sym)))
 		}
-		if fewest >= minBars {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 20s a symbol has %d one-second bars, want %d", fewest, minBars)
-		}
-	}
+		return fewest >= minBars, fmt.Sprintf("a symbol has %d", fewest)
+	})
 
 	p := newPage(t, 1280, 800)
 	opened := time.Now()
@@ -603,7 +598,12 @@ func TestPageChartBarsAgreeWithHistory(t *testing.T) {
 
 // openSettledPage starts a server and opens the page on it at desktop size,
 // and waits until the page is live with its chart and every sparkline
-// loaded, so that an outage that follows cuts no request short.
+// loaded, so that an outage that follows cuts no request short. addr is
+// the server's host:port. A test that stops the server starts the next one
+// on addr, since the page must come back on its own origin; the port is
+// free in between, which cannot be helped: a socket kept listening for the
+// next server would hold the page's reconnects instead of refusing them,
+// and the outage would not be one.
 func openSettledPage(t *testing.T) (td *tickerd, addr string, p *browserPage) {
 	t.Helper()
 	td = startPageServer(t)
@@ -627,10 +627,8 @@ func TestPageRidesOutAServerRestart(t *testing.T) {
 	before := p.state()
 
 	// Stay down until the browser has failed to reconnect at least once.
-	for deadline := time.Now().Add(10 * time.Second); p.toleratedFailures() == 0; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no failed reconnect within 10s; page state %s", p.debugState())
-		}
+	if !pollUntil(10*time.Second, 50*time.Millisecond, func() bool { return p.toleratedFailures() > 0 }) {
+		t.Fatalf("no failed reconnect within 10s; page state %s", p.debugState())
 	}
 	if st := p.state(); st.State != "reconnecting" || st.LastSeq != before.LastSeq {
 		t.Fatalf("while the server is down the page is %q at seq %d, want reconnecting at %d", st.State, st.LastSeq, before.LastSeq)

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -214,35 +213,6 @@ func (r *tickReader) symbolOf(seq uint64) string {
 	return r.ticks[i].Symbol
 }
 
-// pollUntil calls cond every interval until it reports true or timeout
-// passes, and reports whether it did.
-func pollUntil(timeout, interval time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
-
-// eventually waits until cond reports true, polling every 100ms, and fails
-// the test with cond's last description after timeout.
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	var state string
-	if !pollUntil(timeout, 100*time.Millisecond, func() bool {
-		var ok bool
-		ok, state = cond()
-		return ok
-	}) {
-		t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, state)
-	}
-}
-
 func TestPromtoolAcceptsTheMetricsConfigAndRules(t *testing.T) {
 	promtool := requireTool(t, "promtool")
 	td := startTickerd(t, "-rate", "1000")
@@ -364,22 +334,18 @@ type promServer struct {
 	logs   *logBuffer
 }
 
-// startPrometheus runs the prometheus binary on a free loopback port with
+// startPrometheus runs the prometheus binary on port 0 of loopback with
 // the configuration file config, storage in a temporary directory and
-// extra flags, waits until it is ready and stops it at cleanup.
+// extra flags, waits until it is ready and stops it at cleanup. Prometheus
+// reports the port it bound in its log ("Listening on").
 func startPrometheus(t *testing.T, bin, config string, extra ...string) *promServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	args := append([]string{
 		"--config.file=" + config,
 		"--storage.tsdb.path=" + t.TempDir(),
-		"--web.listen-address=" + addr,
-		"--log.level=warn",
+		"--web.listen-address=127.0.0.1:0",
+		"--log.level=info",
+		"--log.format=json",
 	}, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -393,7 +359,7 @@ func startPrometheus(t *testing.T, bin, config string, extra ...string) *promSer
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	p := &promServer{URL: "http://" + addr, client: &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}, logs: logs}
+	p := &promServer{client: &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}, logs: logs}
 	t.Cleanup(func() {
 		cancel()
 		<-exited
@@ -405,6 +371,13 @@ func startPrometheus(t *testing.T, bin, config string, extra ...string) *promSer
 			exited <- err
 			return true
 		default:
+		}
+		if p.URL == "" {
+			addr := logs.jsonField("Listening on", "address")
+			if addr == "" {
+				return false
+			}
+			p.URL = "http://" + addr
 		}
 		resp, err := p.client.Get(p.URL + "/-/ready")
 		if err != nil {

@@ -15,8 +15,10 @@ import (
 )
 
 // runPublish is tickerd publish: the simulated market, published to NATS
-// JetStream for replicas, with probes and metrics on -addr.
-func runPublish(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+// JetStream for replicas, with probes and metrics on -addr, which it tells
+// bound as run does.
+func runPublish(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer,
+	bound func(flag string, addr net.Addr)) error {
 	cfg, err := parseConfig(rolePublish, args, getenv, stderr)
 	if errors.Is(err, errHelp) {
 		return nil
@@ -55,7 +57,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return pub.Run(gctx, sim) })
-	serve(gctx, g, srv, ln, cfg.grace, log, nil, nil)
+	serve(gctx, g, srv, ln, cfg.grace, log, nil, func() { bound("addr", ln.Addr()) })
 	err = g.Wait()
 	log.Info("tickerd stopped")
 	return err

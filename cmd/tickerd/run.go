@@ -29,13 +29,22 @@ const (
 // run is tickerd: it serves until ctx is done, then shuts down within the
 // grace period and returns nil. Its first argument may name another role:
 // publish, watch or healthcheck.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+//
+// bound, if not nil, is told the address of each listener once it takes
+// requests there, by the flag that named it: "addr", and "debug-addr" when
+// set. It is how a caller that asked for port 0 learns the port; main
+// passes nil.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer,
+	bound func(flag string, addr net.Addr)) error {
+	if bound == nil {
+		bound = func(string, net.Addr) {}
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "watch":
 			return runWatch(ctx, args[1:], getenv, stdout, stderr)
 		case "publish":
-			return runPublish(ctx, args[1:], getenv, stderr)
+			return runPublish(ctx, args[1:], getenv, stderr, bound)
 		case "healthcheck":
 			return runHealthcheck(ctx, args[1:], getenv, stdout, stderr)
 		}
@@ -166,10 +175,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("tickerd serving", append([]any{
 			"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
 			"symbols", len(names), "auth", authn != nil, "cors_origins", cfg.corsOrigins}, logArgs...)...)
+		bound("addr", ln.Addr())
 	})
 	if debugLn != nil {
 		log.Info("profiling served", "pprof", "http://"+displayAddr(debugLn.Addr())+"/debug/pprof/")
-		serve(gctx, g, newServer(debugRoutes(), cfg, log), debugLn, cfg.grace, log, nil, nil)
+		serve(gctx, g, newServer(debugRoutes(), cfg, log), debugLn, cfg.grace, log, nil,
+			func() { bound("debug-addr", debugLn.Addr()) })
 	}
 	err = g.Wait()
 	log.Info("tickerd stopped")

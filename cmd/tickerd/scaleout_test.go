@@ -78,18 +78,6 @@ func readiness(t *testing.T, base string) (status int, body struct {
 	return resp.StatusCode, body
 }
 
-// waitFor polls cond until it holds or 20 seconds pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // metric returns the value of an unlabelled series on a server's /metrics.
 func metric(t *testing.T, base, name string) float64 {
 	t.Helper()
@@ -289,10 +277,48 @@ func nginxBinary(t *testing.T) string {
 	return ""
 }
 
+// nginxListener is the socket nginx serves on. nginx cannot be told port
+// 0, so the test listens on one and nginx inherits the socket, as it does
+// from its old master in a binary upgrade (the NGINX variable names the
+// inherited descriptors): the port is never free for another process to
+// take between the test choosing it and nginx binding it.
+type nginxListener struct {
+	addr string   // host:port, as nginx.conf's listen directive names it
+	file *os.File // the listening socket, for nginx's descriptor 3
+}
+
+func listenForNginx(t *testing.T) nginxListener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	// A duplicate from os.NewFile stays non-blocking when handed to nginx,
+	// where the one from (*net.TCPListener).File would turn blocking.
+	raw, err := ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := -1
+	if err := raw.Control(func(fd uintptr) {
+		syscall.ForkLock.RLock()
+		defer syscall.ForkLock.RUnlock()
+		if dup, err = syscall.Dup(int(fd)); err == nil {
+			syscall.CloseOnExec(dup)
+		}
+	}); err != nil || dup < 0 {
+		t.Fatalf("duplicate the listener for nginx: %v", err)
+	}
+	f := os.NewFile(uintptr(dup), "nginx listener")
+	t.Cleanup(func() { f.Close() })
+	return nginxListener{addr: ln.Addr().String(), file: f}
+}
+
 // nginxConfig writes deploy/nginx/nginx.conf into a new directory with only
-// its listen port changed, and an upstream.conf naming the given replicas,
-// and returns the directory and the URL nginx will serve on.
-func nginxConfig(t *testing.T, replicas ...string) (dir, url string) {
+// its listen address changed to ln's, and an upstream.conf naming the given
+// replicas, and returns the directory.
+func nginxConfig(t *testing.T, ln nginxListener, replicas ...string) (dir string) {
 	t.Helper()
 	conf, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx", "nginx.conf"))
 	if err != nil {
@@ -302,9 +328,8 @@ func nginxConfig(t *testing.T, replicas ...string) (dir, url string) {
 	if strings.Count(string(conf), listen) != 1 {
 		t.Fatalf("deploy/nginx/nginx.conf should have exactly one %q", listen)
 	}
-	addr := freeAddr(t)
 	dir = t.TempDir()
-	conf = []byte(strings.Replace(string(conf), listen, "listen "+addr+";", 1))
+	conf = []byte(strings.Replace(string(conf), listen, "listen "+ln.addr+";", 1))
 	var upstream strings.Builder
 	for _, r := range replicas {
 		fmt.Fprintf(&upstream, "server %s max_fails=1 fail_timeout=5s;\n", strings.TrimPrefix(r, "http://"))
@@ -314,37 +339,32 @@ func nginxConfig(t *testing.T, replicas ...string) (dir, url string) {
 			t.Fatal(err)
 		}
 	}
-	return dir, "http://" + addr
+	return dir
 }
 
-// nginxArgs runs nginx on dir's configuration, with its pid file there and
-// its early log on stderr.
-func nginxArgs(dir string, extra ...string) []string {
-	return append([]string{"-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", "stderr",
-		"-g", "pid " + filepath.Join(dir, "nginx.pid") + "; daemon off;"}, extra...)
+// nginxCommand runs nginx on dir's configuration, with its pid file there,
+// its early log on stderr, and ln inherited as its listening socket.
+func nginxCommand(bin, dir string, ln nginxListener, extra ...string) *exec.Cmd {
+	cmd := exec.Command(bin, append([]string{"-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", "stderr",
+		"-g", "pid " + filepath.Join(dir, "nginx.pid") + "; daemon off;"}, extra...)...)
+	cmd.ExtraFiles = []*os.File{ln.file}
+	cmd.Env = append(os.Environ(), "NGINX=3;")
+	return cmd
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startNginx runs nginx in front of the replicas until the test ends.
+// startNginx runs nginx in front of the replicas until the test ends, and
+// returns its URL.
 func startNginx(t *testing.T, replicas ...string) string {
 	t.Helper()
 	bin := nginxBinary(t)
-	dir, url := nginxConfig(t, replicas...)
-	if out, err := exec.Command(bin, nginxArgs(dir, "-t")...).CombinedOutput(); err != nil {
+	ln := listenForNginx(t)
+	dir := nginxConfig(t, ln, replicas...)
+	if out, err := nginxCommand(bin, dir, ln, "-t").CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, nginxArgs(dir)...)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd := nginxCommand(bin, dir, ln)
+	logs := &logBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -359,28 +379,35 @@ func startNginx(t *testing.T, replicas ...string) string {
 			<-exited
 		}
 		if t.Failed() {
-			t.Logf("nginx log:\n%s", logs.String())
+			t.Logf("nginx log:\n%s", logs)
 		}
 	})
-	waitFor(t, "nginx to listen", func() bool {
+	// The socket takes connections already; nginx answers them once it
+	// runs. A request waits at most a second, in case nginx has exited.
+	url := "http://" + ln.addr
+	client := &http.Client{Transport: &http.Transport{}, Timeout: time.Second}
+	defer client.CloseIdleConnections()
+	waitFor(t, "nginx to answer", func() bool {
 		select {
 		case err := <-exited:
-			t.Fatalf("nginx exited: %v\n%s", err, logs.String())
+			exited <- err // for the cleanup
+			t.Fatalf("nginx exited: %v\n%s", err, logs)
 		default:
 		}
-		c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-		if err == nil {
-			c.Close()
+		resp, err := client.Get(url + "/healthz")
+		if err != nil {
+			return false
 		}
-		return err == nil
+		resp.Body.Close()
+		return true
 	})
 	return url
 }
 
 func TestNginxConfigPassesNginxT(t *testing.T) {
 	bin := nginxBinary(t)
-	dir, _ := nginxConfig(t, "127.0.0.1:1", "127.0.0.1:2")
-	out, err := exec.Command(bin, nginxArgs(dir, "-t")...).CombinedOutput()
+	ln := listenForNginx(t)
+	out, err := nginxCommand(bin, nginxConfig(t, ln, "127.0.0.1:1", "127.0.0.1:2"), ln, "-t").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "test is successful") {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
 	}

@@ -44,7 +44,7 @@ func TestWatchPrintsTicksOfTheChosenSymbols(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"watch", "-url", td.URL, "-symbols", "AAPL,NVDA"}, func(string) string { return "" }, out, &lockedWriter{w: &errs})
+		done <- run(ctx, []string{"watch", "-url", td.URL, "-symbols", "AAPL,NVDA"}, func(string) string { return "" }, out, &lockedWriter{w: &errs}, nil)
 	}()
 	select {
 	case <-out.full:
@@ -85,7 +85,7 @@ func TestWatchSendsItsToken(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		// No -symbols: the stream carries what the token entitles to.
-		done <- run(ctx, []string{"watch", "-url", td.URL, "-token-file", tokenFile}, func(string) string { return "" }, out, &lockedWriter{w: &strings.Builder{}})
+		done <- run(ctx, []string{"watch", "-url", td.URL, "-token-file", tokenFile}, func(string) string { return "" }, out, &lockedWriter{w: &strings.Builder{}}, nil)
 	}()
 	select {
 	case <-out.full:
@@ -106,7 +106,7 @@ func TestWatchSendsItsToken(t *testing.T) {
 }
 
 func TestWatchRejectsABadURL(t *testing.T) {
-	err := run(context.Background(), []string{"watch", "-url", "ftp://x"}, func(string) string { return "" }, &strings.Builder{}, &strings.Builder{})
+	err := run(context.Background(), []string{"watch", "-url", "ftp://x"}, func(string) string { return "" }, &strings.Builder{}, &strings.Builder{}, nil)
 	if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "-url") {
 		t.Fatalf("got %v, want a usage error about -url", err)
 	}
