@@ -15,6 +15,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/httpjson"
 )
 
 // ContentSecurityPolicy is the policy for the page: everything it loads or
@@ -69,12 +71,12 @@ func Handler() http.Handler {
 		h := w.Header()
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+			httpjson.WriteError(w, http.StatusMethodNotAllowed, "method not allowed")
 			return
 		}
 		a, ok := assets[r.URL.Path]
 		if !ok {
-			writeError(w, http.StatusNotFound, "not found")
+			httpjson.WriteError(w, http.StatusNotFound, "not found")
 			return
 		}
 		h.Set("Content-Type", a.contentType)
@@ -107,15 +109,4 @@ func contentType(name string) string {
 		}
 		return "text/plain; charset=utf-8"
 	}
-}
-
-// writeError answers with status and a JSON error body of the form every
-// tickerd endpoint uses: {"error":"not found"}.
-func writeError(w http.ResponseWriter, status int, message string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"error":"` + message + `"}` + "\n"))
 }

@@ -127,21 +127,21 @@ var (
 func (h *Hub) Publish(t feed.Tick) error {
 	i, ok := h.index[t.Symbol]
 	if !ok {
-		h.metrics.ticksRejected.WithLabelValues("unknown_symbol").Inc()
+		h.metrics.rejectedBy[rejectedUnknownSymbol].Inc()
 		return fmt.Errorf("%w %q", ErrUnknownSymbol, t.Symbol)
 	}
 	if !validPrice(t.Price) || !validPrice(t.Bid) || !validPrice(t.Ask) || t.Bid >= t.Ask || t.Size <= 0 {
-		h.metrics.ticksRejected.WithLabelValues("bad_price").Inc()
+		h.metrics.rejectedBy[rejectedBadPrice].Inc()
 		return fmt.Errorf("%w: %s px=%v bid=%v ask=%v size=%d", ErrBadPrice, t.Symbol, t.Price, t.Bid, t.Ask, t.Size)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if t.Seq <= h.lastSeq {
-		h.metrics.ticksRejected.WithLabelValues("sequence").Inc()
+		h.metrics.rejectedBy[rejectedSequence].Inc()
 		return fmt.Errorf("%w: %d after %d", ErrSequence, t.Seq, h.lastSeq)
 	}
 	if last, ok := h.prices[i].admit(t.Price, h.cfg.MaxPriceJump); !ok {
-		h.metrics.ticksRejected.WithLabelValues("price_jump").Inc()
+		h.metrics.rejectedBy[rejectedPriceJump].Inc()
 		return fmt.Errorf("%w: %s px=%v after %v", ErrPriceJump, t.Symbol, t.Price, last)
 	}
 	h.lastSeq = t.Seq

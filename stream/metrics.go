@@ -18,6 +18,7 @@ type metrics struct {
 	closedBy      [len(closeReasonNames)]prometheus.Counter // streamsClosed's series by closeReason; none for keepOpen
 	ticks         []prometheus.Counter // per symbol, in universe order
 	ticksRejected *prometheus.CounterVec
+	rejectedBy    [tickRejections]prometheus.Counter // ticksRejected's series by tickRejection
 	lastTick      prometheus.Gauge
 	events        prometheus.Counter
 	bytes         prometheus.Counter
@@ -45,7 +46,16 @@ var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttle
 // ticksRejectedNames are the labels of tickerd_feed_ticks_rejected_total,
 // which Hub.Publish counts as it refuses a tick. The labels of
 // tickerd_streams_closed_total are closeReason's names.
-var ticksRejectedNames = []string{"unknown_symbol", "bad_price", "sequence", "price_jump"}
+var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump"}
+
+// Why Publish refuses a tick: indices into ticksRejectedNames.
+const (
+	rejectedUnknownSymbol = iota
+	rejectedBadPrice
+	rejectedSequence
+	rejectedPriceJump
+	tickRejections
+)
 
 // latencyBuckets are the classic buckets of tickerd_tick_to_wire_seconds,
 // from 100µs to 10s; it has native buckets as well (nativeSchema).
@@ -132,8 +142,8 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	for r, name := range droppedNames {
 		m.droppedBy[r] = m.dropped.WithLabelValues(name)
 	}
-	for _, r := range ticksRejectedNames {
-		m.ticksRejected.WithLabelValues(r)
+	for r, name := range ticksRejectedNames {
+		m.rejectedBy[r] = m.ticksRejected.WithLabelValues(name)
 	}
 	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tickerd_clients",

@@ -71,8 +71,13 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-resume-wait", "2h"}, nil, "resume wait"},
 		{[]string{"publish", "-nats-url", ""}, nil, "-nats-url"},
 		{[]string{"publish", "-nats-max-per-symbol", "0"}, nil, "per symbol"},
-		{[]string{"publish", "-symbols", "AAPL,BRK..B=10/0.2"}, nil, "NATS subject"},
-		{[]string{"-feed", "nats", "-symbols", "AAPL,X.=10/0.2"}, nil, "NATS subject"},
+		{[]string{"publish", "-symbols", "AAPL,BRK..B=10/0.2"}, nil, "not between two letters or digits"},
+		{[]string{"-feed", "nats", "-symbols", "AAPL,X.=10/0.2"}, nil, "not between two letters or digits"},
+		{[]string{"-replay", "-1"}, nil, "-replay -1: want 0 (replay off) or more ticks"},
+		{[]string{"-flush-interval", "0"}, nil, "-flush-interval 0s: want a duration above 0"},
+		{[]string{"-max-streams", "0"}, nil, "-max-streams 0: want at least 1 stream"},
+		{[]string{"-max-symbols", "0"}, nil, "-max-symbols 0: want at least 1 symbol"},
+		{[]string{"-retry", "-1s"}, nil, "-retry -1s: want 0 (reconnect at once) or more"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stderr bytes.Buffer

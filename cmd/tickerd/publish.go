@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/httpjson"
 )
 
 // runPublish is tickerd publish: the simulated market, published to NATS
@@ -66,18 +66,11 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 // newPublisherReadyHandler serves GET /readyz for the publisher: 200 while
 // ticks are being stored, 503 with the reason otherwise.
 func newPublisherReadyHandler(ready func() error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := map[string]string{"status": "ready"}
-		status := http.StatusOK
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			body, status = map[string]string{"error": "method not allowed"}, http.StatusMethodNotAllowed
-		} else if err := ready(); err != nil {
-			body = map[string]string{"status": "degraded", "reason": err.Error()}
-			status = http.StatusServiceUnavailable
+	return httpjson.AllowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(); err != nil {
+			httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "degraded", "reason": err.Error()})
+			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(body)
-	})
+		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ready"})
+	}))
 }
