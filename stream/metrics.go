@@ -16,7 +16,7 @@ type metrics struct {
 	streamsOpened prometheus.Counter
 	streamsClosed *prometheus.CounterVec
 	closedBy      [len(closeReasonNames)]prometheus.Counter // streamsClosed's series by closeReason; none for keepOpen
-	ticks         []prometheus.Counter // per symbol, in universe order
+	ticks         []prometheus.Counter                      // per symbol, in universe order
 	ticksRejected *prometheus.CounterVec
 	rejectedBy    [tickRejections]prometheus.Counter // ticksRejected's series by tickRejection
 	lastTick      prometheus.Gauge
