@@ -176,3 +176,57 @@ func TestDebugAddrServesProfilesOnlyThere(t *testing.T) {
 		t.Fatalf("pprof on the public address: status %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestREADMEConfigurationTableMatchesTheFlags reads the README's
+// configuration table: every flag has a row with its variable, every row
+// is a flag, and a default written as a value is the flag's default, so
+// the defaults have one truth (the packages' Default constants the flags
+// take).
+func TestREADMEConfigurationTableMatchesTheFlags(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("^\\| `-([a-z0-9-]+)` \\| `([A-Z0-9_]+)` \\| ([^|]+) \\|")
+	rows := map[string][2]string{}
+	for line := range strings.Lines(string(readme)) {
+		if m := row.FindStringSubmatch(line); m != nil {
+			rows[m[1]] = [2]string{m[2], strings.TrimSpace(m[3])}
+		}
+	}
+	fs := newFlagSet(roleServe, &config{}, io.Discard)
+	checked := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		r, ok := rows[f.Name]
+		if !ok {
+			t.Errorf("README's configuration table has no row for -%s", f.Name)
+			return
+		}
+		delete(rows, f.Name)
+		if r[0] != envName(f.Name) {
+			t.Errorf("README names %s for -%s, want %s", r[0], f.Name, envName(f.Name))
+		}
+		if def, ok := strings.CutPrefix(r[1], "`"); ok {
+			checked++
+			if def = strings.TrimSuffix(def, "`"); !sameDefault(def, f.DefValue) {
+				t.Errorf("README gives -%s the default %q; the flag's is %q", f.Name, def, f.DefValue)
+			}
+		}
+	})
+	for name := range rows {
+		t.Errorf("README's configuration table has a row for -%s, which is no flag", name)
+	}
+	if checked < 20 {
+		t.Errorf("only %d defaults checked; is the table's format still `| `-flag` | `VAR` | `default` | … |`?", checked)
+	}
+}
+
+// sameDefault reports whether the README's default readme is the flag's
+// def, written as a person would: 1h for 1h0m0s, info for INFO.
+func sameDefault(readme, def string) bool {
+	if a, err := time.ParseDuration(readme); err == nil {
+		b, err := time.ParseDuration(def)
+		return err == nil && a == b
+	}
+	return strings.EqualFold(readme, def)
+}
