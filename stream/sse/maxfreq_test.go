@@ -2,32 +2,52 @@ package sse
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/fakeclock"
 )
 
+// TestMaxFreqCapsEachSymbolOfAStream runs the engine on a fake clock, so
+// that the ticks' spacing is exactly what the test says, however slowly
+// the test runs (under -race, on a busy machine): 400 ticks over 4
+// symbols, 4 every 4 ms of the clock, each batch flushed at its time.
 func TestMaxFreqCapsEachSymbolOfAStream(t *testing.T) {
-	th := startHub(t, testConfig{FlushInterval: time.Millisecond})
-	calm := th.dial(t, "?maxfreq=5", nil)
-	calm.mustNext()
-	calm.mustNext()
-	all := th.dial(t, "", nil)
-	all.mustNext()
-	all.mustNext()
+	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
+	th := startHub(t, testConfig{FlushInterval: time.Millisecond, Clock: clock})
+	calmReq := th.send(t, "?maxfreq=5", nil)
+	allReq := th.send(t, "", nil)
 	waitFor(t, "attached", func() bool { return th.Status().Clients == 2 })
+	// The streams start at the next flush.
+	flush := func() {
+		t.Helper()
+		_, before := th.Quotes()
+		clock.Advance(4 * time.Millisecond)
+		waitFor(t, "the flush of seq "+strconv.FormatUint(th.seq, 10), func() bool {
+			_, seq := th.Quotes()
+			return seq == th.seq && (seq > before || th.seq == 0)
+		})
+	}
+	flush()
+	calm, all := calmReq.readHead(), allReq.readHead()
+	for _, c := range []*sseConn{calm, all} {
+		c.mustNext()
+		c.mustNext()
+	}
 
-	// 4 symbols, 400 ticks spread over about 400 ms.
 	for range 100 {
 		th.publish(t, 4)
-		time.Sleep(4 * time.Millisecond)
+		flush()
 	}
 	if seqs, _ := all.ticks(400); seqs[399] != 400 {
 		t.Fatalf("uncapped stream ended at %d", seqs[399])
 	}
+	// A second later every symbol may send again: the held ticks go out.
+	clock.Advance(time.Second)
 	// The capped stream gets every symbol's last tick, and only a few before.
 	last := map[string]uint64{}
 	received := 0
-	perSymbol := map[string][]time.Time{}
 	for len(last) < 4 || last["AAPL"] != 400 || last["MSFT"] != 397 || last["NVDA"] != 398 || last["TSLA"] != 399 {
 		ev := calm.mustNext()
 		var tick struct {
@@ -41,13 +61,13 @@ func TestMaxFreqCapsEachSymbolOfAStream(t *testing.T) {
 			t.Fatalf("%s: seq %d after %d", tick.Sym, tick.Seq, last[tick.Sym])
 		}
 		last[tick.Sym] = tick.Seq
-		perSymbol[tick.Sym] = append(perSymbol[tick.Sym], time.Now())
 		received++
 	}
-	// 400 ms at 5 per second per symbol is at most 3 per symbol, plus the
-	// first one at once: 16 at most over 4 symbols.
-	if received > 20 {
-		t.Fatalf("capped stream got %d ticks for 4 symbols at maxfreq=5 over ~0.4 s", received)
+	// 400 ms of the clock at 5 per second per symbol: the first tick of
+	// each symbol at once, then one per 200 ms (at 200 and 400 ms), then
+	// the held last one a second later: at most 4 per symbol, 16 in all.
+	if received > 16 || received < 8 {
+		t.Fatalf("capped stream got %d ticks for 4 symbols at maxfreq=5 over 0.4 s of the clock, want 8 to 16", received)
 	}
 	waitFor(t, "throttled drops counted", func() bool {
 		return th.metric(t, "tickerd_events_dropped_total", "throttled") == float64(400-received)

@@ -33,6 +33,7 @@ type testConfig struct {
 	QueueBytes    int
 	ResumeWait    time.Duration
 	MaxPriceJump  float64
+	Clock         feed.Clock
 
 	Retry         time.Duration
 	MaxSymbols    int
@@ -71,6 +72,9 @@ func startHub(t *testing.T, tc testConfig) *testHub {
 	setIf(&cfg.QueueBytes, tc.QueueBytes)
 	setIf(&cfg.ResumeWait, tc.ResumeWait)
 	setIf(&cfg.MaxPriceJump, tc.MaxPriceJump)
+	if tc.Clock != nil {
+		cfg.Clock = tc.Clock
+	}
 	h, err := stream.NewHub(cfg)
 	if err != nil {
 		t.Fatal(err)
