@@ -768,3 +768,20 @@ func TestPageScreenshots(t *testing.T) {
 		})
 	}
 }
+
+// TestPageChartsAnExchangePrefixedSymbol runs a universe of exchange-prefixed
+// names end to end: the URL names one, the page charts it from the stream
+// and /api/history, and the board lists them all.
+func TestPageChartsAnExchangePrefixedSymbol(t *testing.T) {
+	td := startPageServer(t, "-symbols", "NASDAQ:AAPL,NYSE:BRK.B,NYSE:IBM", "-rate", "200")
+	if got := universe(t, td.URL); !slices.Equal(got, []string{"NASDAQ:AAPL", "NYSE:BRK.B", "NYSE:IBM"}) {
+		t.Fatalf("universe %v", got)
+	}
+	p := newPage(t, 1280, 800)
+	p.do(chromedp.Navigate(td.URL + "/?symbol=NYSE:BRK.B"))
+	p.waitFor("the prefixed symbol charted", fmt.Sprintf(
+		`window.tickerd && tickerd.selected === 'NYSE:BRK.B' && new URLSearchParams(location.search).get('symbol') === 'NYSE:BRK.B' &&
+		 tickerd.chartLoaded && document.getElementById('chart-symbol').textContent === 'NYSE:BRK.B' &&
+		 document.querySelectorAll('#rows tr[data-sym]').length === 3 && %s > 50`, chartInk), 15*time.Second)
+	p.checkNoProblems()
+}
