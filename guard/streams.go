@@ -105,24 +105,49 @@ var (
 // 503 (every stream taken) or 429 (this address has its share) itself and
 // returns false.
 func (s *Streams) Admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	release, refusal := s.TryAdmit(r)
+	if refusal != nil {
+		if refusal.Reason == RejectOverLimit {
+			s.answer(w, http.StatusServiceUnavailable, LimitRetryAfter, refusal.Message)
+		} else {
+			s.answer(w, http.StatusTooManyRequests, LimitRetryAfter, refusal.Message)
+		}
+		return nil, false
+	}
+	return release, true
+}
+
+// Refusal says why TryAdmit refused a stream.
+type Refusal struct {
+	Reason  Reason // RejectOverLimit or RejectOverClientLimit
+	Message string
+}
+
+// TryAdmit is Admit for a transport that answers a refusal its own way
+// (a WebSocket closes with a code): it counts the refusal but writes
+// nothing.
+func (s *Streams) TryAdmit(r *http.Request) (release func(), refusal *Refusal) {
 	key := AddrKey(ClientAddr(r, s.cfg.TrustedProxies))
 	switch err := s.acquire(key); {
 	case errors.Is(err, errOverLimit):
-		s.Reject(w, RejectOverLimit, http.StatusServiceUnavailable, LimitRetryAfter, "the service has all the streams it can take; retry later")
-		return nil, false
+		s.Count(RejectOverLimit)
+		return nil, &Refusal{RejectOverLimit, "the service has all the streams it can take; retry later"}
 	case errors.Is(err, errOverClientLimit):
-		s.Reject(w, RejectOverClientLimit, http.StatusTooManyRequests, LimitRetryAfter,
-			"too many streams from your address (at most "+strconv.Itoa(s.cfg.MaxStreamsPerAddr)+"); close one and retry")
-		return nil, false
+		s.Count(RejectOverClientLimit)
+		return nil, &Refusal{RejectOverClientLimit, "too many streams from your address (at most " + strconv.Itoa(s.cfg.MaxStreamsPerAddr) + "); close one and retry"}
 	}
 	var once sync.Once
-	return func() { once.Do(func() { s.release(key) }) }, true
+	return func() { once.Do(func() { s.release(key) }) }, nil
 }
 
 // Reject counts a refused stream request and answers it with status, a
 // Retry-After when retry is set, and a JSON error.
 func (s *Streams) Reject(w http.ResponseWriter, reason Reason, status int, retry time.Duration, message string, symbols ...string) {
 	s.Count(reason)
+	s.answer(w, status, retry, message, symbols...)
+}
+
+func (s *Streams) answer(w http.ResponseWriter, status int, retry time.Duration, message string, symbols ...string) {
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
 	}

@@ -93,7 +93,7 @@ func BenchmarkFanout(b *testing.B) {
 						sub.add((i + k*10) % 50)
 					}
 				}
-				if err := h.Attach(Subscription{Symbols: sub}, Sink{Conn: conn, Framing: testFraming{}}); err != nil {
+				if _, err := h.Attach(Subscription{Symbols: sub}, Sink{Conn: conn, Framing: testFraming{}}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -103,7 +103,7 @@ func BenchmarkFanout(b *testing.B) {
 			}
 			tick := feed.Tick{Price: 100, Bid: 99.99, Ask: 100.01, Size: 100, Time: time.Now()}
 			// First cycle: attach and write the snapshots.
-			_, joins := h.takeBatch(time.Now())
+			_, joins, _ := h.takeBatch(time.Now())
 			for i, c := range joins {
 				h.writers[i%len(h.writers)].joins = append(h.writers[i%len(h.writers)].joins, c)
 			}
@@ -115,7 +115,7 @@ func BenchmarkFanout(b *testing.B) {
 					tick.Symbol = symbols[tick.Seq%50]
 					_ = h.Publish(tick)
 				}
-				batch, _ := h.takeBatch(time.Now())
+				batch, _, _ := h.takeBatch(time.Now())
 				h.dispatch(cycle{batch: batch, now: time.Now()})
 			}
 			delivered := bc.clients * bc.batch

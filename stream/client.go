@@ -16,6 +16,11 @@ type client struct {
 	until   int64      // Unix nanoseconds when its credentials expire; 0: never
 	onClose func()     // the sink's, called once the stream has ended; may be nil
 
+	writer  int         // index of the writer that owns it; set by Run when it joins
+	held    bool        // waiting in Hub.waiting; guarded by the hub lock
+	closing CloseReason // its transport asked to end it once its backlog is written
+	ended   bool        // its writer has closed it
+
 	throttle *throttle // nil: every tick as it comes
 
 	// backlog holds bytes the socket has not accepted yet; sent of them are

@@ -95,7 +95,7 @@ func TestAttachedSinkGetsItsFramingOfEveryEvent(t *testing.T) {
 	}
 	server, client := socketConns(t)
 	closed := make(chan struct{})
-	if err := h.Attach(Subscription{Symbols: msft}, Sink{Conn: server, Framing: testFraming{}, Head: []byte("HEAD\n"), OnClose: func() { close(closed) }}); err != nil {
+	if _, err := h.Attach(Subscription{Symbols: msft}, Sink{Conn: server, Framing: testFraming{}, Head: []byte("HEAD\n"), OnClose: func() { close(closed) }}); err != nil {
 		t.Fatal(err)
 	}
 	for i, sym := range []string{"AAPL", "MSFT", "AAPL", "MSFT"} {
@@ -122,7 +122,7 @@ func TestAttachedSinkGetsItsFramingOfEveryEvent(t *testing.T) {
 
 	// A second stream resumes after seq 2: it gets 3 and 4 from the ring, then 5.
 	server2, client2 := socketConns(t)
-	if err := h.Attach(Subscription{Resume: true, LastID: 2}, Sink{Conn: server2, Framing: testFraming{}}); err != nil {
+	if _, err := h.Attach(Subscription{Resume: true, LastID: 2}, Sink{Conn: server2, Framing: testFraming{}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Publish(testTick(5, "AAPL")); err != nil {
@@ -178,7 +178,7 @@ func TestReplaySizeZeroTurnsReplayOff(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	server, client := socketConns(t)
-	if err := h.Attach(Subscription{Resume: true, LastID: 2}, Sink{Conn: server, Framing: testFraming{}}); err != nil {
+	if _, err := h.Attach(Subscription{Resume: true, LastID: 2}, Sink{Conn: server, Framing: testFraming{}}); err != nil {
 		t.Fatal(err)
 	}
 	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -26,4 +26,8 @@ type Framing interface {
 	AppendEvent(dst []byte, kind Kind, id uint64, body []byte) []byte
 	// Heartbeat is what a stream idle for Config.Heartbeat is sent.
 	Heartbeat() []byte
+	// Closing is what a stream is sent, if its socket takes it, when the
+	// engine ends it for reason (shutdown, expired credentials, a slow
+	// client); nil for nothing.
+	Closing(reason CloseReason) []byte
 }

@@ -16,3 +16,7 @@ func (testFraming) AppendEvent(dst []byte, kind Kind, id uint64, body []byte) []
 }
 
 func (testFraming) Heartbeat() []byte { return []byte("heartbeat\n") }
+
+func (testFraming) Closing(reason CloseReason) []byte {
+	return []byte("closing " + reason.String() + "\n")
+}

@@ -32,19 +32,21 @@ type Hub struct {
 	bars     *BarStore
 	started  chan struct{} // closed once Run serves streams
 
-	mu      sync.Mutex
-	body    []byte        // scratch: the JSON body of the tick being published
-	pending []framed      // per framing: encoded events not yet flushed
-	ticks   []feed.Tick   // the ticks behind pending
-	lastSeq uint64        // newest accepted sequence number
-	flushed uint64        // newest flushed sequence number
-	quotes  []feed.Quote  // per symbol, in universe order
-	prices  []priceGuard  // per symbol, in universe order
-	rings   []*replayRing // per framing
-	joining []*client
-	waiting []*heldStream // resuming ahead of the feed
-	state   hubState
-	lastAt  time.Time // when the newest tick was accepted
+	mu       sync.Mutex
+	body     []byte        // scratch: the JSON body of the tick being published
+	pending  []framed      // per framing: encoded events not yet flushed
+	ticks    []feed.Tick   // the ticks behind pending
+	lastSeq  uint64        // newest accepted sequence number
+	flushed  uint64        // newest flushed sequence number
+	quotes   []feed.Quote  // per symbol, in universe order
+	prices   []priceGuard  // per symbol, in universe order
+	rings    []*replayRing // per framing
+	joining  []*client
+	waiting  []*heldStream // resuming ahead of the feed
+	controls []control     // asked by transports since the last batch
+	flushes  chan struct{} // closed at the next batch with ticks; nil until someone waits
+	state    hubState
+	lastAt   time.Time // when the newest tick was accepted
 }
 
 // framed is one framing's encoding of a run of events, back to back in buf.
@@ -276,18 +278,22 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		timer.Reset(h.cfg.FlushInterval)
 		now := h.clock.Now()
-		b, joins := h.takeBatch(now)
+		b, joins, controls := h.takeBatch(now)
 		housekeeping := now.Sub(lastHousekeeping) >= h.housekeepingInterval()
-		if b.empty() && len(joins) == 0 && !backlogged && !housekeeping {
+		if b.empty() && len(joins) == 0 && len(controls) == 0 && !backlogged && !housekeeping {
 			continue
 		}
 		if housekeeping {
 			lastHousekeeping = now
 		}
 		for _, c := range joins {
-			w := h.writers[nextWriter%len(h.writers)]
+			c.writer = nextWriter % len(h.writers)
 			nextWriter++
-			w.joins = append(w.joins, c)
+			h.writers[c.writer].joins = append(h.writers[c.writer].joins, c)
+		}
+		for _, ctl := range controls {
+			w := h.writers[ctl.c.writer]
+			w.controls = append(w.controls, ctl)
 		}
 		h.dispatch(cycle{batch: b, now: now, housekeeping: housekeeping})
 		backlogged = false
@@ -322,6 +328,7 @@ func (h *Hub) stop() {
 	h.mu.Lock()
 	h.state = hubStopped
 	for _, w := range h.waiting {
+		w.c.held = false
 		w.c.queue(w.buf, 0, h.cfg.QueueBytes)
 		h.joining = append(h.joining, w.c)
 	}
@@ -330,7 +337,8 @@ func (h *Hub) stop() {
 	h.joining = nil
 	h.mu.Unlock()
 	for i, c := range joins {
-		h.writers[i%len(h.writers)].joins = append(h.writers[i%len(h.writers)].joins, c)
+		c.writer = i % len(h.writers)
+		h.writers[c.writer].joins = append(h.writers[c.writer].joins, c)
 	}
 	h.dispatch(cycle{now: h.clock.Now(), shutdown: true})
 	for _, w := range h.writers {
@@ -349,7 +357,7 @@ func (b *batch) empty() bool { return len(b.frames) == 0 }
 // and returns them with the streams that joined since the last flush.
 // Doing both under one lock is what makes a joining stream's replay or
 // snapshot meet its first live batch with no gap and no duplicate.
-func (h *Hub) takeBatch(now time.Time) (batch, []*client) {
+func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	// Held streams start from the state before this batch, which then
@@ -383,10 +391,14 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client) {
 		}
 		h.flushed = h.ticks[len(h.ticks)-1].Seq
 		h.ticks = h.ticks[:0]
+		if h.flushes != nil {
+			close(h.flushes)
+			h.flushes = nil
+		}
 	}
 	joins := h.joining
 	h.joining = nil
-	return b, joins
+	return b, joins, h.takeControls()
 }
 
 // Subscription is what a stream asks of the engine, parsed and authorized
@@ -430,16 +442,12 @@ func (k resumeKind) String() string {
 // continues it exactly. A stream resuming from an id the hub has not
 // reached yet is held for up to ResumeWait first. From a nil error on,
 // the stream and its connection belong to the hub, which calls
-// sink.OnClose when it ends; on an error the caller keeps both.
-func (h *Hub) Attach(sub Subscription, sink Sink) error {
-	fi := -1
-	for i, f := range h.framings {
-		if f == sink.Framing {
-			fi = i
-		}
-	}
+// sink.OnClose when it ends; on an error the caller keeps both. The
+// returned Stream lets the transport change the stream while it runs.
+func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
+	fi := h.framingIndex(sink.Framing)
 	if fi < 0 {
-		return ErrUnknownFraming
+		return nil, ErrUnknownFraming
 	}
 	c := newClient(sink, fi, sub.Symbols, h.clock.Now())
 	if !sub.Until.IsZero() {
@@ -451,18 +459,20 @@ func (h *Hub) Attach(sub Subscription, sink Sink) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != hubRunning {
-		return ErrUnavailable
+		return nil, ErrUnavailable
 	}
 	buf := append([]byte(nil), sink.Head...)
 	h.metrics.clientsNow.Add(1)
 	h.metrics.streamsOpened.Inc()
+	st := &Stream{h: h, c: c}
 	if sub.Resume && sub.LastID > h.flushed && h.cfg.ResumeWait > 0 {
+		c.held = true
 		h.waiting = append(h.waiting, &heldStream{c: c, buf: buf, lastID: sub.LastID, until: h.clock.Now().Add(h.cfg.ResumeWait)})
 		h.metrics.resumeHeld.Inc()
-		return nil
+		return st, nil
 	}
 	h.start(c, buf, sub.LastID, sub.Resume)
-	return nil
+	return st, nil
 }
 
 // heldStream is a stream whose resume point is ahead of the hub, waiting
@@ -478,6 +488,7 @@ type heldStream struct {
 // of the ticks after lastID, or a resync snapshot) and has it join at the
 // next batch. h.mu is held.
 func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKind {
+	c.held = false
 	kind := startSnapshot
 	ring := h.rings[c.framing]
 	if resume && lastID <= h.flushed {

@@ -15,7 +15,7 @@ type metrics struct {
 	conflating    prometheus.Gauge
 	streamsOpened prometheus.Counter
 	streamsClosed *prometheus.CounterVec
-	closedBy      [len(closeReasonNames)]prometheus.Counter // streamsClosed's series by closeReason; none for keepOpen
+	closedBy      [len(closeReasonNames)]prometheus.Counter // streamsClosed's series by CloseReason; none for keepOpen
 	ticks         []prometheus.Counter                      // per symbol, in universe order
 	ticksRejected *prometheus.CounterVec
 	rejectedBy    [tickRejections]prometheus.Counter // ticksRejected's series by tickRejection
@@ -45,7 +45,7 @@ var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttle
 
 // ticksRejectedNames are the labels of tickerd_feed_ticks_rejected_total,
 // which Hub.Publish counts as it refuses a tick. The labels of
-// tickerd_streams_closed_total are closeReason's names.
+// tickerd_streams_closed_total are CloseReason's names.
 var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump"}
 
 // Why Publish refuses a tick: indices into ticksRejectedNames.
@@ -80,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 		}),
 		streamsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_streams_closed_total",
-			Help: "Event streams closed, by reason: normal (client left), slow (write deadline), write_error, shutdown, over_limit (reserved), token_expired.",
+			Help: "Streams closed, by reason: normal (client left or said goodbye), slow (write deadline), write_error, shutdown, over_limit (a limit of its transport, such as a flood of messages), token_expired, protocol (a protocol error or a missed keepalive).",
 		}, []string{"reason"}),
 		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_feed_ticks_rejected_total",

@@ -33,7 +33,7 @@ func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]string{
-		"tickerd_streams_closed_total":      {"reason=normal", "reason=over_limit", "reason=shutdown", "reason=slow", "reason=token_expired", "reason=write_error"},
+		"tickerd_streams_closed_total":      {"reason=normal", "reason=over_limit", "reason=protocol", "reason=shutdown", "reason=slow", "reason=token_expired", "reason=write_error"},
 		"tickerd_events_dropped_total":      {"reason=conflated", "reason=disconnected", "reason=throttled"},
 		"tickerd_feed_ticks_rejected_total": {"reason=bad_price", "reason=price_jump", "reason=sequence", "reason=unknown_symbol"},
 		"tickerd_feed_ticks_total":          {"symbol=AAPL", "symbol=MSFT"},
@@ -61,7 +61,7 @@ func TestFlushCountsEachReasonInItsOwnSeries(t *testing.T) {
 			s.dropped[r] = 1 + r + round
 			want["tickerd_events_dropped_total/"+droppedNames[r]] += float64(1 + r + round)
 		}
-		for r := closedNormal; r < closeReason(len(s.closed)); r++ {
+		for r := CloseNormal; r < CloseReason(len(s.closed)); r++ {
 			s.closed[r] = 10 + int(r) + round
 			want["tickerd_streams_closed_total/"+r.String()] += float64(10 + int(r) + round)
 		}
@@ -209,7 +209,7 @@ func BenchmarkWriterStatsFlush(b *testing.B) {
 	for b.Loop() {
 		s.events, s.bytes, s.writes, s.heartbeats = 100, 12000, 100, 1
 		s.dropped[droppedThrottled] = 3
-		s.closed[closedNormal] = 1
+		s.closed[CloseNormal] = 1
 		s.latency.observe(0.003)
 		s.queueDepth.observe(1)
 		s.flush(m)

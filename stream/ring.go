@@ -58,3 +58,13 @@ func (r *replayRing) after(seq uint64, fn func(*event)) {
 		fn(r.at(i))
 	}
 }
+
+// afterUntil is after that stops as soon as fn returns false.
+func (r *replayRing) afterUntil(seq uint64, fn func(*event) bool) {
+	first := sort.Search(r.n, func(i int) bool { return r.at(i).seq > seq })
+	for i := first; i < r.n; i++ {
+		if !fn(r.at(i)) {
+			return
+		}
+	}
+}

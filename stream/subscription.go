@@ -3,6 +3,8 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +23,56 @@ func (s *SymbolSet) Has(i int) bool {
 }
 
 func (s *SymbolSet) add(i int) { s.bits[i>>6] |= 1 << (uint(i) & 63) }
+
+// Len returns the number of symbols in the set; -1 for every symbol (nil).
+func (s *SymbolSet) Len() int {
+	if s == nil {
+		return -1
+	}
+	n := 0
+	for _, w := range s.bits {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// Union returns a new set of the symbols in s or in o; nil if either is
+// every symbol.
+func (s *SymbolSet) Union(o *SymbolSet) *SymbolSet {
+	if s == nil || o == nil {
+		return nil
+	}
+	u := &SymbolSet{bits: slices.Clone(s.bits)}
+	for i, w := range o.bits {
+		u.bits[i] |= w
+	}
+	return u
+}
+
+// Minus returns a new set of the symbols in s and not in o. s and o must
+// not be nil (every symbol).
+func (s *SymbolSet) Minus(o *SymbolSet) *SymbolSet {
+	m := &SymbolSet{bits: slices.Clone(s.bits)}
+	for i, w := range o.bits {
+		m.bits[i] &^= w
+	}
+	return m
+}
+
+// Empty returns a set of no symbol.
+func (h *Hub) Empty() *SymbolSet { return h.newSymbolSet() }
+
+// Names returns the names of the set's symbols in universe order (every
+// symbol for nil).
+func (h *Hub) Names(s *SymbolSet) []string {
+	names := []string{}
+	for i, sym := range h.symbols {
+		if s.Has(i) {
+			names = append(names, sym)
+		}
+	}
+	return names
+}
 
 func (h *Hub) newSymbolSet() *SymbolSet {
 	return &SymbolSet{bits: make([]uint64, (len(h.symbols)+63)/64)}

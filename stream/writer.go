@@ -25,6 +25,7 @@ type writer struct {
 	cycles chan cycle
 
 	joins      []*client // handed over by Hub.Run before a cycle starts
+	controls   []control // likewise, for streams it owns
 	clients    []*client
 	backlogged int // clients with unwritten bytes after the last cycle
 	conflating int // clients in conflated delivery after the last cycle
@@ -51,6 +52,11 @@ func (w *writer) runCycle(cy cycle) {
 	w.clients = append(w.clients, w.joins...)
 	clear(w.joins)
 	w.joins = w.joins[:0]
+	for _, ctl := range w.controls {
+		w.apply(ctl)
+	}
+	clear(w.controls)
+	w.controls = w.controls[:0]
 	idle := cy.batch.empty() && !cy.housekeeping && !cy.shutdown
 	w.backlogged, w.conflating = 0, 0
 	kept := w.clients[:0]
@@ -61,7 +67,7 @@ func (w *writer) runCycle(cy cycle) {
 		}
 		reason := w.serve(c, &cy)
 		if reason == keepOpen && cy.shutdown {
-			reason = closedShutdown
+			reason = CloseShutdown
 		}
 		if reason != keepOpen {
 			w.close(c, reason)
@@ -83,28 +89,34 @@ func (w *writer) runCycle(cy cycle) {
 	w.clients = kept
 }
 
-// closeReason says why a stream ended; its names are metric label values.
-type closeReason int
+// CloseReason says why a stream ended; its names are the label values of
+// tickerd_streams_closed_total.
+type CloseReason int
 
+// Reasons a stream ends.
 const (
-	keepOpen           closeReason = iota
-	closedNormal                   // the client went away
-	closedSlow                     // the socket accepted nothing for WriteTimeout
-	closedWriteErr                 // the socket failed otherwise
-	closedShutdown                 // the service is stopping
-	closedOverLimit                // reserved: limits refuse new streams, they close none
-	closedTokenExpired             // the credentials it was opened with expired
+	keepOpen          CloseReason = iota
+	CloseNormal                   // the client went away, or said goodbye
+	CloseSlow                     // the socket accepted nothing for WriteTimeout
+	CloseWriteError               // the socket failed otherwise
+	CloseShutdown                 // the service is stopping
+	CloseOverLimit                // the client went over a limit of its transport (a flood of messages)
+	CloseTokenExpired             // the credentials it was opened with expired
+	CloseProtocol                 // its transport ended it for a protocol error or a missed keepalive
 )
 
-var closeReasonNames = [...]string{"", "normal", "slow", "write_error", "shutdown", "over_limit", "token_expired"}
+var closeReasonNames = [...]string{"", "normal", "slow", "write_error", "shutdown", "over_limit", "token_expired", "protocol"}
 
-func (r closeReason) String() string { return closeReasonNames[r] }
+func (r CloseReason) String() string { return closeReasonNames[r] }
 
 // serve brings one stream up to date with the cycle.
-func (w *writer) serve(c *client, cy *cycle) closeReason {
+func (w *writer) serve(c *client, cy *cycle) CloseReason {
 	now := cy.now
+	if c.closing != keepOpen {
+		return w.finish(c, now)
+	}
 	if cy.housekeeping && c.until != 0 && now.UnixNano() >= c.until {
-		return closedTokenExpired
+		return CloseTokenExpired
 	}
 	if c.pending() > 0 {
 		if r := w.flushBacklog(c, now); r != keepOpen {
@@ -116,7 +128,7 @@ func (w *writer) serve(c *client, cy *cycle) closeReason {
 		if !cy.batch.empty() {
 			share = &cy.batch.frames[c.framing]
 		}
-		var r closeReason
+		var r CloseReason
 		if c.pending() == 0 && !c.conflating {
 			r = w.writeBatch(c, share, now)
 		} else {
@@ -133,7 +145,7 @@ func (w *writer) serve(c *client, cy *cycle) closeReason {
 		}
 	}
 	if cy.housekeeping && now.Sub(c.lastWrite) >= time.Second && w.vectors.gone(&c.sock) {
-		return closedNormal
+		return CloseNormal
 	}
 	if cy.housekeeping && c.pending() == 0 && now.Sub(c.lastWrite) >= w.hub.cfg.Heartbeat {
 		c.queue(w.hub.framings[c.framing].Heartbeat(), 0, 0)
@@ -143,7 +155,7 @@ func (w *writer) serve(c *client, cy *cycle) closeReason {
 		}
 	}
 	if c.pending() > 0 && now.Sub(c.lastProgress) >= w.hub.cfg.WriteTimeout {
-		return closedSlow
+		return CloseSlow
 	}
 	return keepOpen
 }
@@ -199,7 +211,7 @@ func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
 
 // writeBatch writes c's share of b straight to its socket; what the socket
 // does not take goes to c's backlog.
-func (w *writer) writeBatch(c *client, b *framed, now time.Time) closeReason {
+func (w *writer) writeBatch(c *client, b *framed, now time.Time) CloseReason {
 	events, size := w.share(c, b, now)
 	if events == 0 {
 		return keepOpen
@@ -301,7 +313,7 @@ func (w *writer) endConflation(c *client) {
 }
 
 // flushBacklog makes one non-blocking write of c's backlog.
-func (w *writer) flushBacklog(c *client, now time.Time) closeReason {
+func (w *writer) flushBacklog(c *client, now time.Time) CloseReason {
 	w.segs = append(w.segs[:0], c.backlog[c.sent:])
 	n, err := w.vectors.write(&c.sock, w.segs)
 	w.stats.writes++
@@ -322,18 +334,40 @@ func (w *writer) flushBacklog(c *client, now time.Time) closeReason {
 }
 
 // classify turns a write error into the reason the stream ends.
-func classify(err error) closeReason {
+func classify(err error) CloseReason {
 	if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || isClosedErr(err) {
-		return closedNormal
+		return CloseNormal
 	}
-	return closedWriteErr
+	return CloseWriteError
 }
 
 // close ends c's stream and accounts for what it still held.
-func (w *writer) close(c *client, reason closeReason) {
-	if reason == closedShutdown && c.pending() > 0 {
+// finish writes what a stream its transport is ending still holds, and
+// says when it may close: once all is written, or at its write timeout.
+func (w *writer) finish(c *client, now time.Time) CloseReason {
+	if c.pending() > 0 {
+		if r := w.flushBacklog(c, now); r != keepOpen {
+			return r
+		}
+	}
+	if c.pending() == 0 || now.Sub(c.lastProgress) >= w.hub.cfg.WriteTimeout {
+		return c.closing
+	}
+	return keepOpen
+}
+
+func (w *writer) close(c *client, reason CloseReason) {
+	goodbye := false
+	if c.closing == keepOpen && reason != CloseNormal && reason != CloseWriteError {
+		if bye := w.hub.framings[c.framing].Closing(reason); len(bye) > 0 {
+			c.queue(bye, 0, w.hub.cfg.QueueBytes)
+			goodbye = true
+		}
+	}
+	if (reason == CloseShutdown || goodbye) && c.pending() > 0 {
 		w.flushBacklog(c, w.hub.clock.Now()) // a last chance for what is already queued
 	}
+	c.ended = true
 	_ = c.conn.Close()
 	w.stats.dropped[droppedDisconnect] += c.queuedEvents + c.replaced
 	if c.throttle != nil {

@@ -17,7 +17,9 @@ import (
 	"github.com/tickerd/tickerd/guard"
 	"github.com/tickerd/tickerd/internal/setting"
 	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/stream/poll"
 	"github.com/tickerd/tickerd/stream/sse"
+	"github.com/tickerd/tickerd/stream/ws"
 )
 
 // config is everything tickerd can be told on its command line or in its
@@ -52,6 +54,9 @@ type config struct {
 	authCookie    string
 	authClaim     string
 	stallAfter    time.Duration
+	wsPongTimeout time.Duration
+	wsMessageRate float64
+	pollMaxWait   time.Duration
 	grace         time.Duration
 	logLevel      slog.Level
 	logFormat     string
@@ -131,6 +136,9 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.authCookie, "auth-cookie", auth.DefaultCookie, "cookie that may carry the token (the page's EventSource cannot send headers)")
 	fs.StringVar(&c.authClaim, "auth-claim", auth.DefaultClaim, "claim listing the symbol patterns a token entitles to (*, NV*, AAPL)")
 	fs.Float64Var(&c.maxPriceJump, "max-price-jump", stream.DefaultMaxPriceJump*100, "reject a tick whose price is more than this percentage away from its symbol's last")
+	fs.DurationVar(&c.wsPongTimeout, "ws-pong-timeout", ws.DefaultPongTimeout, "close a WebSocket that has not answered a ping (sent after -heartbeat of silence) within this long")
+	fs.Float64Var(&c.wsMessageRate, "ws-message-rate", ws.DefaultMessageRate, "client messages per second a WebSocket may send on average (twice as many at once); more close it with 1008")
+	fs.DurationVar(&c.pollMaxWait, "poll-max-wait", poll.DefaultMaxWait, "longest wait a poll of /api/ticks may ask for; 0: polls are answered at once")
 	fs.DurationVar(&c.stallAfter, "stall-after", 10*time.Second, "/readyz reports the feed stalled after this long without a tick")
 	// Every role has every flag and ignores those it does not use, so one
 	// environment can configure them all.
@@ -326,6 +334,10 @@ var settingFlags = map[string]string{
 	"Retry":             "retry",
 	"MaxStreams":        "max-streams",
 	"MaxStreamsPerAddr": "max-streams-per-addr",
+	"PingInterval":      "heartbeat",
+	"PongTimeout":       "ws-pong-timeout",
+	"MessageRate":       "ws-message-rate",
+	"MaxWait":           "poll-max-wait",
 }
 
 // settingError turns a setting a package refused into a usage error that

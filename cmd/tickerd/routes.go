@@ -14,18 +14,27 @@ import (
 	"github.com/tickerd/tickerd/stream"
 )
 
-// routes is tickerd's whole HTTP surface when it serves clients: events is
-// the SSE edge over hub. authn (nil: authentication off) guards the
+// transports are the edges that push ticks to clients, each over the hub.
+type transports struct {
+	events  http.Handler // Server-Sent Events, GET /events
+	sockets http.Handler // WebSocket, GET /ws
+	polls   http.Handler // polling, GET /api/ticks
+}
+
+// routes is tickerd's whole HTTP surface when it serves clients: the
+// transports, the REST edge and the page over hub. authn (nil: authentication off) guards the
 // streams and the market data API; the
 // page's files, health, readiness and metrics need no token. checks are
 // what else /readyz asks (a replica's bus). Every answer passes the CORS
 // allow-list and carries the security headers, the page's with its own
 // Content-Security-Policy.
-func routes(hub *stream.Hub, events http.Handler, reg *prometheus.Registry, authn guard.Authenticator, cors *guard.CORS, stallAfter time.Duration, checks ...api.ReadinessCheck) http.Handler {
+func routes(hub *stream.Hub, t transports, reg *prometheus.Registry, authn guard.Authenticator, cors *guard.CORS, stallAfter time.Duration, checks ...api.ReadinessCheck) http.Handler {
 	headers := guard.Headers(guard.APIContentSecurityPolicy)
 	page := guard.Headers(static.ContentSecurityPolicy)
 	mux := http.NewServeMux()
-	mux.Handle("/events", headers(events))
+	mux.Handle("/events", headers(t.events))
+	mux.Handle("/ws", headers(t.sockets))
+	mux.Handle("/api/ticks", headers(t.polls))
 	mux.Handle("/api/symbols", headers(api.NewSymbolsHandler(hub, authn)))
 	mux.Handle("/api/quotes/{symbol}", headers(api.NewQuoteHandler(hub, authn)))
 	mux.Handle("/api/history", headers(api.NewHistoryHandler(hub, authn)))

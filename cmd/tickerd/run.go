@@ -17,7 +17,9 @@ import (
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/guard"
 	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/stream/poll"
 	"github.com/tickerd/tickerd/stream/sse"
+	"github.com/tickerd/tickerd/stream/ws"
 )
 
 // Limits of the HTTP server that are not worth a flag.
@@ -106,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logArgs = []any{"feed", feedMemory, "rate", cfg.rate, "seed", seed, "first_seq", firstSeq}
 	}
 
-	engine := stream.DefaultConfig(names, sse.Framing{})
+	engine := stream.DefaultConfig(names, sse.Framing{}, ws.Framing{}, poll.Framing{})
 	engine.ReplaySize = cfg.replay
 	engine.FlushInterval = cfg.flushInterval
 	engine.Heartbeat = cfg.heartbeat
@@ -147,6 +149,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return cfg.settingError(err)
 	}
+	sockets, err := ws.NewHandler(hub, ws.Config{
+		MaxSymbols:      cfg.maxSymbols,
+		MaxQueryBytes:   cfg.maxQueryBytes,
+		MaxMessageBytes: ws.DefaultMaxMessageBytes,
+		MessageRate:     cfg.wsMessageRate,
+		MessageBurst:    2 * cfg.wsMessageRate,
+		PingInterval:    cfg.heartbeat,
+		PongTimeout:     cfg.wsPongTimeout,
+		Origins:         cors,
+		Auth:            authn,
+		Streams:         streams,
+		Registerer:      reg,
+	})
+	if err != nil {
+		return cfg.settingError(err)
+	}
+	polls, err := poll.NewHandler(hub, poll.Config{
+		MaxSymbols:    cfg.maxSymbols,
+		MaxQueryBytes: cfg.maxQueryBytes,
+		MaxWait:       cfg.pollMaxWait,
+		MaxTicks:      poll.DefaultMaxTicks,
+		Auth:          authn,
+		Streams:       streams,
+	})
+	if err != nil {
+		return cfg.settingError(err)
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -159,7 +188,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("listen on -debug-addr: %w", err)
 		}
 	}
-	srv := newServer(routes(hub, events, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
+	srv := newServer(routes(hub, transports{events: events, sockets: sockets, polls: polls}, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
 	publish := func(t feed.Tick) {
 		if err := hub.Publish(t); err != nil {
 			log.Debug("tick rejected", "err", err)
@@ -167,6 +196,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(gctx) })
+	g.Go(func() error { return sockets.Run(gctx) })
 	g.Go(func() error { return source.Run(gctx, publish) })
 	// Requests wait in the listen queue until the hub serves streams: a
 	// stream answered 503 at start would end a browser's EventSource.

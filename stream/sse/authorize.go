@@ -4,9 +4,9 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/tickerd/tickerd/auth"
 	"github.com/tickerd/tickerd/guard"
 	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/stream/subscribe"
 )
 
 // authorize checks r's credentials and turns req into the subscription
@@ -19,14 +19,16 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request)
 		h.cfg.Streams.Count(guard.RejectUnauthorized)
 		return stream.Subscription{}, false
 	}
-	set, err := h.hub.Select(req.symbols)
+	set, err := subscribe.Entitle(h.hub, grant, req.symbols)
 	var unknown *stream.UnknownSymbolsError
-	if errors.As(err, &unknown) {
+	var forbidden *subscribe.ForbiddenError
+	switch {
+	case errors.As(err, &unknown):
 		h.cfg.Streams.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
 		return stream.Subscription{}, false
-	}
-	if set, ok = h.entitled(w, grant, set, req.symbols); !ok {
+	case errors.As(err, &forbidden):
 		h.cfg.Streams.Count(guard.RejectForbidden)
+		guard.Forbid(w, forbidden.Error(), forbidden.Symbols...)
 		return stream.Subscription{}, false
 	}
 	sub := stream.Subscription{Symbols: set, Resume: req.resume, LastID: req.lastID, MaxFreq: req.maxFreq}
@@ -34,26 +36,4 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request)
 		sub.Until = grant.Until
 	}
 	return sub, true
-}
-
-// entitled narrows set (nil: every symbol) to what grant (nil:
-// authentication off) covers, answering 403 when it covers none of an
-// unnamed set or not all of the named ones.
-func (h *handler) entitled(w http.ResponseWriter, grant *auth.Grant, set *stream.SymbolSet, names []string) (*stream.SymbolSet, bool) {
-	switch {
-	case grant == nil || (set == nil && grant.AllowsAll()):
-		return set, true
-	case set == nil:
-		set, n := h.hub.SelectFunc(grant.Allows)
-		if n == 0 {
-			guard.Forbid(w, "not entitled to any symbol")
-			return nil, false
-		}
-		return set, true
-	}
-	if denied := guard.Unentitled(grant, names); len(denied) > 0 {
-		guard.Forbid(w, "not entitled to symbols", denied...)
-		return nil, false
-	}
-	return set, true
 }

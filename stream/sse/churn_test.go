@@ -174,7 +174,7 @@ func TestChurnLeavesNoTrace(t *testing.T) {
 	var opened, closed float64
 	countOpenAndClosed := func() bool {
 		opened, closed = th.metric(t, "tickerd_streams_opened_total"), 0
-		for _, r := range []string{"normal", "slow", "write_error", "shutdown", "over_limit", "token_expired"} {
+		for _, r := range []string{"normal", "slow", "write_error", "shutdown", "over_limit", "token_expired", "protocol"} {
 			closed += th.metric(t, "tickerd_streams_closed_total", r)
 		}
 		return opened-closed == 1

@@ -36,3 +36,7 @@ var heartbeat = []byte(": heartbeat\n\n")
 
 // Heartbeat returns a comment line, which EventSource ignores.
 func (Framing) Heartbeat() []byte { return heartbeat }
+
+// Closing returns nothing: an event stream ends when its connection does,
+// and EventSource reconnects.
+func (Framing) Closing(stream.CloseReason) []byte { return nil }

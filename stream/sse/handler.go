@@ -122,7 +122,7 @@ func (h *handler) attach(w http.ResponseWriter, r *http.Request, sub stream.Subs
 	head.WriteString("\r\nretry: ")
 	head.WriteString(strconv.FormatInt(h.cfg.Retry.Milliseconds(), 10))
 	head.WriteString("\n\n")
-	if err := h.hub.Attach(sub, stream.Sink{Conn: conn, Framing: Framing{}, Head: head.Bytes(), OnClose: release}); err != nil {
+	if _, err := h.hub.Attach(sub, stream.Sink{Conn: conn, Framing: Framing{}, Head: head.Bytes(), OnClose: release}); err != nil {
 		release()
 		h.cfg.Streams.Count(guard.RejectUnavailable)
 		_, _ = conn.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))

@@ -2,12 +2,11 @@ package sse
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/tickerd/tickerd/guard"
-	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/stream/subscribe"
 )
 
 // request is what a client asked of its stream, read from its query and
@@ -19,27 +18,16 @@ type request struct {
 	resume  bool
 }
 
-// parse reads r's query: it bounds its length, reads the symbols and
-// maxfreq, and the resume point. A bad query is answered 400 here.
+// parse reads r's query (bounded, the symbols, maxfreq) and the resume
+// point. A bad query is answered 400 here.
 func (h *handler) parse(w http.ResponseWriter, r *http.Request) (request, bool) {
-	if len(r.URL.RawQuery) > h.cfg.MaxQueryBytes {
-		h.cfg.Streams.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, "query longer than "+strconv.Itoa(h.cfg.MaxQueryBytes)+" bytes")
-		return request{}, false
-	}
-	query, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		h.cfg.Streams.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, "malformed query: "+err.Error())
-		return request{}, false
-	}
-	var req request
-	if req.maxFreq, err = stream.ParseMaxFreq(query["maxfreq"]); err == nil {
-		req.symbols, err = stream.ParseSymbolList(query["symbols"], h.cfg.MaxSymbols)
-	}
+	q, err := subscribe.ParseQuery(r.URL.RawQuery, h.cfg.MaxQueryBytes, h.cfg.MaxSymbols)
 	if err != nil {
 		h.cfg.Streams.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
 		return request{}, false
 	}
-	req.lastID, req.resume = ParseLastEventID(r.Header.Get("Last-Event-ID"), query.Get("lastEventId"))
+	req := request{symbols: q.Symbols, maxFreq: q.MaxFreq}
+	req.lastID, req.resume = ParseLastEventID(r.Header.Get("Last-Event-ID"), q.Values.Get("lastEventId"))
 	return req, true
 }
 

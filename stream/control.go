@@ -1,0 +1,116 @@
+package stream
+
+// Stream is an attached stream, for the transport that attached it to
+// change what it receives while it runs (a WebSocket's subscribe and
+// unsubscribe), to send its own messages in order with the events, and to
+// end it. Its methods are safe for concurrent use; what they ask takes
+// effect at the next batch, in the order asked, and after the stream has
+// ended they do nothing.
+type Stream struct {
+	h *Hub
+	c *client
+}
+
+// controlKind is what a control asks of its stream.
+type controlKind int
+
+const (
+	controlResubscribe controlKind = iota
+	controlSend
+	controlClose
+)
+
+// control is one change a transport asked of a stream, handed to the
+// stream's writer at the next batch.
+type control struct {
+	c       *client
+	kind    controlKind
+	symbols *SymbolSet // resubscribe: the new set
+	added   *SymbolSet // resubscribe: symbols that get a snapshot first; nil: none
+	maxFreq float64    // resubscribe: the new cap; 0: none
+	bytes   []byte     // send and close: framed bytes; resubscribe: the snapshot, composed in takeBatch
+	reason  CloseReason
+}
+
+// Resubscribe makes the stream receive symbols from the next batch on,
+// at most maxFreq ticks per second per symbol (0: no cap). The symbols of
+// added (nil: none) first get a snapshot of their latest quotes, current
+// to the last batch, so their ticks continue it with no gap.
+func (s *Stream) Resubscribe(symbols *SymbolSet, maxFreq float64, added *SymbolSet) {
+	s.h.addControl(control{c: s.c, kind: controlResubscribe, symbols: symbols, added: added, maxFreq: maxFreq})
+}
+
+// Send queues b, bytes the transport framed (an acknowledgement, a pong),
+// behind what the stream has queued so far.
+func (s *Stream) Send(b []byte) {
+	s.h.addControl(control{c: s.c, kind: controlSend, bytes: b})
+}
+
+// Close ends the stream for reason once last (the transport's goodbye,
+// nil for none) is written, or when its write timeout runs out first.
+func (s *Stream) Close(last []byte, reason CloseReason) {
+	s.h.addControl(control{c: s.c, kind: controlClose, bytes: last, reason: reason})
+}
+
+func (h *Hub) addControl(ctl control) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.controls = append(h.controls, ctl)
+}
+
+// takeControls returns the controls of streams that have joined a writer,
+// with the snapshots of resubscriptions composed, and keeps those of
+// streams still held. h.mu is held.
+func (h *Hub) takeControls() []control {
+	if len(h.controls) == 0 {
+		return nil
+	}
+	var ready, kept []control
+	for _, ctl := range h.controls {
+		if ctl.c.held {
+			kept = append(kept, ctl)
+			continue
+		}
+		if ctl.kind == controlResubscribe && ctl.added != nil && ctl.added.Len() > 0 {
+			ctl.bytes = h.appendSnapshot(nil, h.framings[ctl.c.framing], ctl.added, false)
+		}
+		ready = append(ready, ctl)
+	}
+	h.controls = kept
+	return ready
+}
+
+// apply carries out ctl on its stream, which w owns, before the batch of
+// the cycle is written.
+func (w *writer) apply(ctl control) {
+	c := ctl.c
+	if c.ended || c.closing != keepOpen {
+		return
+	}
+	switch ctl.kind {
+	case controlResubscribe:
+		// Held ticks of the old cap go out first, in order.
+		if c.throttle.holding() {
+			for _, e := range c.throttle.release(1<<63 - 1) {
+				if ctl.symbols.Has(int(e.sym)) {
+					c.queue(e.data, 1, w.hub.cfg.QueueBytes)
+				}
+			}
+		}
+		c.sub = ctl.symbols
+		c.throttle = nil
+		if ctl.maxFreq > 0 {
+			c.throttle = newThrottle(ctl.maxFreq, len(w.hub.symbols))
+		}
+		if len(ctl.bytes) > 0 {
+			c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)
+		}
+	case controlSend:
+		c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)
+	case controlClose:
+		if len(ctl.bytes) > 0 {
+			c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)
+		}
+		c.closing = ctl.reason
+	}
+}

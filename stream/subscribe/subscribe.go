@@ -1,0 +1,91 @@
+// Package subscribe turns what a client of any transport asks for (the
+// query of a stream request, a WebSocket message) into the engine's
+// symbol sets that its credentials allow. It answers nothing itself: each
+// transport turns its errors into a status, a close code or a message.
+package subscribe
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/tickerd/tickerd/auth"
+	"github.com/tickerd/tickerd/stream"
+)
+
+// Query is what a stream request's query asks for.
+type Query struct {
+	Symbols []string // nil: not given
+	MaxFreq float64  // 0: no cap
+	Values  url.Values
+}
+
+// ParseQuery bounds raw (at most maxBytes), parses it and reads symbols
+// (at most maxSymbols names) and maxfreq. Its errors wrap
+// stream.ErrBadSubscription and say what was wrong.
+func ParseQuery(raw string, maxBytes, maxSymbols int) (Query, error) {
+	if len(raw) > maxBytes {
+		return Query{}, badQuery(fmt.Sprintf("query longer than %d bytes", maxBytes))
+	}
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return Query{}, badQuery("malformed query: " + err.Error())
+	}
+	q := Query{Values: values}
+	if q.MaxFreq, err = stream.ParseMaxFreq(values["maxfreq"]); err != nil {
+		return Query{}, err
+	}
+	if q.Symbols, err = stream.ParseSymbolList(values["symbols"], maxSymbols); err != nil {
+		return Query{}, err
+	}
+	return q, nil
+}
+
+// badQuery is a query that is not one at all: its message is what the
+// client is told, and it wraps stream.ErrBadSubscription.
+type badQuery string
+
+func (e badQuery) Error() string { return string(e) }
+func (e badQuery) Unwrap() error { return stream.ErrBadSubscription }
+
+// ForbiddenError names the symbols a grant does not cover; with none
+// named, the grant covers no symbol at all.
+type ForbiddenError struct{ Symbols []string }
+
+func (e *ForbiddenError) Error() string {
+	if len(e.Symbols) == 0 {
+		return "not entitled to any symbol"
+	}
+	return "not entitled to symbols"
+}
+
+// Entitle returns the set of names (nil: every symbol) that grant (nil:
+// authentication off) allows: an *stream.UnknownSymbolsError for names
+// outside the universe, a *ForbiddenError for names the grant does not
+// cover. Every symbol, under a grant that does not cover every symbol, is
+// every symbol it covers.
+func Entitle(h *stream.Hub, grant *auth.Grant, names []string) (*stream.SymbolSet, error) {
+	set, err := h.Select(names)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case grant == nil || (set == nil && grant.AllowsAll()):
+		return set, nil
+	case set == nil:
+		set, n := h.SelectFunc(grant.Allows)
+		if n == 0 {
+			return nil, &ForbiddenError{}
+		}
+		return set, nil
+	}
+	var denied []string
+	for _, n := range names {
+		if !grant.Allows(n) {
+			denied = append(denied, n)
+		}
+	}
+	if len(denied) > 0 {
+		return nil, &ForbiddenError{Symbols: denied}
+	}
+	return set, nil
+}
