@@ -62,7 +62,7 @@ const LimitRetryAfter = 10 * time.Second
 // when a stream starts or ends, never per event.
 type Streams struct {
 	cfg      StreamsConfig
-	rejected [rejectReasons]prometheus.Counter
+	rejected *prometheus.CounterVec
 
 	mu     sync.Mutex
 	total  int
@@ -82,16 +82,28 @@ func NewStreams(cfg StreamsConfig) (*Streams, error) {
 	}
 	rejected := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tickerd_streams_rejected_total",
-		Help: "Event stream requests refused, by reason: bad_request, unknown_symbol, unavailable, over_limit (all streams), over_client_limit (streams of one address), unauthorized (no valid token), forbidden (symbols not entitled).",
-	}, []string{"reason"})
+		Help: "Stream requests refused, by transport (sse, ws, poll) and reason: bad_request, unknown_symbol, unavailable, over_limit (all streams), over_client_limit (streams of one address), unauthorized (no valid token), forbidden (symbols not entitled, or a page of an origin that may not connect).",
+	}, []string{"transport", "reason"})
 	if err := cfg.Registerer.Register(rejected); err != nil {
 		return nil, fmt.Errorf("register stream metrics: %w", err)
 	}
-	s := &Streams{cfg: cfg, byAddr: make(map[netip.Prefix]int)}
+	return &Streams{cfg: cfg, rejected: rejected, byAddr: make(map[netip.Prefix]int)}, nil
+}
+
+// Gate is the admission of one transport: the shared limits, with its
+// refusals counted under its name.
+type Gate struct {
+	*Streams
+	rejected [rejectReasons]prometheus.Counter
+}
+
+// Gate returns the admission of transport (a bounded name: sse, ws, poll).
+func (s *Streams) Gate(transport string) *Gate {
+	g := &Gate{Streams: s}
 	for r := range rejectReasons {
-		s.rejected[r] = rejected.WithLabelValues(r.String())
+		g.rejected[r] = s.rejected.WithLabelValues(transport, r.String())
 	}
-	return s, nil
+	return g
 }
 
 // Errors of acquire for a stream over a limit.
@@ -104,7 +116,7 @@ var (
 // returns the function that gives its place back; over a limit it answers
 // 503 (every stream taken) or 429 (this address has its share) itself and
 // returns false.
-func (s *Streams) Admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+func (s *Gate) Admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	release, refusal := s.TryAdmit(r)
 	if refusal != nil {
 		if refusal.Reason == RejectOverLimit {
@@ -126,7 +138,7 @@ type Refusal struct {
 // TryAdmit is Admit for a transport that answers a refusal its own way
 // (a WebSocket closes with a code): it counts the refusal but writes
 // nothing.
-func (s *Streams) TryAdmit(r *http.Request) (release func(), refusal *Refusal) {
+func (s *Gate) TryAdmit(r *http.Request) (release func(), refusal *Refusal) {
 	key := AddrKey(ClientAddr(r, s.cfg.TrustedProxies))
 	switch err := s.acquire(key); {
 	case errors.Is(err, errOverLimit):
@@ -142,12 +154,12 @@ func (s *Streams) TryAdmit(r *http.Request) (release func(), refusal *Refusal) {
 
 // Reject counts a refused stream request and answers it with status, a
 // Retry-After when retry is set, and a JSON error.
-func (s *Streams) Reject(w http.ResponseWriter, reason Reason, status int, retry time.Duration, message string, symbols ...string) {
+func (s *Gate) Reject(w http.ResponseWriter, reason Reason, status int, retry time.Duration, message string, symbols ...string) {
 	s.Count(reason)
 	s.answer(w, status, retry, message, symbols...)
 }
 
-func (s *Streams) answer(w http.ResponseWriter, status int, retry time.Duration, message string, symbols ...string) {
+func (s *Gate) answer(w http.ResponseWriter, status int, retry time.Duration, message string, symbols ...string) {
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
 	}
@@ -156,7 +168,7 @@ func (s *Streams) answer(w http.ResponseWriter, status int, retry time.Duration,
 
 // Count counts a stream request refused for reason that its transport
 // answered itself.
-func (s *Streams) Count(reason Reason) { s.rejected[reason].Inc() }
+func (s *Gate) Count(reason Reason) { s.rejected[reason].Inc() }
 
 // acquire counts one more stream from key, or refuses it.
 func (s *Streams) acquire(key netip.Prefix) error {

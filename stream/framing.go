@@ -21,6 +21,8 @@ func (k Kind) String() string { return kindNames[k] }
 // transport shares the same bytes. A Framing must be comparable (a stream
 // names its framing by value) and safe for concurrent use.
 type Framing interface {
+	// Name is the transport's name in metric labels: sse, ws, poll.
+	Name() string
 	// AppendEvent appends one event of kind to dst: id is its sequence
 	// number (0: none to resume from), body its JSON object.
 	AppendEvent(dst []byte, kind Kind, id uint64, body []byte) []byte

@@ -20,3 +20,5 @@ func (testFraming) Heartbeat() []byte { return []byte("heartbeat\n") }
 func (testFraming) Closing(reason CloseReason) []byte {
 	return []byte("closing " + reason.String() + "\n")
 }
+
+func (testFraming) Name() string { return "test" }

@@ -97,7 +97,11 @@ func NewHub(cfg Config) (*Hub, error) {
 		h.index[s] = i
 		h.quotes[i].Last.Symbol = s
 	}
-	m, err := newMetrics(cfg.Registerer, cfg.Symbols)
+	transports := make([]string, len(cfg.Framings))
+	for i, f := range cfg.Framings {
+		transports[i] = f.Name()
+	}
+	m, err := newMetrics(cfg.Registerer, cfg.Symbols, transports)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +240,7 @@ type Status struct {
 func (h *Hub) Status() Status {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return Status{Running: h.state == hubRunning, LastTick: h.lastAt, Clients: int(h.metrics.clientsNow.Load())}
+	return Status{Running: h.state == hubRunning, LastTick: h.lastAt, Clients: h.metrics.clients()}
 }
 
 // Started is closed once Run serves streams.
@@ -462,8 +466,8 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 		return nil, ErrUnavailable
 	}
 	buf := append([]byte(nil), sink.Head...)
-	h.metrics.clientsNow.Add(1)
-	h.metrics.streamsOpened.Inc()
+	h.metrics.clientsNow[fi].Add(1)
+	h.metrics.streamsOpened[fi].Inc()
 	st := &Stream{h: h, c: c}
 	if sub.Resume && sub.LastID > h.flushed && h.cfg.ResumeWait > 0 {
 		c.held = true
@@ -558,4 +562,17 @@ func (h *Hub) appendSnapshot(dst []byte, framing Framing, sub *SymbolSet, resync
 	body = append(body, "]}"...)
 	h.body = body
 	return framing.AppendEvent(dst, KindSnapshot, h.flushed, body)
+}
+
+// Hold counts a client of framing's transport that is served without a
+// stream (a held poll) among the clients connected now, until the
+// returned function is called.
+func (h *Hub) Hold(framing Framing) (release func()) {
+	fi := h.framingIndex(framing)
+	if fi < 0 {
+		return func() {}
+	}
+	h.metrics.clientsNow[fi].Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { h.metrics.clientsNow[fi].Add(-1) }) }
 }

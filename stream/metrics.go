@@ -11,12 +11,12 @@ import (
 // integers during a cycle (writerStats) and add them here once per cycle, so
 // the per-event hot path touches no shared cache line.
 type metrics struct {
-	clientsNow    atomic.Int64
+	clientsNow    []atomic.Int64 // per framing, in Config.Framings order
 	conflating    prometheus.Gauge
-	streamsOpened prometheus.Counter
+	streamsOpened []prometheus.Counter // per framing
 	streamsClosed *prometheus.CounterVec
-	closedBy      [len(closeReasonNames)]prometheus.Counter // streamsClosed's series by CloseReason; none for keepOpen
-	ticks         []prometheus.Counter                      // per symbol, in universe order
+	closedBy      [][len(closeReasonNames)]prometheus.Counter // per framing, streamsClosed's series by CloseReason; none for keepOpen
+	ticks         []prometheus.Counter                        // per symbol, in universe order
 	ticksRejected *prometheus.CounterVec
 	rejectedBy    [tickRejections]prometheus.Counter // ticksRejected's series by tickRejection
 	lastTick      prometheus.Gauge
@@ -68,20 +68,22 @@ var latencyBuckets = []float64{
 // event to 4096.
 var queueDepthBuckets = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}
 
-func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, symbols, transports []string) (*metrics, error) {
+	opened := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tickerd_streams_opened_total",
+		Help: "Streams opened, by transport (sse, ws; a poll opens none).",
+	}, []string{"transport"})
 	m := &metrics{
+		clientsNow: make([]atomic.Int64, len(transports)),
+		closedBy:   make([][len(closeReasonNames)]prometheus.Counter, len(transports)),
 		conflating: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tickerd_clients_conflated",
 			Help: "Event streams whose client fell behind and now get only the latest tick per symbol.",
 		}),
-		streamsOpened: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tickerd_streams_opened_total",
-			Help: "Event streams opened.",
-		}),
 		streamsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_streams_closed_total",
-			Help: "Streams closed, by reason: normal (client left or said goodbye), slow (write deadline), write_error, shutdown, over_limit (a limit of its transport, such as a flood of messages), token_expired, protocol (a protocol error or a missed keepalive).",
-		}, []string{"reason"}),
+			Help: "Streams closed, by transport (sse, ws) and reason: normal (client left or said goodbye), slow (write deadline), write_error, shutdown, over_limit (a limit of its transport, such as a flood of messages), token_expired, protocol (a protocol error or a missed keepalive).",
+		}, []string{"transport", "reason"}),
 		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_feed_ticks_rejected_total",
 			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump.",
@@ -136,8 +138,17 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	for _, s := range symbols {
 		m.ticks = append(m.ticks, ticks.WithLabelValues(s))
 	}
-	for r := 1; r < len(closeReasonNames); r++ {
-		m.closedBy[r] = m.streamsClosed.WithLabelValues(closeReasonNames[r])
+	collectors := []prometheus.Collector{opened}
+	for f, transport := range transports {
+		m.streamsOpened = append(m.streamsOpened, opened.WithLabelValues(transport))
+		for r := 1; r < len(closeReasonNames); r++ {
+			m.closedBy[f][r] = m.streamsClosed.WithLabelValues(transport, closeReasonNames[r])
+		}
+		collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "tickerd_clients",
+			Help:        "Clients connected now, by transport: open streams (sse, ws) and polls held waiting for a tick (poll).",
+			ConstLabels: prometheus.Labels{"transport": transport},
+		}, func() float64 { return float64(m.clientsNow[f].Load()) }))
 	}
 	for r, name := range droppedNames {
 		m.droppedBy[r] = m.dropped.WithLabelValues(name)
@@ -145,14 +156,10 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 	for r, name := range ticksRejectedNames {
 		m.rejectedBy[r] = m.ticksRejected.WithLabelValues(name)
 	}
-	clients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "tickerd_clients",
-		Help: "Event streams connected now.",
-	}, func() float64 { return float64(m.clientsNow.Load()) })
-	for _, c := range []prometheus.Collector{
-		clients, m.conflating, m.streamsOpened, m.streamsClosed, ticks, m.ticksRejected, m.lastTick,
+	for _, c := range append(collectors,
+		m.conflating, m.streamsClosed, ticks, m.ticksRejected, m.lastTick,
 		m.events, m.bytes, m.writes, m.dropped, m.replays, m.resyncs, m.resumeHeld, m.heartbeats, m.latency, m.queueDepth,
-	} {
+	) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register stream metrics: %w", err)
 		}
@@ -164,12 +171,13 @@ func newMetrics(reg prometheus.Registerer, symbols []string) (*metrics, error) {
 type writerStats struct {
 	events, bytes, writes, heartbeats int
 	dropped                           [droppedReasons]int
-	closed                            [len(closeReasonNames)]int
+	closed                            [][len(closeReasonNames)]int // per framing
 	latency, queueDepth               localHistogram
 }
 
-func newWriterStats() writerStats {
+func newWriterStats(framings int) writerStats {
 	return writerStats{
+		closed:     make([][len(closeReasonNames)]int, framings),
 		latency:    newLocalNativeHistogram(latencyBuckets),
 		queueDepth: newLocalHistogram(queueDepthBuckets),
 	}
@@ -190,9 +198,20 @@ func (s *writerStats) flush(m *metrics) {
 	for r := range s.dropped {
 		add(m.droppedBy[r], &s.dropped[r])
 	}
-	for r := 1; r < len(s.closed); r++ {
-		add(m.closedBy[r], &s.closed[r])
+	for f := range s.closed {
+		for r := 1; r < len(s.closed[f]); r++ {
+			add(m.closedBy[f][r], &s.closed[f][r])
+		}
 	}
 	m.latency.merge(&s.latency)
 	m.queueDepth.merge(&s.queueDepth)
+}
+
+// clients returns the streams connected now, over every transport.
+func (m *metrics) clients() int {
+	n := int64(0)
+	for i := range m.clientsNow {
+		n += m.clientsNow[i].Load()
+	}
+	return int(n)
 }

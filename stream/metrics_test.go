@@ -33,7 +33,10 @@ func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]string{
-		"tickerd_streams_closed_total":      {"reason=normal", "reason=over_limit", "reason=protocol", "reason=shutdown", "reason=slow", "reason=token_expired", "reason=write_error"},
+		"tickerd_streams_closed_total": {"reason=normal", "reason=over_limit", "reason=protocol", "reason=shutdown", "reason=slow", "reason=token_expired", "reason=write_error",
+			"transport=test", "transport=test", "transport=test", "transport=test", "transport=test", "transport=test", "transport=test"},
+		"tickerd_streams_opened_total":      {"transport=test"},
+		"tickerd_clients":                   {"transport=test"},
 		"tickerd_events_dropped_total":      {"reason=conflated", "reason=disconnected", "reason=throttled"},
 		"tickerd_feed_ticks_rejected_total": {"reason=bad_price", "reason=price_jump", "reason=sequence", "reason=unknown_symbol"},
 		"tickerd_feed_ticks_total":          {"symbol=AAPL", "symbol=MSFT"},
@@ -50,20 +53,22 @@ func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 // second flush adds only what was counted since.
 func TestFlushCountsEachReasonInItsOwnSeries(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := newMetrics(reg, []string{"AAPL"})
+	m, err := newMetrics(reg, []string{"AAPL"}, []string{"sse", "ws"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newWriterStats()
+	s := newWriterStats(2)
 	want := map[string]float64{}
 	for round := range 2 {
 		for r := range s.dropped {
 			s.dropped[r] = 1 + r + round
 			want["tickerd_events_dropped_total/"+droppedNames[r]] += float64(1 + r + round)
 		}
-		for r := CloseNormal; r < CloseReason(len(s.closed)); r++ {
-			s.closed[r] = 10 + int(r) + round
-			want["tickerd_streams_closed_total/"+r.String()] += float64(10 + int(r) + round)
+		for f, transport := range []string{"sse", "ws"} {
+			for r := CloseNormal; r < CloseReason(len(s.closed[f])); r++ {
+				s.closed[f][r] = 10 + 100*f + int(r) + round
+				want["tickerd_streams_closed_total/"+r.String()+"/"+transport] += float64(10 + 100*f + int(r) + round)
+			}
 		}
 		s.flush(m)
 	}
@@ -75,7 +80,11 @@ func TestFlushCountsEachReasonInItsOwnSeries(t *testing.T) {
 	for _, f := range families {
 		for _, c := range f.GetMetric() {
 			if name := f.GetName(); name == "tickerd_events_dropped_total" || name == "tickerd_streams_closed_total" {
-				got[name+"/"+c.GetLabel()[0].GetValue()] = c.GetCounter().GetValue()
+				key := name
+				for _, l := range c.GetLabel() {
+					key += "/" + l.GetValue()
+				}
+				got[key] = c.GetCounter().GetValue()
 			}
 		}
 	}
@@ -88,7 +97,7 @@ func TestFlushCountsEachReasonInItsOwnSeries(t *testing.T) {
 // writer's local counts and reads them back as Prometheus would.
 func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := newMetrics(reg, []string{"AAPL"})
+	m, err := newMetrics(reg, []string{"AAPL"}, []string{"sse"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +115,7 @@ func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
 	var wantN uint64
 	var wantSum float64
 	for round := range 2 { // the second round checks that merge reset the local counts
-		s := newWriterStats()
+		s := newWriterStats(1)
 		for _, o := range observed {
 			s.latency.observeN(o.v, o.n)
 		}
@@ -201,15 +210,15 @@ func decodeNative(spans []*dto.BucketSpan, deltas []int64) map[int]int64 {
 // BenchmarkWriterStatsFlush is what a writer pays at the end of each cycle
 // to add what it counted to the metrics.
 func BenchmarkWriterStatsFlush(b *testing.B) {
-	m, err := newMetrics(prometheus.NewRegistry(), []string{"AAPL"})
+	m, err := newMetrics(prometheus.NewRegistry(), []string{"AAPL"}, []string{"sse"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := newWriterStats()
+	s := newWriterStats(1)
 	for b.Loop() {
 		s.events, s.bytes, s.writes, s.heartbeats = 100, 12000, 100, 1
 		s.dropped[droppedThrottled] = 3
-		s.closed[CloseNormal] = 1
+		s.closed[0][CloseNormal] = 1
 		s.latency.observe(0.003)
 		s.queueDepth.observe(1)
 		s.flush(m)

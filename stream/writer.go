@@ -37,7 +37,7 @@ type writer struct {
 }
 
 func newWriter(h *Hub) *writer {
-	return &writer{hub: h, cycles: make(chan cycle), stats: newWriterStats()}
+	return &writer{hub: h, cycles: make(chan cycle), stats: newWriterStats(len(h.framings))}
 }
 
 func (w *writer) run() {
@@ -373,8 +373,8 @@ func (w *writer) close(c *client, reason CloseReason) {
 	if c.throttle != nil {
 		w.stats.dropped[droppedDisconnect] += c.throttle.held
 	}
-	w.stats.closed[reason]++
-	w.hub.metrics.clientsNow.Add(-1)
+	w.stats.closed[c.framing][reason]++
+	w.hub.metrics.clientsNow[c.framing].Add(-1)
 	if c.onClose != nil {
 		c.onClose()
 	}

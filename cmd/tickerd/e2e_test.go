@@ -246,7 +246,7 @@ func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
 	// are full (the server's send buffer grows to a few MiB: seconds at
 	// this rate), then it is conflated past -queue-bytes, and closed as
 	// slow once it has taken nothing for the write timeout.
-	const slow = `tickerd_streams_closed_total{reason="slow"}`
+	const slow = `tickerd_streams_closed_total{reason="slow",transport="sse"}`
 	reader := openRaw(t, td.URL+"/events", "")
 	start := time.Now()
 	deadline := start.Add(30 * time.Second)

@@ -493,7 +493,7 @@ func TestPrometheusScrapesTickerd(t *testing.T) {
 		t.Logf("%v: %s", time.Since(start).Round(time.Millisecond), state)
 	}
 	checkValue(prom, "every target up", `sum(up{job="tickerd"})`, func(v float64) bool { return v == 3 })
-	checkValue(prom, "the clients gauge", `tickerd_clients{`+aio+`}`, func(v float64) bool { return v == clients })
+	checkValue(prom, "the clients gauge", `sum(tickerd_clients{`+aio+`})`, func(v float64) bool { return v == clients })
 	checkValue(prom, "events written", `rate(tickerd_events_written_total{`+aio+`}[5s])`, func(v float64) bool { return v > 0 })
 	first, _ := prom.scalar(t, `tickerd_tick_to_wire_seconds_count{`+aio+`}`)
 	checkValue(prom, "the latency histogram growing", `tickerd_tick_to_wire_seconds_count{`+aio+`}`,

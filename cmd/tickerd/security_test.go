@@ -271,7 +271,7 @@ func TestEndToEndStreamLimits(t *testing.T) {
 		}
 	}
 	metrics := get(t, td.URL+"/metrics")
-	for _, want := range []string{`tickerd_streams_rejected_total{reason="over_client_limit"} 1`, `tickerd_streams_rejected_total{reason="over_limit"} 1`, "tickerd_clients 2"} {
+	for _, want := range []string{`tickerd_streams_rejected_total{reason="over_client_limit",transport="sse"} 1`, `tickerd_streams_rejected_total{reason="over_limit",transport="sse"} 1`, `tickerd_clients{transport="sse"} 2`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s:\n%s", want, grep(metrics, "tickerd_streams_rejected|tickerd_clients"))
 		}

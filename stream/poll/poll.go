@@ -84,8 +84,9 @@ func (Framing) Heartbeat() []byte { return nil }
 func (Framing) Closing(stream.CloseReason) []byte { return nil }
 
 type handler struct {
-	hub *stream.Hub
-	cfg Config
+	hub  *stream.Hub
+	cfg  Config
+	gate *guard.Gate
 }
 
 // NewHandler serves GET /api/ticks over hub, which must frame with
@@ -107,7 +108,7 @@ func NewHandler(hub *stream.Hub, cfg Config) (http.Handler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
-	return httpjson.AllowGet(&handler{hub: hub, cfg: cfg}), nil
+	return httpjson.AllowGet(&handler{hub: hub, cfg: cfg, gate: cfg.Streams.Gate(Framing{}.Name())}), nil
 }
 
 // request is what a poll asks for.
@@ -128,14 +129,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.hub.Status().Running {
-		h.cfg.Streams.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
+		h.gate.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
 		return
 	}
-	release, ok := h.cfg.Streams.Admit(w, r)
+	release, ok := h.gate.Admit(w, r)
 	if !ok {
 		return
 	}
 	defer release()
+	defer h.hub.Hold(Framing{})()
 	h.answer(w, r, req, set)
 }
 
@@ -153,7 +155,7 @@ func (h *handler) parse(w http.ResponseWriter, r *http.Request) (request, bool) 
 		req.wait, err = parseWait(q.Values["wait"], h.cfg.MaxWait)
 	}
 	if err != nil {
-		h.cfg.Streams.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
+		h.gate.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
 		return request{}, false
 	}
 	return req, true
@@ -185,7 +187,7 @@ func parseWait(values []string, maxWait time.Duration) (time.Duration, error) {
 func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request) (*stream.SymbolSet, bool) {
 	grant, ok := guard.Authenticate(h.cfg.Auth, w, r)
 	if !ok {
-		h.cfg.Streams.Count(guard.RejectUnauthorized)
+		h.gate.Count(guard.RejectUnauthorized)
 		return nil, false
 	}
 	set, err := subscribe.Entitle(h.hub, grant, req.symbols)
@@ -193,10 +195,10 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request)
 	var forbidden *subscribe.ForbiddenError
 	switch {
 	case errors.As(err, &unknown):
-		h.cfg.Streams.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
+		h.gate.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
 		return nil, false
 	case errors.As(err, &forbidden):
-		h.cfg.Streams.Count(guard.RejectForbidden)
+		h.gate.Count(guard.RejectForbidden)
 		guard.Forbid(w, forbidden.Error(), forbidden.Symbols...)
 		return nil, false
 	}
@@ -246,3 +248,6 @@ func (h *handler) write(w http.ResponseWriter, events []byte, next uint64) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(events))
 }
+
+// Name is the transport's label in metrics.
+func (Framing) Name() string { return "poll" }

@@ -16,7 +16,7 @@ import (
 func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request) (stream.Subscription, bool) {
 	grant, ok := guard.Authenticate(h.cfg.Auth, w, r)
 	if !ok {
-		h.cfg.Streams.Count(guard.RejectUnauthorized)
+		h.gate.Count(guard.RejectUnauthorized)
 		return stream.Subscription{}, false
 	}
 	set, err := subscribe.Entitle(h.hub, grant, req.symbols)
@@ -24,10 +24,10 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request)
 	var forbidden *subscribe.ForbiddenError
 	switch {
 	case errors.As(err, &unknown):
-		h.cfg.Streams.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
+		h.gate.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
 		return stream.Subscription{}, false
 	case errors.As(err, &forbidden):
-		h.cfg.Streams.Count(guard.RejectForbidden)
+		h.gate.Count(guard.RejectForbidden)
 		guard.Forbid(w, forbidden.Error(), forbidden.Symbols...)
 		return stream.Subscription{}, false
 	}

@@ -40,3 +40,6 @@ func (Framing) Heartbeat() []byte { return heartbeat }
 // Closing returns nothing: an event stream ends when its connection does,
 // and EventSource reconnects.
 func (Framing) Closing(stream.CloseReason) []byte { return nil }
+
+// Name is the transport's label in metrics.
+func (Framing) Name() string { return "sse" }

@@ -47,8 +47,9 @@ func (c *Config) validate() error {
 
 // handler serves GET /events over one hub.
 type handler struct {
-	hub *stream.Hub
-	cfg Config
+	hub  *stream.Hub
+	cfg  Config
+	gate *guard.Gate
 }
 
 // NewHandler serves the event stream, GET /events:
@@ -70,7 +71,7 @@ func NewHandler(hub *stream.Hub, cfg Config) (http.Handler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("sse: %w", err)
 	}
-	return httpjson.AllowGet(&handler{hub: hub, cfg: cfg}), nil
+	return httpjson.AllowGet(&handler{hub: hub, cfg: cfg, gate: cfg.Streams.Gate(Framing{}.Name())}), nil
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -83,10 +84,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.hub.Status().Running {
-		h.cfg.Streams.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
+		h.gate.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
 		return
 	}
-	release, ok := h.cfg.Streams.Admit(w, r)
+	release, ok := h.gate.Admit(w, r)
 	if !ok {
 		return
 	}
@@ -109,7 +110,7 @@ func (h *handler) attach(w http.ResponseWriter, r *http.Request, sub stream.Subs
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		release()
-		h.cfg.Streams.Count(guard.RejectBadRequest)
+		h.gate.Count(guard.RejectBadRequest)
 		httpjson.WriteError(w, http.StatusHTTPVersionNotSupported, "event streams are served over HTTP/1.1")
 		return
 	}
@@ -124,7 +125,7 @@ func (h *handler) attach(w http.ResponseWriter, r *http.Request, sub stream.Subs
 	head.WriteString("\n\n")
 	if _, err := h.hub.Attach(sub, stream.Sink{Conn: conn, Framing: Framing{}, Head: head.Bytes(), OnClose: release}); err != nil {
 		release()
-		h.cfg.Streams.Count(guard.RejectUnavailable)
+		h.gate.Count(guard.RejectUnavailable)
 		_, _ = conn.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 		_ = conn.Close()
 	}

@@ -23,7 +23,7 @@ type request struct {
 func (h *handler) parse(w http.ResponseWriter, r *http.Request) (request, bool) {
 	q, err := subscribe.ParseQuery(r.URL.RawQuery, h.cfg.MaxQueryBytes, h.cfg.MaxSymbols)
 	if err != nil {
-		h.cfg.Streams.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
+		h.gate.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
 		return request{}, false
 	}
 	req := request{symbols: q.Symbols, maxFreq: q.MaxFreq}

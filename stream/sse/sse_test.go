@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -131,9 +132,10 @@ func setIf[T comparable](dst *T, v T) {
 }
 
 // metric returns the value of the series of family name whose labels
-// have the values given (in label order), or with no labels: a counter's
-// or a gauge's value, a histogram's sample count. It fails the test if
-// there is no such series.
+// other than transport (every stream here is SSE) have the values given
+// (in label order), or with no other labels: a counter's or a gauge's
+// value, a histogram's sample count. It fails the test if there is no
+// such series.
 func (th *testHub) metric(t *testing.T, name string, labelValues ...string) float64 {
 	t.Helper()
 	families, err := th.reg.Gather()
@@ -146,13 +148,18 @@ func (th *testHub) metric(t *testing.T, name string, labelValues ...string) floa
 		}
 	series:
 		for _, m := range f.GetMetric() {
-			if len(m.GetLabel()) != len(labelValues) {
-				continue
-			}
-			for i, l := range m.GetLabel() {
-				if l.GetValue() != labelValues[i] {
-					continue series
+			var values []string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "transport" {
+					if l.GetValue() != "sse" {
+						continue series
+					}
+					continue
 				}
+				values = append(values, l.GetValue())
+			}
+			if !slices.Equal(values, labelValues) {
+				continue
 			}
 			switch {
 			case m.Counter != nil:

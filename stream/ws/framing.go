@@ -120,3 +120,6 @@ func (Framing) Closing(reason stream.CloseReason) []byte {
 	}
 	return nil
 }
+
+// Name is the transport's label in metrics.
+func (Framing) Name() string { return "ws" }

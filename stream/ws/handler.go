@@ -80,6 +80,7 @@ func (c *Config) validate() error {
 type Handler struct {
 	hub     *stream.Hub
 	cfg     Config
+	gate    *guard.Gate
 	metrics *metrics
 	poller  *poller
 }
@@ -98,7 +99,7 @@ func NewHandler(hub *stream.Hub, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	return &Handler{hub: hub, cfg: cfg, metrics: m, poller: p}, nil
+	return &Handler{hub: hub, cfg: cfg, gate: cfg.Streams.Gate(Framing{}.Name()), metrics: m, poller: p}, nil
 }
 
 // Run reads the connections until ctx is done, and pings and closes
@@ -130,17 +131,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q, err := subscribe.ParseQuery(r.URL.RawQuery, h.cfg.MaxQueryBytes, h.cfg.MaxSymbols)
 	if err != nil {
-		h.cfg.Streams.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
+		h.gate.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
 		return
 	}
 	if !h.cfg.Origins.AllowsWebSocket(r) {
-		h.cfg.Streams.Count(guard.RejectForbidden)
+		h.gate.Count(guard.RejectForbidden)
 		httpjson.WriteError(w, http.StatusForbidden, "pages of origin "+r.Header.Get("Origin")+" may not connect")
 		return
 	}
 	grant, ok := guard.Authenticate(h.cfg.Auth, w, r)
 	if !ok {
-		h.cfg.Streams.Count(guard.RejectUnauthorized)
+		h.gate.Count(guard.RejectUnauthorized)
 		return
 	}
 	set := h.hub.Empty()
@@ -150,10 +151,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !h.hub.Status().Running {
-		h.cfg.Streams.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
+		h.gate.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
 		return
 	}
-	release, refusal := h.cfg.Streams.TryAdmit(r)
+	release, refusal := h.gate.TryAdmit(r)
 	netConn, rw, _, err := gobwas.HTTPUpgrader{}.Upgrade(r, w)
 	if err != nil {
 		if release != nil {
@@ -184,7 +185,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // that the client gets a JSON error like every other.
 func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) bool {
 	bad := func(status int, message string) bool {
-		h.cfg.Streams.Count(guard.RejectBadRequest)
+		h.gate.Count(guard.RejectBadRequest)
 		httpjson.WriteError(w, status, message)
 		return false
 	}
@@ -227,10 +228,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, q subscribe.
 	var forbidden *subscribe.ForbiddenError
 	switch {
 	case errors.As(err, &unknown):
-		h.cfg.Streams.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
+		h.gate.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
 		return nil, false
 	case errors.As(err, &forbidden):
-		h.cfg.Streams.Count(guard.RejectForbidden)
+		h.gate.Count(guard.RejectForbidden)
 		guard.Forbid(w, forbidden.Error(), forbidden.Symbols...)
 		return nil, false
 	}
@@ -263,7 +264,7 @@ func (h *Handler) attach(netConn net.Conn, sub stream.Subscription, grant *auth.
 	}
 	st, err := h.hub.Attach(sub, stream.Sink{Conn: netConn, Framing: Framing{}, OnClose: onClose})
 	if err != nil {
-		h.cfg.Streams.Count(guard.RejectUnavailable)
+		h.gate.Count(guard.RejectUnavailable)
 		_ = netConn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = netConn.Write(closeFrame(CodeGoingAway, "the service is not streaming now; retry shortly"))
 		_ = netConn.Close()
