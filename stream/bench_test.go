@@ -15,25 +15,41 @@ import (
 
 // BenchmarkPublish measures accepting and encoding one tick, and moving it
 // into the replay ring and the quotes at flush.
+// With three framings it is what tickerd pays with SSE, WebSocket and
+// polling all served: each tick framed three times.
 func BenchmarkPublish(b *testing.B) {
-	cfg := DefaultConfig([]string{"AAPL", "MSFT", "NVDA", "TSLA"}, testFraming{})
-	cfg.ReplaySize = 4096
-	h, err := NewHub(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tick := feed.Tick{Symbol: "NVDA", Price: 181.37, Bid: 181.36, Ask: 181.38, Size: 300, Time: time.Now()}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		tick.Seq++
-		if err := h.Publish(tick); err != nil {
-			b.Fatal(err)
-		}
-		if i%100 == 99 {
-			h.takeBatch(time.Now())
-		}
+	for _, framings := range [][]Framing{{testFraming{}}, {testFraming{}, otherFraming("ws"), otherFraming("poll")}} {
+		b.Run(fmt.Sprintf("framings=%d", len(framings)), func(b *testing.B) {
+			cfg := DefaultConfig([]string{"AAPL", "MSFT", "NVDA", "TSLA"}, framings...)
+			cfg.ReplaySize = 4096
+			h, err := NewHub(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tick := feed.Tick{Symbol: "NVDA", Price: 181.37, Bid: 181.36, Ask: 181.38, Size: 300, Time: time.Now()}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				tick.Seq++
+				if err := h.Publish(tick); err != nil {
+					b.Fatal(err)
+				}
+				if i%100 == 99 {
+					h.takeBatch(time.Now())
+				}
+			}
+		})
 	}
 }
+
+// otherFraming is testFraming under another name: a second transport.
+type otherFraming string
+
+func (f otherFraming) AppendEvent(dst []byte, kind Kind, id uint64, body []byte) []byte {
+	return testFraming{}.AppendEvent(dst, kind, id, body)
+}
+func (otherFraming) Heartbeat() []byte          { return nil }
+func (otherFraming) Closing(CloseReason) []byte { return nil }
+func (f otherFraming) Name() string             { return string(f) }
 
 // socketPair returns the server end of a connected Unix socket pair whose
 // other end a goroutine drains until the returned stop is called.
