@@ -2,10 +2,13 @@ package ws
 
 import (
 	"errors"
+	"io"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/stream"
 )
 
 // FuzzParseMessage feeds arbitrary client messages to the parser: it
@@ -55,6 +58,41 @@ func FuzzParseMessage(f *testing.F) {
 			}
 		default:
 			t.Fatalf("op %q accepted", m.Op)
+		}
+	})
+}
+
+// FuzzFrames feeds arbitrary bytes to the frame reader of a connection, as
+// a client would send them: it must never panic, and what it keeps of an
+// incomplete frame stays within the message size limit.
+func FuzzFrames(f *testing.F) {
+	for _, seed := range [][]byte{
+		frame(true, opText, []byte(`{"op":"subscribe","symbols":["AAPL"]}`), true),
+		frame(false, opText, []byte(`{"op":"sub`), true),
+		append(frame(false, opText, []byte(`{"op":"maxfreq",`), true), frame(true, opContinuation, []byte(`"n":2}`), true)...),
+		frame(true, opPing, []byte("x"), true), frame(true, opPong, nil, true), frame(true, opClose, []byte{3, 232}, true),
+		frame(true, opBinary, []byte{1}, true), frame(true, opText, []byte("x"), false), {0x81, 0xFF, 0, 0, 0, 0, 0, 0, 0, 1},
+		{0x81, 0xFE, 0xFF}, {0x81}, {},
+	} {
+		f.Add(seed)
+	}
+	ts := startServer(f, testOptions{})
+	server, client := net.Pipe()
+	defer client.Close()
+	go func() { _, _ = io.Copy(io.Discard, client) }()
+	st, err := ts.hub.Attach(stream.Subscription{Symbols: ts.hub.Empty()}, stream.Sink{Conn: server, Framing: Framing{}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := ts.handler
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := &conn{stream: st, symbols: ts.hub.Empty(), tokens: h.cfg.MessageBurst}
+		rest, err := h.frames(c, append([]byte(nil), data...), 1)
+		if err == nil && len(rest) > h.cfg.MaxMessageBytes+14 {
+			t.Fatalf("kept %d bytes of an incomplete frame", len(rest))
+		}
+		if len(c.message) > h.cfg.MaxMessageBytes {
+			t.Fatalf("a message of %d bytes under way", len(c.message))
 		}
 	})
 }

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // testServer is a running hub served over WebSocket by a real HTTP server.
 type testServer struct {
 	hub     *stream.Hub
+	handler *Handler
 	srv     *httptest.Server
 	reg     *prometheus.Registry
 	streams *guard.Streams
@@ -44,7 +45,7 @@ type testOptions struct {
 	auth   guard.Authenticator
 }
 
-func startServer(t *testing.T, opts testOptions) *testServer {
+func startServer(t testing.TB, opts testOptions) *testServer {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	cfg := stream.DefaultConfig([]string{"AAPL", "MSFT", "NVDA", "TSLA"}, Framing{}, sse.Framing{})
@@ -84,7 +85,7 @@ func startServer(t *testing.T, opts testOptions) *testServer {
 	go func() { _ = hub.Run(ctx); done <- struct{}{} }()
 	go func() { _ = h.Run(ctx); done <- struct{}{} }()
 	<-hub.Started()
-	ts := &testServer{hub: hub, srv: srv, reg: reg, streams: streams}
+	ts := &testServer{hub: hub, handler: h, srv: srv, reg: reg, streams: streams}
 	var once sync.Once
 	ts.stop = func() {
 		once.Do(func() {
