@@ -365,10 +365,12 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	// Held streams start from the state before this batch, which then
-	// continues them like any other joining stream.
+	// continues them like any other joining stream; so do the snapshots of
+	// symbols a stream has just added.
 	if len(h.waiting) > 0 {
 		h.startHeld(now)
 	}
+	controls := h.takeControls()
 	var b batch
 	if len(h.ticks) > 0 {
 		b.frames = make([]framed, len(h.pending))
@@ -402,7 +404,7 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 	}
 	joins := h.joining
 	h.joining = nil
-	return b, joins, h.takeControls()
+	return b, joins, controls
 }
 
 // Subscription is what a stream asks of the engine, parsed and authorized

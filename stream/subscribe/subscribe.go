@@ -14,13 +14,14 @@ import (
 
 // Query is what a stream request's query asks for.
 type Query struct {
-	Symbols []string // nil: not given
+	Symbols []string // nil: not given, or "*" (every symbol)
+	All     bool     // symbols=* was given: every symbol, as when none are named
 	MaxFreq float64  // 0: no cap
 	Values  url.Values
 }
 
 // ParseQuery bounds raw (at most maxBytes), parses it and reads symbols
-// (at most maxSymbols names) and maxfreq. Its errors wrap
+// (at most maxSymbols names, or * for every symbol) and maxfreq. Its errors wrap
 // stream.ErrBadSubscription and say what was wrong.
 func ParseQuery(raw string, maxBytes, maxSymbols int) (Query, error) {
 	if len(raw) > maxBytes {
@@ -33,6 +34,10 @@ func ParseQuery(raw string, maxBytes, maxSymbols int) (Query, error) {
 	q := Query{Values: values}
 	if q.MaxFreq, err = stream.ParseMaxFreq(values["maxfreq"]); err != nil {
 		return Query{}, err
+	}
+	if s := values["symbols"]; len(s) == 1 && s[0] == "*" {
+		q.All = true
+		return q, nil
 	}
 	if q.Symbols, err = stream.ParseSymbolList(values["symbols"], maxSymbols); err != nil {
 		return Query{}, err

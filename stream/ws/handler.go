@@ -110,7 +110,7 @@ func (h *Handler) Run(ctx context.Context) error {
 
 // ServeHTTP serves GET /ws:
 //
-//	?symbols=AAPL,MSFT   a first subscription (absent: none)
+//	?symbols=AAPL,MSFT   a first subscription (absent: none; *: every symbol the token allows)
 //	?maxfreq=N           at most N ticks per second per symbol
 //	?lastEventId=N       resume after the tick with seq N
 //	?access_token=T      the token, for a client that can send neither header nor cookie
@@ -145,7 +145,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set := h.hub.Empty()
-	if q.Symbols != nil {
+	if q.Symbols != nil || q.All {
 		if set, ok = h.authorize(w, r, q, grant); !ok {
 			return
 		}
@@ -234,6 +234,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, q subscribe.
 		h.gate.Count(guard.RejectForbidden)
 		guard.Forbid(w, forbidden.Error(), forbidden.Symbols...)
 		return nil, false
+	}
+	if set == nil { // every symbol: a connection's set is always explicit
+		set, _ = h.hub.SelectFunc(func(string) bool { return true })
 	}
 	return set, true
 }

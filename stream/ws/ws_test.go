@@ -566,3 +566,89 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 		t.Fatalf("close code %d, want %d", code, CodeGoingAway)
 	}
 }
+
+// TestSubscribingWhileTicksFlowHasNoGapAndNoDuplicate adds and removes a
+// symbol again and again while ticks flow: each time, the added symbol's
+// snapshot is followed by its ticks after the snapshot, none before.
+func TestSubscribingWhileTicksFlowHasNoGapAndNoDuplicate(t *testing.T) {
+	ts := startServer(t, testOptions{})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var seq uint64
+	var publishErr error
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			seq++
+			sym := []string{"AAPL", "MSFT"}[i%2]
+			if err := ts.hub.Publish(feed.Tick{Seq: seq, Symbol: sym, Price: 100, Bid: 99.99, Ask: 100.01, Size: 1, Time: time.Now()}); err != nil {
+				publishErr = err
+				return
+			}
+			if i%10 == 9 { // one batch at a time: the feed does not outrun the writers
+				for _, flushed := ts.hub.Quotes(); flushed != seq; _, flushed = ts.hub.Quotes() {
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}
+		}
+	})
+	defer func() {
+		close(stop)
+		wg.Wait()
+		if publishErr != nil {
+			t.Fatal(publishErr)
+		}
+	}()
+	c := dial(t, ts.url("ws?symbols=AAPL"), nil)
+	c.expect("snapshot")
+	c.expect("subscription")
+	for round := range 20 {
+		c.send(`{"op":"subscribe","symbols":["MSFT"]}`)
+		var snapshotSeq uint64
+		lastMSFT := uint64(0)
+		for seen := 0; seen < 5; {
+			m := c.next()
+			switch {
+			case m.Type == "snapshot":
+				snapshotSeq = m.Seq
+				if len(m.Quotes) != 1 || m.Quotes[0].Last.Symbol != "MSFT" {
+					t.Fatalf("round %d: snapshot %+v, want MSFT alone", round, m)
+				}
+				lastMSFT = m.Quotes[0].Last.Seq
+			case m.Type == "tick" && m.Sym == "MSFT":
+				if snapshotSeq == 0 {
+					t.Fatalf("round %d: an MSFT tick (%d) before its snapshot", round, m.Seq)
+				}
+				if m.Seq <= snapshotSeq || m.Seq <= lastMSFT {
+					t.Fatalf("round %d: MSFT tick %d after the snapshot at %d (its last %d): a duplicate", round, m.Seq, snapshotSeq, lastMSFT)
+				}
+				lastMSFT = m.Seq
+				seen++
+			}
+		}
+		c.send(`{"op":"unsubscribe","symbols":["MSFT"]}`)
+		for m := c.next(); m.Type != "subscription" || len(m.Symbols) != 1; m = c.next() {
+		}
+	}
+}
+
+func TestEverySymbolOnTheUpgradeURL(t *testing.T) {
+	ts := startServer(t, testOptions{})
+	c := dial(t, ts.url("ws?symbols=*"), nil)
+	c.expect("snapshot")
+	if m := c.expect("subscription"); len(m.Symbols) != 4 {
+		t.Fatalf("symbols=* gave %+v", m)
+	}
+	c.send(`{"op":"unsubscribe","symbols":["AAPL"]}`)
+	if m := c.expect("subscription"); strings.Join(m.Symbols, ",") != "MSFT,NVDA,TSLA" {
+		t.Fatalf("after unsubscribing AAPL: %+v", m)
+	}
+}
