@@ -42,6 +42,8 @@ const health = connection.health;
 Object.defineProperty(window, 'tickerd', {
   value: Object.freeze({
     get state() { return health.state; },
+    get transport() { return health.transport; },
+    get fallback() { return health.fallback; },
     get lastSeq() { return health.lastSeq; },
     get ticksSeen() { return health.ticksSeen; },
     get gaps() { return health.gaps; },

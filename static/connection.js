@@ -1,17 +1,35 @@
-// connection.js: the page's one event stream. It opens the EventSource,
-// resumes it after a drop without losing or repeating a tick, counts what
-// it receives, and keeps the connection indicator, which turns from
-// reconnecting to offline when the stream stays down.
+// connection.js: the page's one stream of events, over one of three
+// transports: Server-Sent Events (the default), WebSocket or long polling.
+// It chooses the transport, falls back from SSE to polling when SSE does
+// not deliver, resumes after a drop without losing or repeating a tick,
+// counts what it receives, and keeps the connection indicator, which turns
+// from reconnecting to offline when the stream stays down.
 
 import { requestFrame } from './frame.js';
+import { openSSE } from './transport-sse.js';
+import { openWebSocket } from './transport-ws.js';
+import { openPolling } from './transport-poll.js';
 
 const FIRST_RETRY_MS = 2000;
 const MAX_RETRY_MS = 30000;
 const OFFLINE_AFTER_MS = 10000; // reconnecting this long shows "offline"; see offlineAfterMs
+const FALLBACK_AFTER_MS = 5000; // SSE silent this long from its start falls back to polling; see fallbackAfterMs
 const INDICATOR_EVERY_MS = 250;
+
+// TRANSPORTS are the ways to the server, by the name ?transport= takes.
+const TRANSPORTS = {
+  sse: { open: openSSE, label: 'SSE', title: 'Server-Sent Events' },
+  ws: { open: openWebSocket, label: 'WebSocket', title: 'WebSocket' },
+  poll: { open: openPolling, label: 'polling', title: 'long polling' },
+};
 
 const stream = {
   state: 'connecting', // connecting | live | reconnecting | offline
+  transport: 'sse', // a key of TRANSPORTS
+  forced: false, // the page's URL chose the transport: no fallback
+  fallback: '', // why the page left SSE for polling: error | silence
+  startedAt: 0, // performance.now() when the first transport started
+  delivered: false, // an event has arrived over some transport
   downSince: performance.now(),
   lastTickAt: 0, // Date.now() of the newest tick received
   lastSeq: 0,
@@ -27,10 +45,48 @@ const stream = {
 };
 
 let handlers = null;
-let source = null;
-let retryTimer = 0;
+let current = null; // the open transport: { reconnect(), close() }
 let retryDelay = FIRST_RETRY_MS;
 let indicatorChanged = true;
+
+// link is what every transport reports to, and asks for where to resume.
+const link = {
+  // resumeAfter is the sequence number of the newest event the page
+  // applied: 0 before the first snapshot.
+  resumeAfter() {
+    return stream.haveSnapshot ? stream.lastSeq : 0;
+  },
+  // symbols are the names the page shows, for a transport that names
+  // them to resume.
+  symbols() {
+    return stream.symbols;
+  },
+  // up says the transport is connected (again).
+  up() {
+    retryDelay = FIRST_RETRY_MS;
+    setState('live');
+    handlers.open();
+  },
+  // down says the transport lost its connection, or could not make one;
+  // it retries by itself, unless the page falls back to another.
+  down() {
+    if (canFallBack()) {
+      fallBack('error');
+      return;
+    }
+    setState('reconnecting');
+  },
+  // nextRetry is how long a transport waits before its next attempt,
+  // doubling from one failure to the next until it is up again.
+  nextRetry() {
+    const d = retryDelay;
+    retryDelay = Math.min(retryDelay * 2, MAX_RETRY_MS);
+    return d;
+  },
+  snapshot: receiveSnapshot,
+  tick: receiveTick,
+  conflated: receiveConflated,
+};
 
 // start opens the stream and hands what arrives to on:
 //   on.open()                         the stream is live (again)
@@ -39,10 +95,17 @@ let indicatorChanged = true;
 //                                     same stream resumed and newer quotes win
 //   on.tick(t)                        a tick not seen before, in sequence order
 //   on.conflated()                    the server skipped ticks for this page
+// The page's ?transport=sse|ws|poll chooses the transport; without it the
+// page uses SSE and falls back to polling (see canFallBack).
 export function start(on) {
   handlers = on;
+  const asked = new URLSearchParams(location.search).get('transport');
+  if (Object.hasOwn(TRANSPORTS, asked)) {
+    stream.transport = asked;
+    stream.forced = true;
+  }
   window.addEventListener('online', () => {
-    if (source && source.readyState === EventSource.CLOSED) connect();
+    current.reconnect();
     if (stream.state === 'offline') {
       stream.state = 'reconnecting';
       indicatorChanged = true;
@@ -53,13 +116,36 @@ export function start(on) {
     if (stream.state !== 'live') setState('offline');
   });
   // The indicator shows the age of the last tick and turns from reconnecting
-  // to offline after a while.
+  // to offline after a while; an SSE stream that stays silent is given up.
   setInterval(() => {
     if (stream.state === 'reconnecting' && performance.now() - stream.downSince > offlineAfterMs()) stream.state = 'offline';
+    if (canFallBack() && performance.now() - stream.startedAt > fallbackAfterMs()) fallBack('silence');
     indicatorChanged = true;
     requestFrame();
   }, INDICATOR_EVERY_MS);
-  connect();
+  stream.startedAt = performance.now();
+  current = TRANSPORTS[stream.transport].open(link, { delay: 0 });
+}
+
+// canFallBack reports whether the page may still leave SSE for polling:
+// SSE was not forced and has delivered nothing yet. Once it has
+// delivered, it is known to pass whatever stands between page and server,
+// and the page stays with it through drops.
+function canFallBack() {
+  return stream.transport === 'sse' && !stream.forced && !stream.delivered;
+}
+
+// fallBack closes SSE and polls instead: at once when SSE was merely
+// silent (a proxy holding the stream), after the retry delay when it
+// failed (the server may be down or refusing the page).
+function fallBack(why) {
+  current.close();
+  stream.transport = 'poll';
+  stream.fallback = why;
+  if (why === 'error') setState('reconnecting');
+  current = openPolling(link, { delay: why === 'error' ? link.nextRetry() : 0 });
+  indicatorChanged = true;
+  requestFrame();
 }
 
 // isLive reports whether the stream is open now.
@@ -70,6 +156,8 @@ export function isLive() {
 // health is a read-only view of the stream, for window.tickerd.
 export const health = Object.freeze({
   get state() { return stream.state; },
+  get transport() { return stream.transport; },
+  get fallback() { return stream.fallback; },
   get lastSeq() { return stream.lastSeq; },
   get ticksSeen() { return stream.ticksSeen; },
   get gaps() { return stream.gaps; },
@@ -79,34 +167,6 @@ export const health = Object.freeze({
   get duplicates() { return stream.duplicates; },
   get lastTickAgeMs() { return stream.lastTickAt ? Date.now() - stream.lastTickAt : null; },
 });
-
-function connect() {
-  clearTimeout(retryTimer);
-  if (source) source.close();
-  // A browser's own reconnect sends Last-Event-ID; a new EventSource after a
-  // fatal error resumes through the query parameter instead.
-  const url = stream.lastSeq > 0 ? '/events?lastEventId=' + stream.lastSeq : '/events';
-  const es = new EventSource(url);
-  source = es;
-  es.addEventListener('open', () => {
-    if (es !== source) return;
-    retryDelay = FIRST_RETRY_MS;
-    setState('live');
-    handlers.open();
-  });
-  es.addEventListener('error', () => {
-    if (es !== source) return;
-    if (es.readyState === EventSource.CLOSED) {
-      // The browser gave up (an answer other than a 200 event stream): retry ourselves.
-      retryTimer = setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, MAX_RETRY_MS);
-    }
-    setState('reconnecting');
-  });
-  es.addEventListener('snapshot', (e) => receiveSnapshot(JSON.parse(e.data)));
-  es.addEventListener('tick', (e) => receiveTick(JSON.parse(e.data)));
-  es.addEventListener('conflated', (e) => receiveConflated(JSON.parse(e.data)));
-}
 
 function setState(next) {
   if (next === 'reconnecting' && (stream.state === 'reconnecting' || stream.state === 'offline')) return;
@@ -118,6 +178,7 @@ function setState(next) {
 }
 
 function receiveSnapshot(s) {
+  stream.delivered = true;
   stream.snapshots++;
   const first = !stream.haveSnapshot;
   const regressed = !first && s.seq < stream.lastSeq; // a restarted server counts afresh
@@ -139,6 +200,7 @@ function receiveSnapshot(s) {
 }
 
 function receiveTick(t) {
+  stream.delivered = true;
   if (stream.haveSnapshot) {
     if (t.seq <= stream.lastSeq) {
       stream.duplicates++;
@@ -156,6 +218,7 @@ function receiveTick(t) {
 function receiveConflated(c) {
   // The server skipped ticks for this page; the latest of each symbol follow,
   // with jumps in sequence that are announced, not lost.
+  stream.delivered = true;
   stream.conflated += c.dropped;
   stream.lossAllowance = stream.symbols.length + 1;
   handlers.conflated();
@@ -165,16 +228,34 @@ function receiveConflated(c) {
 // OFFLINE_AFTER_MS, unless the document's data-offline-after attribute gives
 // a positive number of milliseconds (the page tests shorten it that way).
 function offlineAfterMs() {
-  const ms = Number(document.documentElement.dataset.offlineAfter);
-  return ms > 0 ? ms : OFFLINE_AFTER_MS;
+  return msAttribute('offlineAfter', OFFLINE_AFTER_MS);
 }
 
-// drawIndicator shows the stream's state and the age of its last tick.
+// fallbackAfterMs is how long SSE may stay silent from its start before
+// the page polls instead: FALLBACK_AFTER_MS, unless the document's
+// data-fallback-after attribute gives a positive number of milliseconds.
+function fallbackAfterMs() {
+  return msAttribute('fallbackAfter', FALLBACK_AFTER_MS);
+}
+
+function msAttribute(name, otherwise) {
+  const ms = Number(document.documentElement.dataset[name]);
+  return ms > 0 ? ms : otherwise;
+}
+
+// drawIndicator shows the stream's state, its transport and the age of its
+// last tick.
 export function drawIndicator() {
   if (!indicatorChanged) return;
   indicatorChanged = false;
   const el = document.getElementById('conn');
   if (el.dataset.state !== stream.state) el.dataset.state = stream.state;
+  if (el.dataset.transport !== stream.transport) {
+    const t = TRANSPORTS[stream.transport];
+    el.dataset.transport = stream.transport;
+    document.getElementById('conn-transport').textContent = t.label;
+    el.title = 'Streams over ' + t.title + (stream.fallback ? ', since the event stream did not deliver' : '');
+  }
   const label = document.getElementById('conn-label');
   if (label.textContent !== stream.state) label.textContent = stream.state;
   const age = stream.lastTickAt ? 'last tick ' + ageText(Math.max(0, Date.now() - stream.lastTickAt)) : '';

@@ -28,12 +28,19 @@ export const selection = {
 };
 
 // writeURL puts the selection into the address bar's query, leaving out
-// what is the default, without adding to the browser's history.
+// what is the default, without adding to the browser's history. What else
+// the query holds stays, e.g. ?transport=ws.
 export function writeURL() {
-  const p = new URLSearchParams();
-  if (selection.symbol) p.set('symbol', selection.symbol);
-  if (selection.interval !== DEFAULT_INTERVAL) p.set('interval', selection.interval);
-  if (selection.view !== DEFAULT_VIEW) p.set('view', selection.view);
+  const p = new URLSearchParams(location.search);
+  keep(p, 'symbol', selection.symbol);
+  keep(p, 'interval', selection.interval !== DEFAULT_INTERVAL && selection.interval);
+  keep(p, 'view', selection.view !== DEFAULT_VIEW && selection.view);
   const search = '?' + p.toString();
   if (search !== location.search) history.replaceState(null, '', location.pathname + search);
+}
+
+// keep sets name to value in p, or takes it out when value is empty.
+function keep(p, name, value) {
+  if (value) p.set(name, value);
+  else p.delete(name);
 }

@@ -54,13 +54,15 @@ type browserPage struct {
 	ctx context.Context
 
 	// outage is set while the test has stopped the server on purpose: the
-	// event stream's failed reconnects are expected then, and only those.
+	// stream's failed reconnects, over any transport, are expected then,
+	// and only those.
 	outage atomic.Bool
 
 	mu        sync.Mutex
 	problems  []string
 	tolerated int
-	requests  []string // URL of every request the page made, in order
+	requests  []string                     // URL of every request the page made, in order
+	urls      map[network.RequestID]string // URL of each request by its id, kept after it ends
 	inFlight  map[network.RequestID]string
 	peak      map[string]int // most requests in flight at once, by kind (see requestKind)
 }
@@ -76,6 +78,13 @@ func requestKind(url string) string {
 		return "history"
 	}
 	return ""
+}
+
+// streamURL reports whether s, a URL or a message that names one, is of
+// the page's stream over one of its transports: /events, /ws or /api/ticks.
+func streamURL(s string) bool {
+	return strings.Contains(s, "/events") || strings.Contains(s, "/api/ticks") ||
+		strings.Contains(s, "/ws?") || strings.Contains(s, "/ws'")
 }
 
 // peakInFlight is the most requests of kind that were in flight at once.
@@ -102,7 +111,7 @@ func newPage(t *testing.T, width, height int64) *browserPage {
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	p := &browserPage{t: t, ctx: ctx, inFlight: map[network.RequestID]string{}, peak: map[string]int{}}
+	p := &browserPage{t: t, ctx: ctx, inFlight: map[network.RequestID]string{}, urls: map[network.RequestID]string{}, peak: map[string]int{}}
 	var watchers sync.WaitGroup
 	t.Cleanup(func() {
 		cancelTab()
@@ -120,6 +129,7 @@ func newPage(t *testing.T, width, height int64) *browserPage {
 		switch ev := ev.(type) {
 		case *network.EventRequestWillBeSent:
 			p.inFlight[ev.RequestID] = ev.Request.URL
+			p.urls[ev.RequestID] = ev.Request.URL
 			kind := requestKind(ev.Request.URL)
 			n := 0
 			for _, u := range p.inFlight {
@@ -147,7 +157,7 @@ func newPage(t *testing.T, width, height int64) *browserPage {
 				return
 			}
 			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
-				p.problem(strings.Contains(m.URL, "/events"), fmt.Sprintf("console %s: %s (%s:%d)", m.Type, m, m.URL, m.Line+1))
+				p.problem(streamURL(m.URL) || streamURL(m.Text), fmt.Sprintf("console %s: %s (%s:%d)", m.Type, m, m.URL, m.Line+1))
 			}
 		}
 	})
@@ -156,7 +166,12 @@ func newPage(t *testing.T, width, height int64) *browserPage {
 			if err != nil {
 				return
 			}
-			p.problem(ev.Type == network.ResourceTypeEventSource, fmt.Sprintf("request %s (%s) failed: %s", ev.RequestID, ev.Type, ev.ErrorText))
+			// Listen saw the request before this event was queued.
+			p.mu.Lock()
+			url := p.urls[ev.RequestID]
+			p.mu.Unlock()
+			p.problem(ev.Type == network.ResourceTypeEventSource || streamURL(url),
+				fmt.Sprintf("request %s (%s) failed: %s (%s)", ev.RequestID, ev.Type, ev.ErrorText, url))
 		}
 	})
 	watchers.Go(func() {

@@ -1,0 +1,88 @@
+// transport-poll.js: the page's stream by long polling, GET /api/ticks,
+// for when a proxy between the page and the server holds or cuts event
+// streams. Each poll asks for the events after the seq of the answer
+// before (the first one, without it, gets a snapshot) and is held until a
+// tick comes or the wait runs out; a server restarted under the page
+// continues from there, or answers with a resync snapshot.
+
+const WAIT = '25s'; // how long a poll is held, within the server's -poll-max-wait (30 s unless set)
+const PLAIN_POLL_MS = 1000; // between polls when the server holds none
+
+// openPolling polls every symbol for link (see connection.js) until
+// closed, starting after delay milliseconds.
+export function openPolling(link, { delay }) {
+  let since = -1; // seq of the last answer; -1: none yet, resume after what the page applied
+  let wait = WAIT;
+  let up = false;
+  let closed = false;
+  let inflight = false;
+  let timer = setTimeout(poll, delay);
+  let controller = null;
+
+  async function poll() {
+    inflight = true;
+    controller = new AbortController();
+    const after = since >= 0 ? since : link.resumeAfter();
+    const query = new URLSearchParams();
+    if (after > 0) query.set('since', after);
+    query.set('wait', wait);
+    let res = null;
+    let body = null;
+    try {
+      res = await fetch('/api/ticks?' + query, { cache: 'no-store', signal: controller.signal });
+      if (res.ok) body = await res.json();
+    } catch (err) {
+      body = null;
+    }
+    inflight = false;
+    if (closed) return;
+    if (res && res.status === 400 && wait !== '0s') {
+      // The server holds polls for less than WAIT: ask at intervals instead.
+      wait = '0s';
+      timer = setTimeout(poll, 0);
+      return;
+    }
+    if (!body) {
+      up = false;
+      timer = setTimeout(poll, link.nextRetry());
+      link.down();
+      return;
+    }
+    if (!up) {
+      up = true;
+      link.up();
+    }
+    for (const event of body.events) deliver(event);
+    since = body.seq;
+    timer = setTimeout(poll, wait === '0s' ? PLAIN_POLL_MS : 0);
+  }
+
+  // deliver hands an event of an answer to link without its type, so that
+  // the page sees the same events as over SSE.
+  function deliver({ type, ...body }) {
+    switch (type) {
+      case 'snapshot':
+        link.snapshot(body);
+        break;
+      case 'tick':
+        link.tick(body);
+        break;
+      case 'conflated':
+        link.conflated(body);
+        break;
+    }
+  }
+
+  return {
+    reconnect() {
+      if (up || closed || inflight) return;
+      clearTimeout(timer);
+      timer = setTimeout(poll, 0);
+    },
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      if (controller) controller.abort();
+    },
+  };
+}
