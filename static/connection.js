@@ -56,11 +56,6 @@ const link = {
   resumeAfter() {
     return stream.haveSnapshot ? stream.lastSeq : 0;
   },
-  // symbols are the names the page shows, for a transport that names
-  // them to resume.
-  symbols() {
-    return stream.symbols;
-  },
   // up says the transport is connected (again).
   up() {
     retryDelay = FIRST_RETRY_MS;

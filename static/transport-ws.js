@@ -1,8 +1,7 @@
-// transport-ws.js: the page's stream over a WebSocket, GET /ws. A new
-// connection subscribes to every symbol ("*"); after a drop the page
-// reconnects naming the symbols it shows and the last sequence number it
-// applied on the URL, and the server replays the ticks after it, or sends a
-// resync snapshot when they are gone.
+// transport-ws.js: the page's stream over a WebSocket, GET /ws, of every
+// symbol (?symbols=*). After a drop the page reconnects with the last
+// sequence number it applied on the URL, and the server replays the ticks
+// after it, or sends a resync snapshot when they are gone.
 
 const TRY_AGAIN_LATER = 1013; // the server is over its limits
 
@@ -15,15 +14,11 @@ export function openWebSocket(link) {
   function connect() {
     clearTimeout(retryTimer);
     const after = link.resumeAfter();
-    const names = link.symbols();
-    const resume = after > 0 && names.length > 0;
-    const query = resume ? '?symbols=' + names.map(encodeURIComponent).join(',') + '&lastEventId=' + after : '';
+    const query = '?symbols=*' + (after > 0 ? '&lastEventId=' + after : '');
     const ws = new WebSocket(socketURL('/ws' + query));
     socket = ws;
     ws.addEventListener('open', () => {
-      if (ws !== socket) return;
-      if (!resume) ws.send(JSON.stringify({ op: 'subscribe', symbols: ['*'] }));
-      link.up();
+      if (ws === socket) link.up();
     });
     ws.addEventListener('message', (e) => {
       if (ws === socket) receive(JSON.parse(e.data));
@@ -47,9 +42,7 @@ export function openWebSocket(link) {
   function receive({ type, ...body }) {
     switch (type) {
       case 'snapshot':
-        // A connection starts with no symbols, and so with a snapshot of
-        // none, before its subscription to every symbol brings theirs.
-        if (body.quotes.length > 0) link.snapshot(body);
+        link.snapshot(body);
         break;
       case 'tick':
         link.tick(body);

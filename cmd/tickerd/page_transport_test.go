@@ -132,9 +132,9 @@ func TestPageOverEachTransport(t *testing.T) {
 			p.outage.Store(false)
 
 			after := p.state()
-			if after.Gaps != 0 || after.Duplicates != before.Duplicates {
-				t.Errorf("across the restart the page saw %d sequence gaps and %d duplicates (resyncs %d)",
-					after.Gaps, after.Duplicates-before.Duplicates, after.Resyncs)
+			if after.Gaps != 0 || after.Duplicates != 0 {
+				t.Errorf("the page saw %d sequence gaps and %d duplicates (resyncs %d)",
+					after.Gaps, after.Duplicates, after.Resyncs)
 			}
 			if after.Resyncs == 0 && after.Snapshots != before.Snapshots {
 				t.Errorf("a snapshot (%d, was %d) came without a resync", after.Snapshots, before.Snapshots)
