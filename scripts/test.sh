@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs tickerd's whole test suite on a machine with Go: installs what the
-# tests use (Chromium, Prometheus, NATS, nginx, from Debian's packages) when
-# it is missing, then go vet, the race-enabled tests (which run every fuzz
-# target's seed corpus, testdata/fuzz included) and a short fuzzing run of
-# each target. A failure the fuzzer finds is written to the package's
-# testdata/fuzz/<target>/; commit it with the fix and it stays a
+# tests use (Chromium, Prometheus, NATS, nginx, Node and npm, from Debian's
+# packages) when it is missing, the npm packages of package-lock.json
+# (npm ci, into node_modules), then go vet, the race-enabled tests (which
+# run every fuzz target's seed corpus, testdata/fuzz included) and a short
+# fuzzing run of each target. A failure the fuzzer finds is written to the
+# package's testdata/fuzz/<target>/; commit it with the fix and it stays a
 # regression case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || packages+=(prometheus)
 command -v nats-server >/dev/null 2>&1 || packages+=(nats-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx-light)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "== installing ${packages[*]}"
   sudo=""
@@ -24,6 +27,11 @@ if [ ${#packages[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
+
+# The Node clients' tests run against node_modules exactly as locked;
+# nothing in it has an install script to run.
+echo "== npm ci"
+npm ci --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error
 
 echo "== go vet"
 go vet ./...
