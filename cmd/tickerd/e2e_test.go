@@ -209,9 +209,11 @@ func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
 		// Otherwise a tick waits for one flush interval (5 ms), the
 		// reader's turn, and the scrapes of /metrics the reader makes
 		// between ticks; on 2 cores under -race the oldest was under
-		// 200 ms in every run. Half the write timeout leaves a GC pause or
-		// a busy machine room, and is still far from a blocked writer.
-		maxLag = writeTimeout / 2
+		// 200 ms in every run, and 1.22 s once on a machine loaded six
+		// times over. Three quarters of the write timeout leaves a GC
+		// pause or a busy machine room, and is still short of a blocked
+		// writer.
+		maxLag = writeTimeout * 3 / 4
 	)
 	td := startTickerd(t, "-rate", strconv.Itoa(rate), "-queue-bytes", "16384", "-write-timeout", writeTimeout.String())
 	host := strings.TrimPrefix(td.URL, "http://")

@@ -162,9 +162,7 @@ func (w *watcher) overSSE(ctx context.Context) error {
 const maxMessageBytes = 4 << 20
 
 // overWebSocket reads GET /ws through coder/websocket, reconnecting with
-// ?lastEventId. Without -symbols it subscribes to every symbol ("*") once
-// connected, since a /ws URL names symbols or none; a reconnect then starts
-// from a snapshot instead of the missed ticks.
+// ?lastEventId. Without -symbols it asks for every symbol (symbols=*).
 func (w *watcher) overWebSocket(ctx context.Context) error {
 	retry := retryBackoff()
 	for ctx.Err() == nil {
@@ -189,7 +187,7 @@ func (w *watcher) overWebSocket(ctx context.Context) error {
 // reports whether anything came over it.
 func (w *watcher) readWebSocket(ctx context.Context) (received bool, err error) {
 	u := w.base.JoinPath("ws")
-	q := url.Values{}
+	q := url.Values{"symbols": {"*"}}
 	if w.symbols != "" {
 		q.Set("symbols", w.symbols)
 	}
@@ -227,11 +225,6 @@ func (w *watcher) readWebSocket(ctx context.Context) (received bool, err error) 
 		}
 	}()
 
-	if w.symbols == "" {
-		if err := c.Write(ctx, websocket.MessageText, []byte(`{"op":"subscribe","symbols":["*"]}`)); err != nil {
-			return false, fmt.Errorf("GET /ws: %w", err)
-		}
-	}
 	for {
 		_, data, err := c.Read(context.Background())
 		if err != nil {

@@ -46,7 +46,10 @@ func TestMemoryStaysBoundedOverAMillionTicks(t *testing.T) {
 		t.Fatalf("heap grew by %d bytes, more than %d for a ring of %d", grown, limit, ring)
 	}
 	th.stop()
-	if n := <-copied; n < ticks*100 {
+	// The reader got the ticks (about 150 bytes each), or, on a machine
+	// too busy to let it keep up, at least half of them with the rest
+	// conflated away.
+	if n := <-copied; n < ticks*75 {
 		t.Fatalf("reading client got %d bytes for %d ticks", n, ticks)
 	}
 	_ = stuck
