@@ -161,8 +161,8 @@ func render(results []result, libs []string, counts []int, reps, rounds, warmup,
 	fmt.Fprintf(&b, "Command (in bench/wslibs): `%s`\n\n", cmdline)
 	fmt.Fprintf(&b, "A message is %d bytes of JSON text (a %d-byte frame); each run broadcasts %d, one at a time, after %d not measured.\n\n",
 		size, size+4, rounds, warmup)
-	b.WriteString("| library | conns | RSS / idle conn | heap+stacks / idle conn | goroutines / conn | RSS / conn after the broadcasts | to the last client, p50 | p99 | server CPU / delivered message | of it in the kernel | client CPU / message |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| library | conns | RSS / idle conn | heap+stacks / idle conn | of it stacks | goroutines / conn | RSS / conn after the broadcasts | to the last client, p50 | p99 | server CPU / delivered message | of it in the kernel | client CPU / message |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range counts {
 		for _, lib := range libs {
 			var runs []result
@@ -181,10 +181,11 @@ func render(results []result, libs []string, counts []int, reps, rounds, warmup,
 				}
 				return median(xs)
 			}
-			fmt.Fprintf(&b, "| %s %s | %s | %.1f KiB | %.1f KiB | %.0f | %.1f KiB | %.2f ms | %.2f ms | %.2f µs | %.0f%% | %.2f µs |\n",
+			fmt.Fprintf(&b, "| %s %s | %s | %.1f KiB | %.1f KiB | %.1f KiB | %.0f | %.1f KiB | %.2f ms | %.2f ms | %.2f µs | %.0f%% | %.2f µs |\n",
 				lib, runs[0].Version, thousands(n),
 				med(func(r result) float64 { return r.RSSPerConn / 1024 }),
 				med(func(r result) float64 { return r.HeapStackPerConn / 1024 }),
+				med(func(r result) float64 { return r.StackPerConn / 1024 }),
 				med(func(r result) float64 { return r.GoroutinesPerConn }),
 				med(func(r result) float64 { return r.RSSPerConnAfter / 1024 }),
 				med(func(r result) float64 { return r.P50 }),

@@ -52,6 +52,7 @@ type result struct {
 	// by Conns, after a GC that returns freed memory to the OS.
 	RSSPerConn        float64 `json:"rss_per_conn_bytes"`
 	HeapStackPerConn  float64 `json:"heap_stack_per_conn_bytes"`
+	StackPerConn      float64 `json:"stack_per_conn_bytes"` // of HeapStackPerConn, goroutine stacks
 	GoroutinesPerConn float64 `json:"goroutines_per_conn"`
 	RSSPerConnAfter   float64 `json:"rss_per_conn_after_bytes"`
 
@@ -216,6 +217,7 @@ func serve(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) error {
 		Lib: cfg.lib, Version: moduleVersion(module), Conns: cfg.conns, Rounds: cfg.rounds,
 		RSSPerConn:          float64(idle.rss-before.rss) / n,
 		HeapStackPerConn:    float64(idle.heapStack-before.heapStack) / n,
+		StackPerConn:        float64(idle.stack-before.stack) / n,
 		GoroutinesPerConn:   float64(idle.goroutines-before.goroutines) / n,
 		RSSPerConnAfter:     float64(after.rss-before.rss) / n,
 		P50:                 ms(percentile(took, 50)),
@@ -246,6 +248,7 @@ const seqPrefix = `{"type":"tick","seq":`
 type memory struct {
 	rss        int64 // resident set, bytes
 	heapStack  int64 // live heap and goroutine stacks, bytes
+	stack      int64 // goroutine stacks, bytes
 	goroutines int
 }
 
@@ -256,7 +259,7 @@ func measureMemory() memory {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m := memory{heapStack: int64(ms.HeapAlloc + ms.StackInuse), goroutines: runtime.NumGoroutine()}
+	m := memory{heapStack: int64(ms.HeapAlloc + ms.StackInuse), stack: int64(ms.StackInuse), goroutines: runtime.NumGoroutine()}
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for line := range strings.SplitSeq(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
