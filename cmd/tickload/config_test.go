@@ -69,7 +69,7 @@ func TestParseConfigRoles(t *testing.T) {
 		if c.stalled && c.sampled {
 			t.Error("a client is both stalled and sampled")
 		}
-		req := string(c.request)
+		req := string(c.session.(*sseSession).request)
 		if !strings.HasPrefix(req, "GET /events?stream=ticks&symbols=") || strings.Count(strings.Fields(req)[1], ",") != 1 {
 			t.Fatalf("request %q: want stream=ticks and two symbols", req)
 		}
@@ -88,7 +88,7 @@ func TestBuildRequest(t *testing.T) {
 	for i, sym := range []string{"AAPL", "BRK.B", "NASDAQ:AAPL"} {
 		want := "GET /events?symbols=" + sym + " HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: tickload\r\n" +
 			"Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
-		if got := string(load.clients[i].request); got != want {
+		if got := string(load.clients[i].session.(*sseSession).request); got != want {
 			t.Errorf("request %d = %q, want %q", i, got, want)
 		}
 	}

@@ -53,11 +53,13 @@ func newLoadRun(cfg *config) *loadRun {
 	roles := rng.Perm(cfg.clients) // first stall, then sample
 	l.clients = make([]*client, cfg.clients)
 	for i := range l.clients {
-		l.clients[i] = &client{
-			request: buildRequest(cfg.url, clientSymbols(cfg, i, rng)),
-			buf:     make([]byte, cfg.bufSize),
-			rng:     rand.New(rand.NewPCG(cfg.seed, uint64(i))),
+		c := &client{
+			target: buildTarget(cfg.url, clientSymbols(cfg, i, rng)),
+			buf:    make([]byte, cfg.bufSize),
+			rng:    rand.New(rand.NewPCG(cfg.seed, uint64(i))),
 		}
+		c.session = newSession(cfg, c.target)
+		l.clients[i] = c
 	}
 	for i, r := range roles {
 		switch {
@@ -85,9 +87,9 @@ func clientSymbols(cfg *config, i int, rng *rand.Rand) []string {
 	return nil
 }
 
-// buildRequest returns the GET request head for u with the symbols
-// parameter set to syms (when any), without the final CRLF.
-func buildRequest(u *url.URL, syms []string) []byte {
+// buildTarget returns the request target of u (its path and query) with
+// the symbols parameter set to syms, when any.
+func buildTarget(u *url.URL, syms []string) string {
 	target := u.EscapedPath()
 	query := u.RawQuery
 	if len(syms) > 0 {
@@ -99,8 +101,31 @@ func buildRequest(u *url.URL, syms []string) []byte {
 	if query != "" {
 		target += "?" + query
 	}
-	return fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tickload\r\n"+
-		"Accept: text/event-stream\r\nCache-Control: no-cache\r\n", target, u.Host)
+	return target
+}
+
+// newSession returns the session of a client of cfg's transport that asks
+// for target.
+func newSession(cfg *config, target string) session {
+	return newSSESession(cfg.url.Host, target)
+}
+
+// latencyRecorder returns the function that records a latency, or nil
+// outside the measured window.
+func (l *loadRun) latencyRecorder() func(int64) {
+	if l.measuring.Load() {
+		return l.latency.Record
+	}
+	return nil
+}
+
+// pace pauses a counting client for -read-every after a read, so that
+// events gather in its socket buffer: fewer, larger reads. Sampled clients
+// read at once; their receive times are the latency.
+func (l *loadRun) pace(c *client) {
+	if d := l.cfg.readEvery; d > 0 && !c.sampled {
+		time.Sleep(d)
+	}
 }
 
 // sample is the state of the load at one instant.
