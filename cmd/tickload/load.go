@@ -58,7 +58,7 @@ func newLoadRun(cfg *config) *loadRun {
 			buf:    make([]byte, cfg.bufSize),
 			rng:    rand.New(rand.NewPCG(cfg.seed, uint64(i))),
 		}
-		c.session = newSession(cfg, c.target)
+		c.session = newSession(cfg, c)
 		l.clients[i] = c
 	}
 	for i, r := range roles {
@@ -104,10 +104,9 @@ func buildTarget(u *url.URL, syms []string) string {
 	return target
 }
 
-// newSession returns the session of a client of cfg's transport that asks
-// for target.
-func newSession(cfg *config, target string) session {
-	return newSSESession(cfg.url.Host, target)
+// newSession returns the session of client c over cfg's transport.
+func newSession(cfg *config, c *client) session {
+	return newSSESession(cfg.url.Host, c.target)
 }
 
 // latencyRecorder returns the function that records a latency, or nil
@@ -134,6 +133,9 @@ type sample struct {
 	delivered []uint64
 	lastSeq   []uint64 // per client: id of the last event a sampled client dispatched
 	connected int64
+	requests  uint64 // all clients, since the start
+	bytesIn   uint64
+	bytesOut  uint64
 	selfCPU   time.Duration
 	serverCPU time.Duration
 	serverRSS int64
@@ -150,6 +152,9 @@ func (l *loadRun) sample() (sample, error) {
 	for i, c := range l.clients {
 		s.delivered[i] = c.delivered.Load()
 		s.lastSeq[i] = c.lastSeq.Load()
+		s.requests += c.requests.Load()
+		s.bytesIn += c.bytesIn.Load()
+		s.bytesOut += c.bytesOut.Load()
 	}
 	if l.cfg.pid > 0 {
 		var err error

@@ -39,6 +39,16 @@ type report struct {
 
 	Latency latencyReport `json:"latency_ms"`
 
+	// What the clients sent and received in the window: HTTP requests
+	// (stream requests, handshakes, polls) and the bytes they read and
+	// wrote on their TCP connections (response heads, framing and bodies;
+	// requests and WebSocket frames), without TCP/IP headers.
+	Requests          uint64  `json:"requests"`
+	RequestsPerSecond float64 `json:"requests_per_s"`
+	BytesIn           uint64  `json:"bytes_in"`
+	BytesOut          uint64  `json:"bytes_out"`
+	BytesPerTick      float64 `json:"bytes_per_tick,omitempty"` // (in + out) per delivered tick
+
 	ConnectFailures uint64 `json:"connect_failures"` // whole run
 	Disconnects     uint64 `json:"disconnects"`      // whole run
 	Reconnects      uint64 `json:"reconnects"`       // whole run
@@ -87,6 +97,9 @@ func (l *loadRun) report(ph phases) report {
 		ConnectFailures:  l.connectFailures.Load(),
 		Disconnects:      l.disconnects.Load(),
 		Reconnects:       l.reconnects.Load(),
+		Requests:         ph.end.requests - ph.start.requests,
+		BytesIn:          ph.end.bytesIn - ph.start.bytesIn,
+		BytesOut:         ph.end.bytesOut - ph.start.bytesOut,
 		SelfCPUPercent:   percentOf(ph.end.selfCPU-ph.start.selfCPU, window),
 	}
 	l.mu.Lock()
@@ -102,6 +115,10 @@ func (l *loadRun) report(ph phases) report {
 		}
 	}
 	r.TicksPerSecond = round(float64(r.Ticks)/window.Seconds(), 1)
+	r.RequestsPerSecond = round(float64(r.Requests)/window.Seconds(), 1)
+	if r.Ticks > 0 {
+		r.BytesPerTick = round(float64(r.BytesIn+r.BytesOut)/float64(r.Ticks), 1)
+	}
 	if cfg.mode == modeFirehose {
 		var spans []float64
 		var got, span uint64
@@ -175,6 +192,12 @@ func (r *report) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, ", %d negative", r.Latency.Negative)
 	}
 	fmt.Fprintf(tw, ")\n")
+	fmt.Fprintf(tw, "requests\t%d in the window, %.1f/s\n", r.Requests, r.RequestsPerSecond)
+	fmt.Fprintf(tw, "wire\t%s in, %s out in the window", kib(int64(r.BytesIn)), kib(int64(r.BytesOut)))
+	if r.BytesPerTick > 0 {
+		fmt.Fprintf(tw, ", %.1f bytes per delivered tick", r.BytesPerTick)
+	}
+	fmt.Fprintf(tw, "\n")
 	fmt.Fprintf(tw, "connections\t%d connect failures, %d disconnects, %d reconnects (whole run)\n",
 		r.ConnectFailures, r.Disconnects, r.Reconnects)
 	if r.LastError != "" {
