@@ -38,6 +38,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{u, "-pid=999999999"}, "-pid 999999999"},
 		{[]string{u, "extra"}, `unexpected argument "extra"`},
 		{[]string{u, "-nosuchflag"}, "flag provided but not defined"},
+		{[]string{u, "-transport=sockjs"}, `-transport must be sse or ws, got "sockjs"`},
+		{[]string{"-url=ws://127.0.0.1:1/ws"}, "only http:// is supported (and ws:// with -transport ws)"},
+		{[]string{"-transport=ws"}, "-url is required, e.g. -url http://127.0.0.1:8080/ws"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, io.Discard)
@@ -76,6 +79,47 @@ func TestParseConfigRoles(t *testing.T) {
 	}
 	if stalled != 20 || sampled != 9 {
 		t.Errorf("%d stalled, %d sampled clients; want 20, 9", stalled, sampled)
+	}
+}
+
+func TestParseConfigTransports(t *testing.T) {
+	tests := []struct {
+		args      []string
+		transport string
+		url       string
+	}{
+		{[]string{"-url=http://h:1/events"}, "sse", "http://h:1/events"},
+		{[]string{"-url=ws://h:1/ws", "-transport=ws"}, "ws", "http://h:1/ws"},
+	}
+	for _, tt := range tests {
+		cfg, err := parseConfig(tt.args, io.Discard)
+		if err != nil {
+			t.Errorf("parseConfig(%q): %v", tt.args, err)
+			continue
+		}
+		if cfg.transport != tt.transport || cfg.url.String() != tt.url {
+			t.Errorf("parseConfig(%q) = %s, %s; want %s, %s", tt.args, cfg.transport, cfg.url, tt.transport, tt.url)
+		}
+	}
+}
+
+func TestWebSocketClientsSubscribeUnlessTheURLNamesSymbols(t *testing.T) {
+	for _, tt := range []struct {
+		args      []string
+		subscribe bool
+	}{
+		{[]string{"-url=http://h:1/ws"}, true},
+		{[]string{"-url=http://h:1/ws?maxfreq=4"}, true},
+		{[]string{"-url=http://h:1/ws?symbols=AAPL"}, false},
+		{[]string{"-url=http://h:1/ws", "-mode=random", "-symbols=AAPL,MSFT", "-k=1"}, false},
+	} {
+		cfg, err := parseConfig(append(tt.args, "-transport=ws"), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := newLoadRun(cfg).clients[0].session.(*wsSession).subscribe; got != tt.subscribe {
+			t.Errorf("%q: subscribe %v, want %v", tt.args, got, tt.subscribe)
+		}
 	}
 }
 

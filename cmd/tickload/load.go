@@ -27,6 +27,7 @@ type loadRun struct {
 	connectFailures atomic.Uint64
 	disconnects     atomic.Uint64
 	reconnects      atomic.Uint64
+	pongs           atomic.Uint64 // WebSocket pings answered
 
 	mu        sync.Mutex
 	lastError string
@@ -106,6 +107,10 @@ func buildTarget(u *url.URL, syms []string) string {
 
 // newSession returns the session of client c over cfg's transport.
 func newSession(cfg *config, c *client) session {
+	switch cfg.transport {
+	case transportWS:
+		return newWSSession(cfg.url.Host, c.target, c.rng.Uint32)
+	}
 	return newSSESession(cfg.url.Host, c.target)
 }
 
@@ -194,8 +199,8 @@ func (l *loadRun) execute(ctx context.Context, logw io.Writer) (phases, error) {
 	defer wg.Wait()
 	defer cancel()
 
-	fmt.Fprintf(logw, "tickload: opening %d connections to %s over %v (%d sampled for latency, %d stalled)\n",
-		len(l.clients), cfg.url, cfg.ramp, cfg.sample, cfg.stall)
+	fmt.Fprintf(logw, "tickload: opening %d %s connections to %s over %v (%d sampled for latency, %d stalled)\n",
+		len(l.clients), cfg.transport, cfg.url, cfg.ramp, cfg.sample, cfg.stall)
 	begin := time.Now()
 	for i, c := range l.clients {
 		at := begin.Add(cfg.ramp * time.Duration(i) / time.Duration(len(l.clients)))

@@ -13,6 +13,7 @@ import (
 // report is the result of a run; its JSON form is tickload's JSON line.
 type report struct {
 	URL            string  `json:"url"`
+	Transport      string  `json:"transport"`
 	Mode           string  `json:"mode"`
 	Clients        int     `json:"clients"`
 	Sampled        int     `json:"sampled_clients"`
@@ -48,6 +49,7 @@ type report struct {
 	BytesIn           uint64  `json:"bytes_in"`
 	BytesOut          uint64  `json:"bytes_out"`
 	BytesPerTick      float64 `json:"bytes_per_tick,omitempty"` // (in + out) per delivered tick
+	PongsSent         uint64  `json:"pongs_sent,omitempty"`     // WebSocket: pings answered, whole run
 
 	ConnectFailures uint64 `json:"connect_failures"` // whole run
 	Disconnects     uint64 `json:"disconnects"`      // whole run
@@ -83,6 +85,7 @@ func (l *loadRun) report(ph phases) report {
 	window := ph.end.at.Sub(ph.start.at)
 	r := report{
 		URL:              cfg.url.String(),
+		Transport:        cfg.transport,
 		Mode:             cfg.mode,
 		Clients:          len(l.clients),
 		Sampled:          cfg.sample,
@@ -100,6 +103,7 @@ func (l *loadRun) report(ph phases) report {
 		Requests:         ph.end.requests - ph.start.requests,
 		BytesIn:          ph.end.bytesIn - ph.start.bytesIn,
 		BytesOut:         ph.end.bytesOut - ph.start.bytesOut,
+		PongsSent:        l.pongs.Load(),
 		SelfCPUPercent:   percentOf(ph.end.selfCPU-ph.start.selfCPU, window),
 	}
 	l.mu.Lock()
@@ -175,7 +179,7 @@ func round(v float64, digits int) float64 {
 // writeTable writes r as a human-readable table.
 func (r *report) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "target\t%s (%s)\n", r.URL, r.Mode)
+	fmt.Fprintf(tw, "target\t%s (%s, %s)\n", r.URL, r.transportName(), r.Mode)
 	fmt.Fprintf(tw, "clients\t%d (%d sampled for latency, %d stalled; the others read every %v)\n",
 		r.Clients, r.Sampled, r.Stalled, time.Duration(r.ReadEverySecs*float64(time.Second)))
 	fmt.Fprintf(tw, "window\t%.2fs measured after ramp %.2fs, all clients answered at %.2fs, then warm-up %.2fs\n",
@@ -198,6 +202,9 @@ func (r *report) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, ", %.1f bytes per delivered tick", r.BytesPerTick)
 	}
 	fmt.Fprintf(tw, "\n")
+	if r.PongsSent > 0 {
+		fmt.Fprintf(tw, "pings\t%d answered with a pong (whole run)\n", r.PongsSent)
+	}
 	fmt.Fprintf(tw, "connections\t%d connect failures, %d disconnects, %d reconnects (whole run)\n",
 		r.ConnectFailures, r.Disconnects, r.Reconnects)
 	if r.LastError != "" {
@@ -209,6 +216,14 @@ func (r *report) writeTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "tickload\tcpu %.1f%%\n", r.SelfCPUPercent)
 	return tw.Flush()
+}
+
+// transportName says how the clients connected.
+func (r *report) transportName() string {
+	if r.Transport == transportWS {
+		return "WebSocket"
+	}
+	return "SSE"
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
