@@ -15,9 +15,10 @@ const (
 	wsPong  = 0xA
 )
 
-// Byte patterns of events as the WebSocket carries them: each is a JSON
-// object with its type first.
+// Byte patterns of events as the WebSocket and a poll answer carry them:
+// each is a JSON object with its type first.
 var (
+	eventPrefix   = []byte(`{"type":"`)
 	tickPrefix    = []byte(`{"type":"tick",`)
 	wsErrorPrefix = []byte(`{"type":"error"`)
 	seqKey        = []byte(`"seq":`)
