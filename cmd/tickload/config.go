@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,8 +23,9 @@ const (
 
 // Transports: how each client connects.
 const (
-	transportSSE = "sse" // GET -url, an event stream
-	transportWS  = "ws"  // a WebSocket handshake on -url, then frames
+	transportSSE  = "sse"  // GET -url, an event stream
+	transportWS   = "ws"   // a WebSocket handshake on -url, then frames
+	transportPoll = "poll" // GET -url again and again, with since and wait
 )
 
 // reservedFiles is the number of open files kept for everything but the
@@ -35,6 +37,8 @@ type config struct {
 	url            *url.URL
 	addr           string // host:port to dial
 	transport      string
+	pollWait       time.Duration // long polling: the wait each poll asks for
+	pollInterval   time.Duration // plain polling: one poll (wait=0) this often
 	clients        int
 	mode           string
 	symbols        []string
@@ -61,21 +65,23 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tickload -url URL [flags]\n\n"+
-			"Opens -clients connections to URL (SSE or WebSocket: -transport), measures\n"+
-			"for -duration after the ramp and a warm-up, and reports delivered tick\n"+
-			"events, latency, requests and bytes per tick, and the server's CPU/RSS.\n\n")
+			"Opens -clients connections to URL (SSE, WebSocket or polling: -transport),\n"+
+			"measures for -duration after the ramp and a warm-up, and reports delivered\n"+
+			"tick events, latency, requests and bytes per tick, and the server's CPU/RSS.\n\n")
 		fs.PrintDefaults()
 	}
 	var (
 		c       config
-		rawURL  = fs.String("url", "", "endpoint, http://host:port/path?query (required): tickerd's /events or /ws")
+		rawURL  = fs.String("url", "", "endpoint, http://host:port/path?query (required): tickerd's /events, /ws or /api/ticks")
 		symbols = fs.String("symbols", "", "comma-separated symbols for -mode one and random")
 		sample  = fs.String("sample", "50", "clients that parse every event for latency: a count, or a percentage like 5% of the clients that read")
 		stall   = fs.Float64("stall", 0, "fraction of clients, in [0,1), that connect and never read")
 		seed    = fs.Uint64("seed", 1, "seed for client roles, symbol choice and reconnect jitter")
 	)
 	fs.IntVar(&c.clients, "clients", 100, "concurrent clients, each on its own connection")
-	fs.StringVar(&c.transport, "transport", transportSSE, "sse (an event stream) or ws (a WebSocket; firehose clients subscribe to \"*\" unless -url names symbols)")
+	fs.StringVar(&c.transport, "transport", transportSSE, "sse (an event stream), ws (a WebSocket; firehose clients subscribe to \"*\" unless -url names symbols) or poll (-poll-wait or -poll-interval)")
+	fs.DurationVar(&c.pollWait, "poll-wait", 0, "-transport poll: long polling, each poll asks the server to wait this long for a tick (e.g. 25s) and the next follows its answer at once")
+	fs.DurationVar(&c.pollInterval, "poll-interval", 0, "-transport poll: plain polling, one poll with wait=0 this often (e.g. 1s)")
 	fs.StringVar(&c.mode, "mode", modeFirehose, "subscription per client: firehose (all symbols), one (one of -symbols, round robin), random (-k of -symbols)")
 	fs.IntVar(&c.k, "k", 3, "symbols per client in -mode random")
 	fs.DurationVar(&c.ramp, "ramp", 5*time.Second, "time over which connections are opened, evenly spaced")
@@ -134,6 +140,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if *stall < 0 || *stall >= 1 {
 		return nil, fmt.Errorf("-stall must be in [0,1), got %v", *stall)
 	}
+	if *stall > 0 && c.transport == transportPoll {
+		return nil, errors.New("-stall is for streams (-transport sse or ws); a poll that is never read is one request")
+	}
 	c.stall = int(*stall * float64(c.clients))
 	if c.sample, err = parseSample(*sample, c.clients-c.stall); err != nil {
 		return nil, err
@@ -155,19 +164,33 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	return &c, nil
 }
 
-// checkTransport checks -transport.
+// checkTransport checks -transport and the polling flags against it.
 func (c *config) checkTransport() error {
 	switch c.transport {
 	case transportSSE, transportWS:
-		return nil
+		if c.pollWait != 0 || c.pollInterval != 0 {
+			return fmt.Errorf("-poll-wait and -poll-interval are used only with -transport %s", transportPoll)
+		}
+	case transportPoll:
+		switch {
+		case c.pollWait < 0 || c.pollInterval < 0:
+			return errors.New("-poll-wait and -poll-interval must not be negative")
+		case c.pollWait == 0 && c.pollInterval == 0:
+			return fmt.Errorf("-transport %s needs -poll-wait (long polling, e.g. 25s) or -poll-interval (plain polling, e.g. 1s)", transportPoll)
+		case c.pollWait > 0 && c.pollInterval > 0:
+			return errors.New("-poll-wait (long polling) and -poll-interval (plain polling) exclude each other")
+		}
+	default:
+		return fmt.Errorf("-transport must be %s, %s or %s, got %q", transportSSE, transportWS, transportPoll, c.transport)
 	}
-	return fmt.Errorf("-transport must be %s or %s, got %q", transportSSE, transportWS, c.transport)
+	return nil
 }
 
 // exampleURL is an endpoint URL for each transport, for messages.
 var exampleURL = map[string]string{
-	transportSSE: "http://127.0.0.1:8080/events",
-	transportWS:  "http://127.0.0.1:8080/ws",
+	transportSSE:  "http://127.0.0.1:8080/events",
+	transportWS:   "http://127.0.0.1:8080/ws",
+	transportPoll: "http://127.0.0.1:8080/api/ticks",
 }
 
 // parseTarget checks the endpoint URL and returns it with the address to

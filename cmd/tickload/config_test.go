@@ -38,9 +38,15 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{u, "-pid=999999999"}, "-pid 999999999"},
 		{[]string{u, "extra"}, `unexpected argument "extra"`},
 		{[]string{u, "-nosuchflag"}, "flag provided but not defined"},
-		{[]string{u, "-transport=sockjs"}, `-transport must be sse or ws, got "sockjs"`},
+		{[]string{u, "-transport=sockjs"}, `-transport must be sse, ws or poll, got "sockjs"`},
 		{[]string{"-url=ws://127.0.0.1:1/ws"}, "only http:// is supported (and ws:// with -transport ws)"},
-		{[]string{"-transport=ws"}, "-url is required, e.g. -url http://127.0.0.1:8080/ws"},
+		{[]string{"-transport=poll", "-poll-wait=25s"}, "-url is required, e.g. -url http://127.0.0.1:8080/api/ticks"},
+		{[]string{u, "-transport=poll"}, "needs -poll-wait (long polling, e.g. 25s) or -poll-interval"},
+		{[]string{u, "-transport=poll", "-poll-wait=25s", "-poll-interval=1s"}, "exclude each other"},
+		{[]string{u, "-transport=poll", "-poll-interval=-1s"}, "must not be negative"},
+		{[]string{u, "-transport=ws", "-poll-wait=25s"}, "used only with -transport poll"},
+		{[]string{u, "-poll-interval=1s"}, "used only with -transport poll"},
+		{[]string{u, "-transport=poll", "-poll-wait=25s", "-stall=0.1"}, "-stall is for streams"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, io.Discard)
@@ -86,10 +92,14 @@ func TestParseConfigTransports(t *testing.T) {
 	tests := []struct {
 		args      []string
 		transport string
+		wait      time.Duration
+		interval  time.Duration
 		url       string
 	}{
-		{[]string{"-url=http://h:1/events"}, "sse", "http://h:1/events"},
-		{[]string{"-url=ws://h:1/ws", "-transport=ws"}, "ws", "http://h:1/ws"},
+		{[]string{"-url=http://h:1/events"}, "sse", 0, 0, "http://h:1/events"},
+		{[]string{"-url=ws://h:1/ws", "-transport=ws"}, "ws", 0, 0, "http://h:1/ws"},
+		{[]string{"-url=http://h:1/api/ticks", "-transport=poll", "-poll-wait=25s"}, "poll", 25 * time.Second, 0, "http://h:1/api/ticks"},
+		{[]string{"-url=http://h:1/api/ticks", "-transport=poll", "-poll-interval=1s"}, "poll", 0, time.Second, "http://h:1/api/ticks"},
 	}
 	for _, tt := range tests {
 		cfg, err := parseConfig(tt.args, io.Discard)
@@ -97,8 +107,9 @@ func TestParseConfigTransports(t *testing.T) {
 			t.Errorf("parseConfig(%q): %v", tt.args, err)
 			continue
 		}
-		if cfg.transport != tt.transport || cfg.url.String() != tt.url {
-			t.Errorf("parseConfig(%q) = %s, %s; want %s, %s", tt.args, cfg.transport, cfg.url, tt.transport, tt.url)
+		if cfg.transport != tt.transport || cfg.pollWait != tt.wait || cfg.pollInterval != tt.interval || cfg.url.String() != tt.url {
+			t.Errorf("parseConfig(%q) = %s, wait %v, interval %v, %s; want %s, %v, %v, %s",
+				tt.args, cfg.transport, cfg.pollWait, cfg.pollInterval, cfg.url, tt.transport, tt.wait, tt.interval, tt.url)
 		}
 	}
 }

@@ -110,6 +110,8 @@ func newSession(cfg *config, c *client) session {
 	switch cfg.transport {
 	case transportWS:
 		return newWSSession(cfg.url.Host, c.target, c.rng.Uint32)
+	case transportPoll:
+		return newPollSession(cfg.url.Host, c.target, cfg.pollWait, cfg.pollInterval)
 	}
 	return newSSESession(cfg.url.Host, c.target)
 }

@@ -1,5 +1,5 @@
 // Command tickload puts a tickerd-style endpoint under load and measures
-// it: it holds many concurrent clients over SSE or WebSocket
+// it: it holds many concurrent clients over SSE, WebSocket or polling
 // (-transport), counts the tick events each receives, samples
 // tick-to-receive latency, counts requests and bytes on the wire, and
 // reads the server's CPU and memory from /proc.
@@ -9,7 +9,7 @@
 // written and read by hand), one goroutine and one read buffer per
 // client, no allocation and no JSON decoding per event. Only sampled
 // clients look inside events; the others count "event: tick" lines,
-// or frames that begin {"type":"tick".
+// frames that begin {"type":"tick", or those objects in a poll answer.
 package main
 
 import (

@@ -14,6 +14,8 @@ import (
 type report struct {
 	URL            string  `json:"url"`
 	Transport      string  `json:"transport"`
+	PollWait       float64 `json:"poll_wait_s,omitempty"`     // long polling: the wait each poll asked for
+	PollInterval   float64 `json:"poll_interval_s,omitempty"` // plain polling: the time between polls
 	Mode           string  `json:"mode"`
 	Clients        int     `json:"clients"`
 	Sampled        int     `json:"sampled_clients"`
@@ -86,6 +88,8 @@ func (l *loadRun) report(ph phases) report {
 	r := report{
 		URL:              cfg.url.String(),
 		Transport:        cfg.transport,
+		PollWait:         cfg.pollWait.Seconds(),
+		PollInterval:     cfg.pollInterval.Seconds(),
 		Mode:             cfg.mode,
 		Clients:          len(l.clients),
 		Sampled:          cfg.sample,
@@ -180,8 +184,12 @@ func round(v float64, digits int) float64 {
 func (r *report) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "target\t%s (%s, %s)\n", r.URL, r.transportName(), r.Mode)
-	fmt.Fprintf(tw, "clients\t%d (%d sampled for latency, %d stalled; the others read every %v)\n",
-		r.Clients, r.Sampled, r.Stalled, time.Duration(r.ReadEverySecs*float64(time.Second)))
+	if r.Transport == transportPoll {
+		fmt.Fprintf(tw, "clients\t%d (%d sampled for latency)\n", r.Clients, r.Sampled)
+	} else {
+		fmt.Fprintf(tw, "clients\t%d (%d sampled for latency, %d stalled; the others read every %v)\n",
+			r.Clients, r.Sampled, r.Stalled, time.Duration(r.ReadEverySecs*float64(time.Second)))
+	}
 	fmt.Fprintf(tw, "window\t%.2fs measured after ramp %.2fs, all clients answered at %.2fs, then warm-up %.2fs\n",
 		r.WindowSeconds, r.RampSeconds, r.ConnectSeconds, r.WarmupSeconds)
 	fmt.Fprintf(tw, "connected\t%d at window start, %d at end\n", r.ConnectedAtStart, r.ConnectedAtEnd)
@@ -220,7 +228,12 @@ func (r *report) writeTable(w io.Writer) error {
 
 // transportName says how the clients connected.
 func (r *report) transportName() string {
-	if r.Transport == transportWS {
+	switch {
+	case r.PollWait > 0:
+		return fmt.Sprintf("long polling, wait=%v", time.Duration(r.PollWait*float64(time.Second)))
+	case r.PollInterval > 0:
+		return fmt.Sprintf("polling every %v", time.Duration(r.PollInterval*float64(time.Second)))
+	case r.Transport == transportWS:
 		return "WebSocket"
 	}
 	return "SSE"
