@@ -2,10 +2,14 @@
 //
 // For every scenario it runs the r3labs/sse baseline (bench/baseline) and
 // tickerd in the same session, interleaved, -reps times each, measuring
-// each with tickload, and reports medians and tickerd/baseline ratios:
+// each with tickload, and reports medians and tickerd/baseline ratios.
+// The transport scenarios (TA, TC, TD, TL) measure tickerd the same way
+// over each of its transports in turn: SSE, WebSocket, long polling and
+// polling every second.
 //
-//	go run ./bench/matrix                      # the whole matrix, about 30 minutes
-//	go run ./bench/matrix -scenarios A -reps 1 # one scenario, once
+//	go run ./bench/matrix                            # the whole matrix, about 40 minutes
+//	go run ./bench/matrix -scenarios A -reps 1       # one scenario, once
+//	go run ./bench/matrix -scenarios TA,TC,TD,TL     # the transports
 //
 // Servers and load run on this machine, on 127.0.0.1 only, and every run
 // ends by itself.
@@ -45,13 +49,57 @@ func main() {
 // scenario is one row of the matrix.
 type scenario struct {
 	Name, Title  string
-	Rate         float64  // ticks per second
-	Clients      int      // SSE connections
-	Ramp         string   // tickload -ramp
-	Load         []string // more tickload flags
-	Server       []string // more tickerd flags
-	WithBaseline bool     // also measure the baseline
-	Expected     float64  // deliveries per second if every client gets everything it subscribed to
+	Rate         float64   // ticks per second
+	Clients      int       // connections
+	Ramp         string    // tickload -ramp
+	Load         []string  // more tickload flags
+	Server       []string  // more tickerd flags
+	WithBaseline bool      // also measure the baseline
+	Variants     []variant // the ways to measure it, interleaved; none: tickerd over SSE (and the baseline)
+	Expected     float64   // deliveries per second if every client gets everything it subscribed to
+}
+
+// variant is one way a scenario is served and loaded: a server, and the
+// transport tickload's clients use.
+type variant struct {
+	Key       string   // in -raw lines and profile names; empty for tickerd and the baseline over SSE
+	Label     string   // the column of the table
+	Server    string   // tickerd or baseline
+	Transport string   // tickload -transport
+	Load      []string // more tickload flags
+}
+
+// The transports of tickerd, as variants of the transport scenarios.
+var (
+	overSSE       = variant{Key: "sse", Label: "SSE", Server: "tickerd", Transport: "sse"}
+	overWebSocket = variant{Key: "ws", Label: "WebSocket", Server: "tickerd", Transport: "ws"}
+	longPolling   = variant{Key: "longpoll", Label: "long polling 25s", Server: "tickerd", Transport: "poll", Load: []string{"-poll-wait", "25s"}}
+	pollingEach1s = variant{Key: "poll1s", Label: "polling every 1s", Server: "tickerd", Transport: "poll", Load: []string{"-poll-interval", "1s"}}
+	transports    = []variant{overSSE, overWebSocket, longPolling, pollingEach1s}
+	streams       = []variant{overSSE, overWebSocket}
+)
+
+// variants returns the ways sc is measured, in the order of its columns.
+func (sc scenario) variants() []variant {
+	if len(sc.Variants) > 0 {
+		return sc.Variants
+	}
+	tickerd := variant{Label: "tickerd", Server: "tickerd", Transport: "sse"}
+	if sc.WithBaseline {
+		return []variant{{Label: "baseline", Server: "baseline", Transport: "sse"}, tickerd}
+	}
+	return []variant{tickerd}
+}
+
+// ratio names the two columns whose quotient the table shows, if any.
+func (sc scenario) ratio() (num, den string, ok bool) {
+	switch {
+	case len(sc.Variants) > 0:
+		return overWebSocket.Label, overSSE.Label, true
+	case sc.WithBaseline:
+		return "tickerd", "baseline", true
+	}
+	return "", "", false
 }
 
 var scenarios = []scenario{
@@ -64,20 +112,31 @@ var scenarios = []scenario{
 		Load: []string{"-stall", "0.001", "-stall-rcvbuf", "2048"}, Expected: 100 * 1000},
 	{Name: "R", Title: "1,000 clients on a random 5 of 50 symbols at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s",
 		Load: []string{"-mode", "random", "-k", "5", "-symbols", fiftySymbols}, Server: []string{"-symbols", fiftySymbols}, Expected: 1000 * 1000 * 5 / 50},
+	{Name: "TA", Title: "A by transport: 1,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 1000, Ramp: "5s",
+		Variants: transports, Expected: 100 * 1000},
+	{Name: "TC", Title: "C by transport: 1,000 firehose clients at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s",
+		Variants: streams, Expected: 1000 * 1000},
+	{Name: "TD", Title: "D by transport: 10,000 idle clients at 1 tick/s", Rate: 1, Clients: 10000, Ramp: "20s",
+		Load: []string{"-sample", "100%", "-bufsize", "4096", "-connect-timeout", "30s"}, Variants: streams, Expected: 1 * 10000},
+	{Name: "TL", Title: "1,000 firehose clients at 10 ticks/s by transport", Rate: 10, Clients: 1000, Ramp: "5s",
+		Variants: transports, Expected: 10 * 1000},
 }
 
 // fiftySymbols are the first 50 of tickerd's default universe.
 const fiftySymbols = "AAPL,MSFT,NVDA,AMZN,GOOGL,META,TSLA,BRK.B,JPM,V,MA,UNH,XOM,JNJ,PG,HD,AVGO,LLY,COST,WMT,KO,PEP,MRK,ABBV,CVX,BAC,ORCL,CRM,ADBE,AMD,NFLX,INTC,CSCO,QCOM,TXN,DIS,NKE,MCD,PFE,T,VZ,IBM,GS,MS,WFC,C,BA,CAT,UBER,PYPL"
 
-// measurement is one tickload run against one server.
+// measurement is one tickload run against one server over one transport.
 type measurement struct {
-	Server string   `json:"server"`
-	Rep    int      `json:"rep"`
-	Report tlReport `json:"report"`
+	Server  string   `json:"server"`
+	Variant string   `json:"variant,omitempty"`
+	Label   string   `json:"-"`
+	Rep     int      `json:"rep"`
+	Report  tlReport `json:"report"`
 }
 
 // tlReport is the part of tickload's JSON line the matrix uses.
 type tlReport struct {
+	Transport      string  `json:"transport"`
 	Clients        int     `json:"clients"`
 	Stalled        int     `json:"stalled_clients"`
 	TicksPerSecond float64 `json:"ticks_per_s"`
@@ -91,9 +150,11 @@ type tlReport struct {
 		P99   float64 `json:"p99"`
 		Max   float64 `json:"max"`
 	} `json:"latency_ms"`
-	ConnectFailures uint64 `json:"connect_failures"`
-	Disconnects     uint64 `json:"disconnects"`
-	Server          *struct {
+	RequestsPerSecond float64 `json:"requests_per_s"`
+	BytesPerTick      float64 `json:"bytes_per_tick"` // in and out, per delivered tick
+	ConnectFailures   uint64  `json:"connect_failures"`
+	Disconnects       uint64  `json:"disconnects"`
+	Server            *struct {
 		CPUPercent      float64 `json:"cpu_pct"`
 		RSSBytes        int64   `json:"rss_bytes"`
 		RSSPerConnBytes int64   `json:"rss_per_conn_bytes"`
@@ -105,7 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "BENCHMARKS.md", "file to write; the part between the matrix markers is replaced if they are present")
-	only := fs.String("scenarios", "A,B,C,D,S,R", "scenarios to run")
+	only := fs.String("scenarios", "A,B,C,D,S,R,TA,TC,TD,TL", "scenarios to run")
 	reps := fs.Int("reps", 3, "runs of each server per scenario")
 	duration := fs.Duration("duration", 20*time.Second, "measured window of each run")
 	warmup := fs.Duration("warmup", 5*time.Second, "warm-up after the ramp")
@@ -117,6 +178,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *reps < 1 {
 		return errors.New("-reps must be at least 1")
+	}
+	for _, name := range strings.Split(*only, ",") {
+		if !slices.ContainsFunc(scenarios, func(sc scenario) bool { return sc.Name == name }) {
+			return fmt.Errorf("-scenarios: no scenario %q", name)
+		}
 	}
 	dir, err := os.MkdirTemp("", "tickerd-matrix")
 	if err != nil {
@@ -148,36 +214,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if !slices.Contains(strings.Split(*only, ","), sc.Name) {
 			continue
 		}
-		servers := []string{"tickerd"}
-		if sc.WithBaseline {
-			servers = []string{"baseline", "tickerd"}
-		}
+		variants := sc.variants()
 		for rep := 1; rep <= *reps; rep++ {
-			order := servers
-			if rep%2 == 0 {
-				order = slices.Clone(servers)
-				slices.Reverse(order)
-			}
-			for _, server := range order {
-				fmt.Fprintf(stderr, "== %s rep %d/%d: %s (%s)\n", sc.Name, rep, *reps, server, sc.Title)
-				rep := rep
+			// Each rep starts one variant later, so that every variant
+			// runs in every place of the order as often as the others.
+			for i := range variants {
+				v := variants[(i+rep-1)%len(variants)]
+				fmt.Fprintf(stderr, "== %s rep %d/%d: %s (%s)\n", sc.Name, rep, *reps, v.Label, sc.Title)
 				profile := ""
-				if *profiles != "" && server == "tickerd" && rep == 1 {
-					profile = filepath.Join(*profiles, sc.Name+".pprof")
+				if *profiles != "" && v.Server == "tickerd" && rep == 1 {
+					name := sc.Name
+					if v.Key != "" {
+						name += "-" + v.Key
+					}
+					profile = filepath.Join(*profiles, name+".pprof")
 				}
-				r, err := measure(ctx, bins, server, sc, *duration, *warmup, profile, stderr)
+				r, err := measure(ctx, bins, v, sc, *duration, *warmup, profile, stderr)
 				if err != nil {
-					return fmt.Errorf("scenario %s, %s: %w", sc.Name, server, err)
+					return fmt.Errorf("scenario %s, %s: %w", sc.Name, v.Label, err)
 				}
-				m := measurement{Server: server, Rep: rep, Report: r}
+				m := measurement{Server: v.Server, Variant: v.Key, Label: v.Label, Rep: rep, Report: r}
 				results[sc.Name] = append(results[sc.Name], m)
 				line, _ := json.Marshal(struct {
 					Scenario string `json:"scenario"`
 					measurement
 				}{sc.Name, m})
 				fmt.Fprintf(rawOut, "%s\n", line)
-				fmt.Fprintf(stderr, "   delivered %.2f%%, p50 %.1f ms, p99 %.1f ms, cpu %.0f%%\n",
-					delivered(sc, r), r.Latency.P50, r.Latency.P99, serverCPU(r))
+				fmt.Fprintf(stderr, "   delivered %.2f%%, p50 %.1f ms, p99 %.1f ms, cpu %.0f%%, %.0f requests/s, %.0f bytes per tick\n",
+					delivered(sc, r), r.Latency.P50, r.Latency.P99, serverCPU(r), r.RequestsPerSecond, r.BytesPerTick)
 			}
 		}
 	}
@@ -201,8 +265,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return writeSection(*out, doc)
 }
 
-// measure starts one server, loads it with tickload and stops it.
-func measure(ctx context.Context, bins map[string]string, server string, sc scenario, duration, warmup time.Duration, profile string, stderr io.Writer) (tlReport, error) {
+// paths are tickerd's endpoints by transport.
+var paths = map[string]string{"sse": "/events", "ws": "/ws", "poll": "/api/ticks"}
+
+// measure starts one server, loads it with tickload over the variant's
+// transport and stops it.
+func measure(ctx context.Context, bins map[string]string, v variant, sc scenario, duration, warmup time.Duration, profile string, stderr io.Writer) (tlReport, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return tlReport{}, err
@@ -210,10 +278,11 @@ func measure(ctx context.Context, bins map[string]string, server string, sc scen
 	rate := fmt.Sprint(sc.Rate)
 	var cmd *exec.Cmd
 	var url string
-	switch server {
+	switch v.Server {
 	case "tickerd":
 		// Every load connection comes from 127.0.0.1, so the per-address
-		// limit is lifted to the whole load.
+		// limit is lifted to the whole load. WebSockets and held polls
+		// count against both limits as streams do.
 		args := []string{"-addr", addr, "-rate", rate, "-seed", "42", "-log-level", "warn",
 			"-max-streams", "20000", "-max-streams-per-addr", "20000"}
 		if profile != "" {
@@ -226,7 +295,7 @@ func measure(ctx context.Context, bins map[string]string, server string, sc scen
 			go captureProfile(ctx, debugAddr, ramp+warmup+time.Second, duration/2, profile, stderr)
 		}
 		cmd = exec.Command(bins["tickerd"], append(args, sc.Server...)...)
-		url = "http://" + addr + "/events"
+		url = "http://" + addr + paths[v.Transport]
 	default:
 		cmd = exec.Command(bins["baseline"], "-addr", addr, "-rate", rate, "-seed", "42")
 		url = "http://" + addr + "/events?stream=ticks"
@@ -250,10 +319,10 @@ func measure(ctx context.Context, bins map[string]string, server string, sc scen
 	if err := waitListening(ctx, addr); err != nil {
 		return tlReport{}, fmt.Errorf("%w\n%s", err, serverLog.String())
 	}
-	load := exec.CommandContext(ctx, bins["tickload"], append([]string{
-		"-url", url, "-clients", fmt.Sprint(sc.Clients), "-ramp", sc.Ramp, "-warmup", warmup.String(),
-		"-duration", duration.String(), "-pid", fmt.Sprint(cmd.Process.Pid), "-json",
-	}, sc.Load...)...)
+	args := []string{"-transport", v.Transport, "-url", url, "-clients", fmt.Sprint(sc.Clients), "-ramp", sc.Ramp,
+		"-warmup", warmup.String(), "-duration", duration.String(), "-pid", fmt.Sprint(cmd.Process.Pid), "-json"}
+	args = append(append(args, sc.Load...), v.Load...)
+	load := exec.CommandContext(ctx, bins["tickload"], args...)
 	var out bytes.Buffer
 	load.Stdout, load.Stderr = &out, stderr
 	if err := load.Run(); err != nil {
@@ -361,6 +430,8 @@ var stats = []stat{
 		}
 		return float64(r.Server.RSSPerConnBytes) / 1024
 	}},
+	{"requests per second", "%.0f/s", func(_ scenario, r tlReport) float64 { return r.RequestsPerSecond }},
+	{"bytes on the wire per tick", "%.0f B", func(_ scenario, r tlReport) float64 { return r.BytesPerTick }},
 	{"tickload CPU", "%.0f%%", func(_ scenario, r tlReport) float64 { return r.SelfCPU }},
 	{"disconnects", "%.0f", func(_ scenario, r tlReport) float64 { return float64(r.Disconnects) }},
 }
@@ -379,7 +450,7 @@ func median(xs []float64) float64 {
 
 func render(results map[string][]measurement, only string, reps int, duration time.Duration, started time.Time, took time.Duration) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s UTC, %d run(s) of each server per scenario, interleaved, %v measured window each (the matrix took %v).\n\n",
+	fmt.Fprintf(&b, "Measured %s UTC, %d run(s) of each server (or transport) per scenario, interleaved, %v measured window each (the matrix took %v).\n\n",
 		started.UTC().Format("2006-01-02 15:04"), reps, duration, took.Round(time.Second))
 	fmt.Fprintf(&b, "Machine: %s\n\n", machine())
 	fmt.Fprintf(&b, "Command: `go run ./bench/matrix -scenarios %s -reps %d -duration %v`\n\n", only, reps, duration)
@@ -389,49 +460,60 @@ func render(results map[string][]measurement, only string, reps int, duration ti
 			continue
 		}
 		fmt.Fprintf(&b, "### %s: %s\n\n", sc.Name, sc.Title)
-		servers := []string{"tickerd"}
-		if sc.WithBaseline {
-			servers = []string{"baseline", "tickerd"}
+		var labels []string
+		for _, v := range sc.variants() {
+			labels = append(labels, v.Label)
 		}
-		fmt.Fprintf(&b, "| median of %d | %s |", reps, strings.Join(servers, " | "))
-		if sc.WithBaseline {
-			b.WriteString(" tickerd / baseline |")
+		num, den, withRatio := sc.ratio()
+		everyRun := "" // the variant whose every run is listed: tickerd, beside the baseline
+		if len(sc.Variants) == 0 {
+			everyRun = "tickerd"
 		}
-		b.WriteString(" every run (tickerd) |\n|---|")
-		for range servers {
+		fmt.Fprintf(&b, "| median of %d | %s |", reps, strings.Join(labels, " | "))
+		if withRatio {
+			fmt.Fprintf(&b, " %s / %s |", num, den)
+		}
+		if everyRun != "" {
+			fmt.Fprintf(&b, " every run (%s) |", everyRun)
+		}
+		b.WriteString("\n|---|" + strings.Repeat("---|", len(labels)))
+		if withRatio {
 			b.WriteString("---|")
 		}
-		if sc.WithBaseline {
+		if everyRun != "" {
 			b.WriteString("---|")
 		}
-		b.WriteString("---|\n")
+		b.WriteString("\n")
 		for _, st := range stats {
 			fmt.Fprintf(&b, "| %s |", st.name)
 			meds := map[string]float64{}
-			for _, server := range servers {
+			for _, label := range labels {
 				var xs []float64
 				for _, m := range ms {
-					if m.Server == server {
+					if m.Label == label {
 						xs = append(xs, st.value(sc, m.Report))
 					}
 				}
-				meds[server] = median(xs)
-				fmt.Fprintf(&b, " "+st.format+" |", meds[server])
+				meds[label] = median(xs)
+				fmt.Fprintf(&b, " "+st.format+" |", meds[label])
 			}
-			if sc.WithBaseline {
-				if meds["baseline"] != 0 {
-					fmt.Fprintf(&b, " %s× |", ratio(meds["tickerd"]/meds["baseline"]))
+			if withRatio {
+				if meds[den] != 0 {
+					fmt.Fprintf(&b, " %s× |", ratio(meds[num]/meds[den]))
 				} else {
 					b.WriteString(" – |")
 				}
 			}
-			var each []string
-			for _, m := range ms {
-				if m.Server == "tickerd" {
-					each = append(each, fmt.Sprintf(st.format, st.value(sc, m.Report)))
+			if everyRun != "" {
+				var each []string
+				for _, m := range ms {
+					if m.Label == everyRun {
+						each = append(each, fmt.Sprintf(st.format, st.value(sc, m.Report)))
+					}
 				}
+				fmt.Fprintf(&b, " %s |", strings.Join(each, ", "))
 			}
-			fmt.Fprintf(&b, " %s |\n", strings.Join(each, ", "))
+			b.WriteString("\n")
 		}
 		b.WriteString("\n")
 	}

@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -17,20 +15,39 @@ import (
 // maxBackoffFactor caps the reconnect delay at this multiple of -backoff.
 const maxBackoffFactor = 10
 
-// client is one SSE connection, re-established after every disconnect.
-// Its goroutine owns everything but delivered.
+// client is one subscriber, connected over the transport of its session
+// and re-connected after every disconnect. Its goroutine owns everything
+// but the counters, which the load samples.
 type client struct {
-	request   []byte // GET request line and headers, without Last-Event-ID and the final CRLF
-	sampled   bool   // parse every event and record latency
-	stalled   bool   // connect, then never read
-	buf       []byte
-	scanner   eventScanner
-	rng       *rand.Rand
+	target  string // request target: the URL's path and query, with the client's symbols
+	sampled bool   // parse every event and record latency
+	stalled bool   // connect, then never read
+	buf     []byte
+	rng     *rand.Rand
+	session session
+
 	delivered atomic.Uint64 // tick events received, all connections
-	lastSeq   atomic.Uint64 // sampled clients: id of the last event dispatched
+	lastSeq   atomic.Uint64 // sampled clients: seq (event id) of the last event dispatched
+	requests  atomic.Uint64 // HTTP requests sent: stream requests, handshakes, polls
+	bytesIn   atomic.Uint64 // bytes read from the connection: response heads, framing, bodies
+	bytesOut  atomic.Uint64 // bytes written to it: requests, WebSocket frames
 }
 
-// statusError is a response other than 200 text/event-stream.
+// session is what a client does over one transport. Its state lives
+// across reconnects, so a client resumes where it was.
+type session interface {
+	// open sends the first request on a new connection and reads the
+	// answer, within the connect timeout. The first bytes that came after
+	// it are left at c.buf[:raw].
+	open(c *client, conn net.Conn, load *loadRun) (raw int, err error)
+	// serve reads (and for a poll, asks again) until the connection ends.
+	serve(ctx context.Context, c *client, conn net.Conn, raw int, load *loadRun) error
+	// reset forgets what was under way on a connection that ended.
+	reset()
+}
+
+// statusError is an answer that refuses the request: a status other than
+// the transport's success, or a WebSocket closed before it was attached.
 type statusError struct {
 	status     string
 	retryAfter time.Duration
@@ -38,13 +55,35 @@ type statusError struct {
 
 func (e *statusError) Error() string { return "HTTP " + e.status }
 
+// meteredConn counts the bytes a client reads and writes.
+type meteredConn struct {
+	net.Conn
+	c *client
+}
+
+func (m meteredConn) Read(p []byte) (int, error) {
+	n, err := m.Conn.Read(p)
+	if n > 0 {
+		m.c.bytesIn.Add(uint64(n))
+	}
+	return n, err
+}
+
+func (m meteredConn) Write(p []byte) (int, error) {
+	n, err := m.Conn.Write(p)
+	if n > 0 {
+		m.c.bytesOut.Add(uint64(n))
+	}
+	return n, err
+}
+
 // run connects and reads until ctx is done, reconnecting with backoff.
 // It calls load.attempted once, after its first connection attempt.
 func (c *client) run(ctx context.Context, load *loadRun) {
 	first := true
 	delay := load.cfg.backoff
 	for {
-		conn, raw, chunked, err := c.connect(ctx, load.cfg)
+		conn, raw, err := c.connect(ctx, load)
 		if first {
 			first = false
 			load.attempted()
@@ -74,7 +113,7 @@ func (c *client) run(ctx context.Context, load *loadRun) {
 		if c.stalled {
 			<-ctx.Done()
 		} else {
-			err = c.read(conn, raw, chunked, load)
+			err = c.session.serve(ctx, c, conn, raw, load)
 		}
 		stop()
 		conn.Close()
@@ -84,7 +123,7 @@ func (c *client) run(ctx context.Context, load *loadRun) {
 		}
 		load.disconnects.Add(1)
 		load.noteError(fmt.Errorf("disconnect: %w", err))
-		c.scanner.reset()
+		c.session.reset()
 		if !c.pause(ctx, delay) {
 			return
 		}
@@ -105,9 +144,9 @@ func (c *client) pause(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// connect dials, sends the GET and reads the response headers. The first
-// raw body bytes that came with the headers are left at c.buf[:raw].
-func (c *client) connect(ctx context.Context, cfg *config) (_ net.Conn, raw int, chunked bool, err error) {
+// connect dials and opens the session, within the connect timeout.
+func (c *client) connect(ctx context.Context, load *loadRun) (_ net.Conn, raw int, err error) {
+	cfg := load.cfg
 	d := net.Dialer{Timeout: cfg.connectTimeout}
 	if c.stalled && cfg.stallRcvBuf > 0 {
 		d.Control = func(_, _ string, rc syscall.RawConn) error {
@@ -120,10 +159,11 @@ func (c *client) connect(ctx context.Context, cfg *config) (_ net.Conn, raw int,
 			return serr
 		}
 	}
-	conn, err := d.DialContext(ctx, "tcp", cfg.addr)
+	tcp, err := d.DialContext(ctx, "tcp", cfg.addr)
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("connect: %w", err)
+		return nil, 0, fmt.Errorf("connect: %w", err)
 	}
+	conn := meteredConn{Conn: tcp, c: c}
 	defer func() {
 		if err != nil {
 			conn.Close()
@@ -132,57 +172,89 @@ func (c *client) connect(ctx context.Context, cfg *config) (_ net.Conn, raw int,
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if err := conn.SetDeadline(time.Now().Add(cfg.connectTimeout)); err != nil {
-		return nil, 0, false, fmt.Errorf("connect: %w", err)
+		return nil, 0, fmt.Errorf("connect: %w", err)
 	}
+	if raw, err = c.session.open(c, conn, load); err != nil {
+		return nil, 0, err
+	}
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		return nil, 0, fmt.Errorf("connect: %w", err)
+	}
+	return conn, raw, nil
+}
 
-	req := append(c.buf[:0], c.request...)
-	if id := c.scanner.lastID.Bytes(); len(id) > 0 {
-		req = append(req, "Last-Event-ID: "...)
-		req = append(req, id...)
-		req = append(req, "\r\n"...)
-	}
-	req = append(req, "\r\n"...)
+// send writes a request and counts it.
+func (c *client) send(conn net.Conn, req []byte) error {
+	c.requests.Add(1)
 	if _, err := conn.Write(req); err != nil {
-		return nil, 0, false, fmt.Errorf("send request: %w", err)
+		return fmt.Errorf("send request: %w", err)
 	}
+	return nil
+}
 
+// readHead reads a response head into c.buf and parses it, expecting
+// status want. It moves the bytes read after the head to c.buf[:raw].
+func (c *client) readHead(conn net.Conn, want int) (h responseHead, raw int, err error) {
 	n, end := 0, -1
 	for end < 0 {
 		if n == len(c.buf) {
-			return nil, 0, false, fmt.Errorf("response headers longer than %d bytes", len(c.buf))
+			return h, 0, fmt.Errorf("response headers longer than %d bytes", len(c.buf))
 		}
 		m, err := conn.Read(c.buf[n:])
 		n += m
 		end = bytes.Index(c.buf[:n], []byte("\r\n\r\n"))
 		if end < 0 && err != nil {
-			return nil, 0, false, fmt.Errorf("read response headers: %w", err)
+			return h, 0, fmt.Errorf("read response headers: %w", err)
 		}
 	}
-	if chunked, err = checkResponse(c.buf[:end+2]); err != nil {
-		return nil, 0, false, err
+	if h, err = parseHead(c.buf[:end+2], want); err != nil {
+		return h, 0, err
 	}
-	if err := conn.SetDeadline(time.Time{}); err != nil {
-		return nil, 0, false, fmt.Errorf("connect: %w", err)
-	}
-	raw = copy(c.buf, c.buf[end+4:n])
-	return conn, raw, chunked, nil
+	return h, copy(c.buf, c.buf[end+4:n]), nil
 }
 
-// checkResponse checks a response head (status line and header lines, each
-// ending in CRLF) for 200 text/event-stream and reports whether the body is
-// chunked.
-func checkResponse(head []byte) (chunked bool, err error) {
+// responseHead is what tickload needs of a response head. It holds no
+// slice of the bytes it was parsed from.
+type responseHead struct {
+	code          int
+	status        string // "503 Service Unavailable", when code is not the one expected
+	contentType   contentType
+	contentLength int64 // -1: none given
+	chunked       bool
+	close         bool // Connection: close
+	upgrade       bool // Connection: upgrade and Upgrade: websocket
+	accept        [28]byte
+	acceptLen     int // bytes of Sec-WebSocket-Accept; more than 28 keeps none
+	retryAfter    time.Duration
+}
+
+// contentType is the kind of body a response announces.
+type contentType uint8
+
+const (
+	typeOther contentType = iota
+	typeEventStream
+	typeJSON
+)
+
+// parseHead reads a response head (status line and header lines, each
+// ending in CRLF) that should have status want.
+func parseHead(head []byte, want int) (responseHead, error) {
+	h := responseHead{contentLength: -1}
 	status, rest, _ := bytes.Cut(head, []byte("\r\n"))
 	proto, status, _ := bytes.Cut(status, []byte(" "))
 	if !bytes.HasPrefix(proto, []byte("HTTP/1.")) || len(status) < 3 {
-		return false, fmt.Errorf("bad status line %q", head[:min(len(head), 80)])
+		return h, fmt.Errorf("bad status line %q", head[:min(len(head), 80)])
 	}
-	code, err := strconv.Atoi(string(status[:3]))
-	if err != nil {
-		return false, fmt.Errorf("bad status line %q", head[:min(len(head), 80)])
+	code, ok := parseSeq(status[:3])
+	if !ok {
+		return h, fmt.Errorf("bad status line %q", head[:min(len(head), 80)])
 	}
-	var contentType []byte
-	var retryAfter time.Duration
+	h.code = int(code)
+	if h.code != want {
+		h.status = string(status)
+	}
+	var upgrade, connUpgrade bool
 	for len(rest) > 0 {
 		var line []byte
 		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
@@ -193,76 +265,43 @@ func checkResponse(head []byte) (chunked bool, err error) {
 		value = bytes.TrimSpace(value)
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Type")):
-			contentType = value
+			mediaType, _, _ := bytes.Cut(value, []byte(";"))
+			switch mediaType = bytes.TrimSpace(mediaType); {
+			case bytes.EqualFold(mediaType, []byte("text/event-stream")):
+				h.contentType = typeEventStream
+			case bytes.EqualFold(mediaType, []byte("application/json")):
+				h.contentType = typeJSON
+			}
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			n, ok := parseSeq(value)
+			if !ok {
+				return h, fmt.Errorf("bad Content-Length %q", value)
+			}
+			h.contentLength = int64(n)
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			chunked = bytes.EqualFold(value, []byte("chunked"))
+			h.chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			for token := range bytes.SplitSeq(value, []byte(",")) {
+				token = bytes.TrimSpace(token)
+				h.close = h.close || bytes.EqualFold(token, []byte("close"))
+				connUpgrade = connUpgrade || bytes.EqualFold(token, []byte("upgrade"))
+			}
+		case bytes.EqualFold(name, []byte("Upgrade")):
+			upgrade = bytes.EqualFold(value, []byte("websocket"))
+		case bytes.EqualFold(name, []byte("Sec-WebSocket-Accept")):
+			h.acceptLen = len(value)
+			copy(h.accept[:], value)
 		case bytes.EqualFold(name, []byte("Retry-After")):
-			if s, err := strconv.Atoi(string(value)); err == nil && s >= 0 {
-				retryAfter = time.Duration(s) * time.Second
+			if s, ok := parseSeq(value); ok {
+				h.retryAfter = time.Duration(s) * time.Second
 			}
 		}
 	}
-	if code != 200 {
-		return false, &statusError{status: string(status), retryAfter: retryAfter}
+	h.upgrade = upgrade && connUpgrade
+	if h.code != want {
+		return h, &statusError{status: h.status, retryAfter: h.retryAfter}
 	}
-	if !bytes.HasPrefix(bytes.ToLower(contentType), []byte("text/event-stream")) {
-		return false, fmt.Errorf("content type %q, want text/event-stream", contentType)
-	}
-	return chunked, nil
-}
-
-// read consumes the event stream until the connection ends. The first
-// raw body bytes are at c.buf[:raw]. Counting clients pause -read-every
-// between reads; sampled clients read as soon as data arrives, so their
-// receive times are the latency.
-func (c *client) read(conn net.Conn, raw int, chunked bool, load *loadRun) error {
-	lb := lineBuffer{buf: c.buf}
-	var dc dechunker
-	for {
-		space := lb.space()
-		n, err := raw, error(nil)
-		if raw == 0 {
-			n, err = conn.Read(space)
-		}
-		raw = 0
-		var now int64
-		if c.sampled && n > 0 {
-			now = time.Now().UnixNano()
-		}
-		if chunked && n > 0 {
-			var derr error
-			if n, derr = dc.decode(space[:n]); derr != nil {
-				err = derr
-			}
-		}
-		if lines := lb.commit(n); lines != nil {
-			var ticks uint64
-			if c.sampled {
-				var rec func(int64)
-				if load.measuring.Load() {
-					rec = load.latency.Record
-				}
-				ticks = c.scanner.parseEvents(lines, now, rec)
-				if id, ok := parseSeq(c.scanner.lastID.Bytes()); ok {
-					c.lastSeq.Store(id)
-				}
-			} else {
-				ticks = c.scanner.countTicks(lines)
-			}
-			if ticks > 0 {
-				c.delivered.Add(ticks)
-			}
-		}
-		if err != nil {
-			if errors.Is(err, errBodyEnd) {
-				return io.EOF
-			}
-			return err
-		}
-		if pace := load.cfg.readEvery; pace > 0 && !c.sampled {
-			time.Sleep(pace) // let events gather in the socket buffer: fewer, larger reads
-		}
-	}
+	return h, nil
 }
 
 // parseSeq reads a decimal event id.

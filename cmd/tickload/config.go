@@ -21,6 +21,13 @@ const (
 	modeRandom   = "random"   // -k symbols of -symbols drawn per client
 )
 
+// Transports: how each client connects.
+const (
+	transportSSE  = "sse"  // GET -url, an event stream
+	transportWS   = "ws"   // a WebSocket handshake on -url, then frames
+	transportPoll = "poll" // GET -url again and again, with since and wait
+)
+
 // reservedFiles is the number of open files kept for everything but the
 // client connections (stdio, the runtime's poller, /proc reads).
 const reservedFiles = 64
@@ -29,6 +36,9 @@ const reservedFiles = 64
 type config struct {
 	url            *url.URL
 	addr           string // host:port to dial
+	transport      string
+	pollWait       time.Duration // long polling: the wait each poll asks for
+	pollInterval   time.Duration // plain polling: one poll (wait=0) this often
 	clients        int
 	mode           string
 	symbols        []string
@@ -55,19 +65,23 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tickload -url URL [flags]\n\n"+
-			"Opens -clients SSE connections to URL, measures for -duration after the\n"+
-			"ramp and a warm-up, and reports delivered tick events, latency and CPU/RSS.\n\n")
+			"Opens -clients connections to URL (SSE, WebSocket or polling: -transport),\n"+
+			"measures for -duration after the ramp and a warm-up, and reports delivered\n"+
+			"tick events, latency, requests and bytes per tick, and the server's CPU/RSS.\n\n")
 		fs.PrintDefaults()
 	}
 	var (
 		c       config
-		rawURL  = fs.String("url", "", "SSE endpoint, http://host:port/path?query (required)")
+		rawURL  = fs.String("url", "", "endpoint, http://host:port/path?query (required): tickerd's /events, /ws or /api/ticks")
 		symbols = fs.String("symbols", "", "comma-separated symbols for -mode one and random")
 		sample  = fs.String("sample", "50", "clients that parse every event for latency: a count, or a percentage like 5% of the clients that read")
 		stall   = fs.Float64("stall", 0, "fraction of clients, in [0,1), that connect and never read")
 		seed    = fs.Uint64("seed", 1, "seed for client roles, symbol choice and reconnect jitter")
 	)
-	fs.IntVar(&c.clients, "clients", 100, "concurrent SSE connections")
+	fs.IntVar(&c.clients, "clients", 100, "concurrent clients, each on its own connection")
+	fs.StringVar(&c.transport, "transport", transportSSE, "sse (an event stream), ws (a WebSocket; firehose clients subscribe to \"*\" unless -url names symbols) or poll (-poll-wait or -poll-interval)")
+	fs.DurationVar(&c.pollWait, "poll-wait", 0, "-transport poll: long polling, each poll asks the server to wait this long for a tick (e.g. 25s) and the next follows its answer at once")
+	fs.DurationVar(&c.pollInterval, "poll-interval", 0, "-transport poll: plain polling, one poll with wait=0 this often (e.g. 1s)")
 	fs.StringVar(&c.mode, "mode", modeFirehose, "subscription per client: firehose (all symbols), one (one of -symbols, round robin), random (-k of -symbols)")
 	fs.IntVar(&c.k, "k", 3, "symbols per client in -mode random")
 	fs.DurationVar(&c.ramp, "ramp", 5*time.Second, "time over which connections are opened, evenly spaced")
@@ -79,7 +93,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of tickload over the measured window to this file")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "limit on dial plus response headers")
 	fs.DurationVar(&c.backoff, "backoff", time.Second, "first reconnect delay; doubles per failed attempt up to 10x, ±50% jitter")
-	fs.DurationVar(&c.readEvery, "read-every", 50*time.Millisecond, "pause after each read of a counting (not sampled) client, so one read takes several events; 0 reads at once")
+	fs.DurationVar(&c.readEvery, "read-every", 50*time.Millisecond, "pause after each read of a counting (not sampled) stream client, so one read takes several events; 0 reads at once")
 	fs.IntVar(&c.stallRcvBuf, "stall-rcvbuf", 0, "SO_RCVBUF in bytes for stalled clients (0: kernel default)")
 
 	if err := fs.Parse(args); err != nil {
@@ -90,8 +104,11 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 	c.seed = *seed
 
+	if err := c.checkTransport(); err != nil {
+		return nil, err
+	}
 	var err error
-	if c.url, c.addr, err = parseTarget(*rawURL); err != nil {
+	if c.url, c.addr, err = parseTarget(*rawURL, c.transport); err != nil {
 		return nil, err
 	}
 	if c.clients < 1 {
@@ -123,6 +140,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if *stall < 0 || *stall >= 1 {
 		return nil, fmt.Errorf("-stall must be in [0,1), got %v", *stall)
 	}
+	if *stall > 0 && c.transport == transportPoll {
+		return nil, errors.New("-stall is for streams (-transport sse or ws); a poll that is never read is one request")
+	}
 	c.stall = int(*stall * float64(c.clients))
 	if c.sample, err = parseSample(*sample, c.clients-c.stall); err != nil {
 		return nil, err
@@ -144,18 +164,50 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	return &c, nil
 }
 
-// parseTarget checks the SSE endpoint URL and returns it with the address
-// to dial.
-func parseTarget(raw string) (*url.URL, string, error) {
+// checkTransport checks -transport and the polling flags against it.
+func (c *config) checkTransport() error {
+	switch c.transport {
+	case transportSSE, transportWS:
+		if c.pollWait != 0 || c.pollInterval != 0 {
+			return fmt.Errorf("-poll-wait and -poll-interval are used only with -transport %s", transportPoll)
+		}
+	case transportPoll:
+		switch {
+		case c.pollWait < 0 || c.pollInterval < 0:
+			return errors.New("-poll-wait and -poll-interval must not be negative")
+		case c.pollWait == 0 && c.pollInterval == 0:
+			return fmt.Errorf("-transport %s needs -poll-wait (long polling, e.g. 25s) or -poll-interval (plain polling, e.g. 1s)", transportPoll)
+		case c.pollWait > 0 && c.pollInterval > 0:
+			return errors.New("-poll-wait (long polling) and -poll-interval (plain polling) exclude each other")
+		}
+	default:
+		return fmt.Errorf("-transport must be %s, %s or %s, got %q", transportSSE, transportWS, transportPoll, c.transport)
+	}
+	return nil
+}
+
+// exampleURL is an endpoint URL for each transport, for messages.
+var exampleURL = map[string]string{
+	transportSSE:  "http://127.0.0.1:8080/events",
+	transportWS:   "http://127.0.0.1:8080/ws",
+	transportPoll: "http://127.0.0.1:8080/api/ticks",
+}
+
+// parseTarget checks the endpoint URL and returns it with the address to
+// dial. A WebSocket URL may be given as ws://.
+func parseTarget(raw, transport string) (*url.URL, string, error) {
 	if raw == "" {
-		return nil, "", errors.New("-url is required, e.g. -url http://127.0.0.1:8080/events")
+		return nil, "", fmt.Errorf("-url is required, e.g. -url %s", exampleURL[transport])
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, "", fmt.Errorf("-url: %w", err)
 	}
+	if u.Scheme == "ws" && transport == transportWS {
+		u.Scheme = "http"
+	}
 	if u.Scheme != "http" {
-		return nil, "", fmt.Errorf("-url %q: only http:// is supported", raw)
+		return nil, "", fmt.Errorf("-url %q: only http:// is supported (and ws:// with -transport %s)", raw, transportWS)
 	}
 	if u.Host == "" || u.User != nil || u.Fragment != "" {
 		return nil, "", fmt.Errorf("-url %q: want http://host:port/path?query", raw)

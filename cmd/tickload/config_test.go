@@ -38,6 +38,15 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{u, "-pid=999999999"}, "-pid 999999999"},
 		{[]string{u, "extra"}, `unexpected argument "extra"`},
 		{[]string{u, "-nosuchflag"}, "flag provided but not defined"},
+		{[]string{u, "-transport=sockjs"}, `-transport must be sse, ws or poll, got "sockjs"`},
+		{[]string{"-url=ws://127.0.0.1:1/ws"}, "only http:// is supported (and ws:// with -transport ws)"},
+		{[]string{"-transport=poll", "-poll-wait=25s"}, "-url is required, e.g. -url http://127.0.0.1:8080/api/ticks"},
+		{[]string{u, "-transport=poll"}, "needs -poll-wait (long polling, e.g. 25s) or -poll-interval"},
+		{[]string{u, "-transport=poll", "-poll-wait=25s", "-poll-interval=1s"}, "exclude each other"},
+		{[]string{u, "-transport=poll", "-poll-interval=-1s"}, "must not be negative"},
+		{[]string{u, "-transport=ws", "-poll-wait=25s"}, "used only with -transport poll"},
+		{[]string{u, "-poll-interval=1s"}, "used only with -transport poll"},
+		{[]string{u, "-transport=poll", "-poll-wait=25s", "-stall=0.1"}, "-stall is for streams"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, io.Discard)
@@ -69,13 +78,59 @@ func TestParseConfigRoles(t *testing.T) {
 		if c.stalled && c.sampled {
 			t.Error("a client is both stalled and sampled")
 		}
-		req := string(c.request)
+		req := string(c.session.(*sseSession).request)
 		if !strings.HasPrefix(req, "GET /events?stream=ticks&symbols=") || strings.Count(strings.Fields(req)[1], ",") != 1 {
 			t.Fatalf("request %q: want stream=ticks and two symbols", req)
 		}
 	}
 	if stalled != 20 || sampled != 9 {
 		t.Errorf("%d stalled, %d sampled clients; want 20, 9", stalled, sampled)
+	}
+}
+
+func TestParseConfigTransports(t *testing.T) {
+	tests := []struct {
+		args      []string
+		transport string
+		wait      time.Duration
+		interval  time.Duration
+		url       string
+	}{
+		{[]string{"-url=http://h:1/events"}, "sse", 0, 0, "http://h:1/events"},
+		{[]string{"-url=ws://h:1/ws", "-transport=ws"}, "ws", 0, 0, "http://h:1/ws"},
+		{[]string{"-url=http://h:1/api/ticks", "-transport=poll", "-poll-wait=25s"}, "poll", 25 * time.Second, 0, "http://h:1/api/ticks"},
+		{[]string{"-url=http://h:1/api/ticks", "-transport=poll", "-poll-interval=1s"}, "poll", 0, time.Second, "http://h:1/api/ticks"},
+	}
+	for _, tt := range tests {
+		cfg, err := parseConfig(tt.args, io.Discard)
+		if err != nil {
+			t.Errorf("parseConfig(%q): %v", tt.args, err)
+			continue
+		}
+		if cfg.transport != tt.transport || cfg.pollWait != tt.wait || cfg.pollInterval != tt.interval || cfg.url.String() != tt.url {
+			t.Errorf("parseConfig(%q) = %s, wait %v, interval %v, %s; want %s, %v, %v, %s",
+				tt.args, cfg.transport, cfg.pollWait, cfg.pollInterval, cfg.url, tt.transport, tt.wait, tt.interval, tt.url)
+		}
+	}
+}
+
+func TestWebSocketClientsSubscribeUnlessTheURLNamesSymbols(t *testing.T) {
+	for _, tt := range []struct {
+		args      []string
+		subscribe bool
+	}{
+		{[]string{"-url=http://h:1/ws"}, true},
+		{[]string{"-url=http://h:1/ws?maxfreq=4"}, true},
+		{[]string{"-url=http://h:1/ws?symbols=AAPL"}, false},
+		{[]string{"-url=http://h:1/ws", "-mode=random", "-symbols=AAPL,MSFT", "-k=1"}, false},
+	} {
+		cfg, err := parseConfig(append(tt.args, "-transport=ws"), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := newLoadRun(cfg).clients[0].session.(*wsSession).subscribe; got != tt.subscribe {
+			t.Errorf("%q: subscribe %v, want %v", tt.args, got, tt.subscribe)
+		}
 	}
 }
 
@@ -88,7 +143,7 @@ func TestBuildRequest(t *testing.T) {
 	for i, sym := range []string{"AAPL", "BRK.B", "NASDAQ:AAPL"} {
 		want := "GET /events?symbols=" + sym + " HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: tickload\r\n" +
 			"Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
-		if got := string(load.clients[i].request); got != want {
+		if got := string(load.clients[i].session.(*sseSession).request); got != want {
 			t.Errorf("request %d = %q, want %q", i, got, want)
 		}
 	}

@@ -27,6 +27,7 @@ type loadRun struct {
 	connectFailures atomic.Uint64
 	disconnects     atomic.Uint64
 	reconnects      atomic.Uint64
+	pongs           atomic.Uint64 // WebSocket pings answered
 
 	mu        sync.Mutex
 	lastError string
@@ -53,11 +54,13 @@ func newLoadRun(cfg *config) *loadRun {
 	roles := rng.Perm(cfg.clients) // first stall, then sample
 	l.clients = make([]*client, cfg.clients)
 	for i := range l.clients {
-		l.clients[i] = &client{
-			request: buildRequest(cfg.url, clientSymbols(cfg, i, rng)),
-			buf:     make([]byte, cfg.bufSize),
-			rng:     rand.New(rand.NewPCG(cfg.seed, uint64(i))),
+		c := &client{
+			target: buildTarget(cfg.url, clientSymbols(cfg, i, rng)),
+			buf:    make([]byte, cfg.bufSize),
+			rng:    rand.New(rand.NewPCG(cfg.seed, uint64(i))),
 		}
+		c.session = newSession(cfg, c)
+		l.clients[i] = c
 	}
 	for i, r := range roles {
 		switch {
@@ -85,9 +88,9 @@ func clientSymbols(cfg *config, i int, rng *rand.Rand) []string {
 	return nil
 }
 
-// buildRequest returns the GET request head for u with the symbols
-// parameter set to syms (when any), without the final CRLF.
-func buildRequest(u *url.URL, syms []string) []byte {
+// buildTarget returns the request target of u (its path and query) with
+// the symbols parameter set to syms, when any.
+func buildTarget(u *url.URL, syms []string) string {
 	target := u.EscapedPath()
 	query := u.RawQuery
 	if len(syms) > 0 {
@@ -99,8 +102,36 @@ func buildRequest(u *url.URL, syms []string) []byte {
 	if query != "" {
 		target += "?" + query
 	}
-	return fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tickload\r\n"+
-		"Accept: text/event-stream\r\nCache-Control: no-cache\r\n", target, u.Host)
+	return target
+}
+
+// newSession returns the session of client c over cfg's transport.
+func newSession(cfg *config, c *client) session {
+	switch cfg.transport {
+	case transportWS:
+		return newWSSession(cfg.url.Host, c.target, c.rng.Uint32)
+	case transportPoll:
+		return newPollSession(cfg.url.Host, c.target, cfg.pollWait, cfg.pollInterval)
+	}
+	return newSSESession(cfg.url.Host, c.target)
+}
+
+// latencyRecorder returns the function that records a latency, or nil
+// outside the measured window.
+func (l *loadRun) latencyRecorder() func(int64) {
+	if l.measuring.Load() {
+		return l.latency.Record
+	}
+	return nil
+}
+
+// pace pauses a counting client for -read-every after a read, so that
+// events gather in its socket buffer: fewer, larger reads. Sampled clients
+// read at once; their receive times are the latency.
+func (l *loadRun) pace(c *client) {
+	if d := l.cfg.readEvery; d > 0 && !c.sampled {
+		time.Sleep(d)
+	}
 }
 
 // sample is the state of the load at one instant.
@@ -109,6 +140,9 @@ type sample struct {
 	delivered []uint64
 	lastSeq   []uint64 // per client: id of the last event a sampled client dispatched
 	connected int64
+	requests  uint64 // all clients, since the start
+	bytesIn   uint64
+	bytesOut  uint64
 	selfCPU   time.Duration
 	serverCPU time.Duration
 	serverRSS int64
@@ -125,6 +159,9 @@ func (l *loadRun) sample() (sample, error) {
 	for i, c := range l.clients {
 		s.delivered[i] = c.delivered.Load()
 		s.lastSeq[i] = c.lastSeq.Load()
+		s.requests += c.requests.Load()
+		s.bytesIn += c.bytesIn.Load()
+		s.bytesOut += c.bytesOut.Load()
 	}
 	if l.cfg.pid > 0 {
 		var err error
@@ -164,8 +201,8 @@ func (l *loadRun) execute(ctx context.Context, logw io.Writer) (phases, error) {
 	defer wg.Wait()
 	defer cancel()
 
-	fmt.Fprintf(logw, "tickload: opening %d connections to %s over %v (%d sampled for latency, %d stalled)\n",
-		len(l.clients), cfg.url, cfg.ramp, cfg.sample, cfg.stall)
+	fmt.Fprintf(logw, "tickload: opening %d %s connections to %s over %v (%d sampled for latency, %d stalled)\n",
+		len(l.clients), cfg.transport, cfg.url, cfg.ramp, cfg.sample, cfg.stall)
 	begin := time.Now()
 	for i, c := range l.clients {
 		at := begin.Add(cfg.ramp * time.Duration(i) / time.Duration(len(l.clients)))

@@ -1,12 +1,15 @@
-// Command tickload puts a tickerd-style SSE endpoint under load and
-// measures it: it holds many concurrent connections, counts the tick events
-// each receives, samples tick-to-receive latency, and reads the server's CPU
-// and memory from /proc.
+// Command tickload puts a tickerd-style endpoint under load and measures
+// it: it holds many concurrent clients over SSE, WebSocket or polling
+// (-transport), counts the tick events each receives, samples
+// tick-to-receive latency, counts requests and bytes on the wire, and
+// reads the server's CPU and memory from /proc.
 //
 // It shares the machine with the server it measures, so it must stay
-// light: raw HTTP/1.1 over TCP, one goroutine and one read buffer per
-// connection, no allocation and no JSON decoding per event. Only sampled
-// clients look inside events; the others count "event: tick" lines.
+// light: raw HTTP/1.1 over TCP (the WebSocket handshake and frames
+// written and read by hand), one goroutine and one read buffer per
+// client, no allocation and no JSON decoding per event. Only sampled
+// clients look inside events; the others count "event: tick" lines,
+// frames that begin {"type":"tick", or those objects in a poll answer.
 package main
 
 import (

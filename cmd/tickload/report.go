@@ -13,6 +13,9 @@ import (
 // report is the result of a run; its JSON form is tickload's JSON line.
 type report struct {
 	URL            string  `json:"url"`
+	Transport      string  `json:"transport"`
+	PollWait       float64 `json:"poll_wait_s,omitempty"`     // long polling: the wait each poll asked for
+	PollInterval   float64 `json:"poll_interval_s,omitempty"` // plain polling: the time between polls
 	Mode           string  `json:"mode"`
 	Clients        int     `json:"clients"`
 	Sampled        int     `json:"sampled_clients"`
@@ -38,6 +41,17 @@ type report struct {
 	TicksRun         uint64  `json:"ticks_run"` // tick events delivered over the whole run
 
 	Latency latencyReport `json:"latency_ms"`
+
+	// What the clients sent and received in the window: HTTP requests
+	// (stream requests, handshakes, polls) and the bytes they read and
+	// wrote on their TCP connections (response heads, framing and bodies;
+	// requests and WebSocket frames), without TCP/IP headers.
+	Requests          uint64  `json:"requests"`
+	RequestsPerSecond float64 `json:"requests_per_s"`
+	BytesIn           uint64  `json:"bytes_in"`
+	BytesOut          uint64  `json:"bytes_out"`
+	BytesPerTick      float64 `json:"bytes_per_tick,omitempty"` // (in + out) per delivered tick
+	PongsSent         uint64  `json:"pongs_sent,omitempty"`     // WebSocket: pings answered, whole run
 
 	ConnectFailures uint64 `json:"connect_failures"` // whole run
 	Disconnects     uint64 `json:"disconnects"`      // whole run
@@ -73,6 +87,9 @@ func (l *loadRun) report(ph phases) report {
 	window := ph.end.at.Sub(ph.start.at)
 	r := report{
 		URL:              cfg.url.String(),
+		Transport:        cfg.transport,
+		PollWait:         cfg.pollWait.Seconds(),
+		PollInterval:     cfg.pollInterval.Seconds(),
 		Mode:             cfg.mode,
 		Clients:          len(l.clients),
 		Sampled:          cfg.sample,
@@ -87,6 +104,10 @@ func (l *loadRun) report(ph phases) report {
 		ConnectFailures:  l.connectFailures.Load(),
 		Disconnects:      l.disconnects.Load(),
 		Reconnects:       l.reconnects.Load(),
+		Requests:         ph.end.requests - ph.start.requests,
+		BytesIn:          ph.end.bytesIn - ph.start.bytesIn,
+		BytesOut:         ph.end.bytesOut - ph.start.bytesOut,
+		PongsSent:        l.pongs.Load(),
 		SelfCPUPercent:   percentOf(ph.end.selfCPU-ph.start.selfCPU, window),
 	}
 	l.mu.Lock()
@@ -102,6 +123,10 @@ func (l *loadRun) report(ph phases) report {
 		}
 	}
 	r.TicksPerSecond = round(float64(r.Ticks)/window.Seconds(), 1)
+	r.RequestsPerSecond = round(float64(r.Requests)/window.Seconds(), 1)
+	if r.Ticks > 0 {
+		r.BytesPerTick = round(float64(r.BytesIn+r.BytesOut)/float64(r.Ticks), 1)
+	}
 	if cfg.mode == modeFirehose {
 		var spans []float64
 		var got, span uint64
@@ -158,9 +183,13 @@ func round(v float64, digits int) float64 {
 // writeTable writes r as a human-readable table.
 func (r *report) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "target\t%s (%s)\n", r.URL, r.Mode)
-	fmt.Fprintf(tw, "clients\t%d (%d sampled for latency, %d stalled; the others read every %v)\n",
-		r.Clients, r.Sampled, r.Stalled, time.Duration(r.ReadEverySecs*float64(time.Second)))
+	fmt.Fprintf(tw, "target\t%s (%s, %s)\n", r.URL, r.transportName(), r.Mode)
+	if r.Transport == transportPoll {
+		fmt.Fprintf(tw, "clients\t%d (%d sampled for latency)\n", r.Clients, r.Sampled)
+	} else {
+		fmt.Fprintf(tw, "clients\t%d (%d sampled for latency, %d stalled; the others read every %v)\n",
+			r.Clients, r.Sampled, r.Stalled, time.Duration(r.ReadEverySecs*float64(time.Second)))
+	}
 	fmt.Fprintf(tw, "window\t%.2fs measured after ramp %.2fs, all clients answered at %.2fs, then warm-up %.2fs\n",
 		r.WindowSeconds, r.RampSeconds, r.ConnectSeconds, r.WarmupSeconds)
 	fmt.Fprintf(tw, "connected\t%d at window start, %d at end\n", r.ConnectedAtStart, r.ConnectedAtEnd)
@@ -175,6 +204,15 @@ func (r *report) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, ", %d negative", r.Latency.Negative)
 	}
 	fmt.Fprintf(tw, ")\n")
+	fmt.Fprintf(tw, "requests\t%d in the window, %.1f/s\n", r.Requests, r.RequestsPerSecond)
+	fmt.Fprintf(tw, "wire\t%s in, %s out in the window", kib(int64(r.BytesIn)), kib(int64(r.BytesOut)))
+	if r.BytesPerTick > 0 {
+		fmt.Fprintf(tw, ", %.1f bytes per delivered tick", r.BytesPerTick)
+	}
+	fmt.Fprintf(tw, "\n")
+	if r.PongsSent > 0 {
+		fmt.Fprintf(tw, "pings\t%d answered with a pong (whole run)\n", r.PongsSent)
+	}
 	fmt.Fprintf(tw, "connections\t%d connect failures, %d disconnects, %d reconnects (whole run)\n",
 		r.ConnectFailures, r.Disconnects, r.Reconnects)
 	if r.LastError != "" {
@@ -186,6 +224,19 @@ func (r *report) writeTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "tickload\tcpu %.1f%%\n", r.SelfCPUPercent)
 	return tw.Flush()
+}
+
+// transportName says how the clients connected.
+func (r *report) transportName() string {
+	switch {
+	case r.PollWait > 0:
+		return fmt.Sprintf("long polling, wait=%v", time.Duration(r.PollWait*float64(time.Second)))
+	case r.PollInterval > 0:
+		return fmt.Sprintf("polling every %v", time.Duration(r.PollInterval*float64(time.Second)))
+	case r.Transport == transportWS:
+		return "WebSocket"
+	}
+	return "SSE"
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

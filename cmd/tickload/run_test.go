@@ -149,6 +149,11 @@ func TestRunCountsEveryTick(t *testing.T) {
 		t.Errorf("failures %d, disconnects %d, reconnects %d; want none (last error %q)",
 			r.ConnectFailures, r.Disconnects, r.Reconnects, r.LastError)
 	}
+	// In the window the clients only read ticks: about 150 bytes each of
+	// the test's events, with chunked framing.
+	if r.Requests != 0 || r.BytesOut != 0 || r.BytesPerTick < 120 || r.BytesPerTick > 200 {
+		t.Errorf("%d requests, %d bytes out, %.1f bytes per tick in the window; want 0, 0, 120 to 200", r.Requests, r.BytesOut, r.BytesPerTick)
+	}
 	if r.WindowSeconds < 3 || r.WindowSeconds > 3.5 {
 		t.Errorf("window %.3fs, want 3s", r.WindowSeconds)
 	}
@@ -220,6 +225,9 @@ func TestRunReconnectsWithLastEventID(t *testing.T) {
 	}
 	if r.Latency.Count != ticks {
 		t.Errorf("latency samples %d, want %d from the one sampled client", r.Latency.Count, ticks)
+	}
+	if r.Requests != clients || r.BytesOut == 0 {
+		t.Errorf("%d requests, %d bytes out in the window; want the %d reconnecting ones", r.Requests, r.BytesOut, clients)
 	}
 	mu.Lock()
 	defer mu.Unlock()
