@@ -26,10 +26,14 @@
 //
 // The handshake, the frame mask and close-frame checks are
 // github.com/gobwas/ws's: it works on a hijacked net.Conn at the frame
-// level and leaves reading and writing to the caller, which is what keeps
-// the engine's writer (and an idle connection's cost) as it is for SSE.
-// Libraries that own a connection's reading and writing (gorilla/websocket,
-// coder/websocket, lxzan/gws) need a goroutine and buffers per connection.
+// level and leaves reading and writing to the caller, so the engine frames
+// a tick once for every client and an idle connection holds no goroutine
+// and no buffer. bench/wslibs measured the candidates used as their READMEs
+// show (its RESULTS.md; 10,000 idle connections, 2 cores): 1.1 KiB of RSS
+// per connection this way, against 7.6 (lxzan/gws), 12.6 (gorilla/websocket)
+// and 16.4 KiB (coder/websocket), which keep a goroutine and 4 KiB buffers
+// per connection; a 200-byte tick cost 11.7 µs of CPU per client, against
+// 13.4, 14.1 and 20.2 µs, nearly all of it the kernel's loopback write.
 //
 // Package ws must never write to a connection after attaching it, except
 // through the engine, nor block the poller on a socket.
