@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +26,9 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/guard"
 	"github.com/tickerd/tickerd/internal/contracttest"
@@ -612,3 +617,224 @@ func TestRoutesAreTheContractsPaths(t *testing.T) {
 	}
 }
 
+// readmeTable returns the rows of the first table after the line that
+// starts with heading in README.md, as cells.
+func readmeTable(t *testing.T, readme, heading string) [][]string {
+	t.Helper()
+	i := strings.Index(readme, "\n"+heading)
+	if i < 0 {
+		t.Fatalf("README.md has no line starting %q", heading)
+	}
+	var rows [][]string
+	inTable := false
+	for _, line := range strings.Split(readme[i+1:], "\n")[1:] {
+		if !strings.HasPrefix(line, "|") {
+			if inTable {
+				break
+			}
+			continue
+		}
+		inTable = true
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for k := range cells {
+			cells[k] = strings.TrimSpace(cells[k])
+		}
+		if strings.HasPrefix(cells[0], "---") || len(rows) == 0 && !strings.HasPrefix(cells[0], "`") && cells[0] != "code" {
+			continue
+		}
+		rows = append(rows, cells)
+	}
+	return rows
+}
+
+var backticked = regexp.MustCompile("`([^`]*)`")
+
+// names returns the backticked words of a table cell.
+func names(cell string) []string {
+	var out []string
+	for _, m := range backticked.FindAllStringSubmatch(cell, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// schemaFields returns the properties of a schema of the AsyncAPI (or,
+// with openapi, the OpenAPI) document with the type of each as the README
+// writes it.
+func schemaFields(t *testing.T, doc map[string]any, name string) map[string]string {
+	t.Helper()
+	s, ok := doc["components"].(map[string]any)["schemas"].(map[string]any)[name].(map[string]any)
+	if !ok {
+		t.Fatalf("no schema %s", name)
+	}
+	out := map[string]string{}
+	for p, ps := range s["properties"].(map[string]any) {
+		ps := ps.(map[string]any)
+		typ, _ := ps["type"].(string)
+		if ref, ok := ps["$ref"].(string); ok {
+			typ = strings.ToLower(strings.TrimPrefix(ref, "#/components/schemas/"))
+			if typ == "symbol" {
+				typ = "string"
+			}
+		}
+		if typ == "array" {
+			item := ps["items"].(map[string]any)
+			ref, _ := item["$ref"].(string)
+			typ = "array of " + strings.ToLower(strings.TrimPrefix(ref, "#/components/schemas/"))
+		}
+		out[p] = typ
+	}
+	return out
+}
+
+func yamlDoc(t *testing.T, doc []byte) map[string]any {
+	t.Helper()
+	j, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(j, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestREADMEMatchesTheContract holds the README's description of the
+// streams to the contract: the field tables of the events (names and
+// types), the fields of the WebSocket's answers, the client messages'
+// examples, the bodies sketched for the REST endpoints, and the close
+// codes, which must also be those of stream/ws.
+func TestREADMEMatchesTheContract(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	async, open := yamlDoc(t, api.AsyncAPIDocument()), yamlDoc(t, api.OpenAPIDocument())
+	table := func(heading string) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, row := range readmeTable(t, readme, heading) {
+			for _, n := range names(row[0]) {
+				out[n] = row[1]
+			}
+		}
+		return out
+	}
+	tick, snapshot, session := table("`tick` —"), table("`snapshot` —"), table("A quote is")
+	if want := schemaFields(t, async, "Tick"); !maps.Equal(tick, want) {
+		t.Errorf("README's tick table %v, asyncapi.yaml's Tick %v", tick, want)
+	}
+	if want := schemaFields(t, async, "Snapshot"); !maps.Equal(snapshot, want) {
+		t.Errorf("README's snapshot table %v, asyncapi.yaml's Snapshot %v", snapshot, want)
+	}
+	quote := maps.Clone(tick)
+	maps.Copy(quote, session)
+	if want := schemaFields(t, async, "Quote"); !maps.Equal(quote, want) {
+		t.Errorf("README's tick and session tables %v, asyncapi.yaml's Quote %v", quote, want)
+	}
+	jsonKeys := regexp.MustCompile(`"(\w+)"`)
+	keys := func(s string) []string {
+		var out []string
+		for _, m := range jsonKeys.FindAllStringSubmatch(s, -1) {
+			if !slices.Contains(out, m[1]) {
+				out = append(out, m[1])
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	props := func(doc map[string]any, name string, but ...string) []string {
+		var out []string
+		for p := range schemaFields(t, doc, name) {
+			if !slices.Contains(but, p) {
+				out = append(out, p)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	conflated, _, _ := strings.Cut(readme[strings.Index(readme, "\n`conflated` —")+1:], "\n")
+	if got, want := keys(names(conflated)[1]), props(async, "Conflated"); !slices.Equal(got, want) {
+		t.Errorf("README's conflated event %v, asyncapi.yaml's %v", got, want)
+	}
+
+	answers := map[string]string{"subscription": "SubscriptionMessage", "error": "ErrorMessage"}
+	for _, row := range readmeTable(t, readme, "| `type` | fields | sent |") {
+		typ := names(row[0])[0]
+		var fields []string
+		for _, n := range names(row[1]) {
+			if regexp.MustCompile(`^[a-z_]+$`).MatchString(n) {
+				fields = append(fields, n)
+			}
+		}
+		slices.Sort(fields)
+		if want := props(async, answers[typ], "type"); !slices.Equal(fields, want) {
+			t.Errorf("README's %s message has %v, asyncapi.yaml's %v", typ, fields, want)
+		}
+		delete(answers, typ)
+	}
+	if len(answers) > 0 {
+		t.Errorf("README's table of WebSocket answers lacks %v", answers)
+	}
+	ops := map[string]bool{}
+	for _, row := range readmeTable(t, readme, "| message | does |") {
+		msg := names(row[0])[0]
+		if err := theContract(t).CheckClientMessage([]byte(msg)); err != nil {
+			t.Errorf("README's client message %s: %v", msg, err)
+		}
+		var m struct{ Op string }
+		_ = json.Unmarshal([]byte(msg), &m)
+		ops[m.Op] = true
+	}
+	if len(ops) != 3 {
+		t.Errorf("README shows client messages of %v, want subscribe, unsubscribe and maxfreq", ops)
+	}
+
+	for endpoint, schemas := range map[string][]string{
+		"`GET /api/symbols`": {"QuoteList"},
+		"`GET /api/history?": {"History", "Bar"},
+		"`GET /healthz`":     {"Health"},
+	} {
+		i := strings.Index(readme, "| "+endpoint)
+		if i < 0 {
+			t.Errorf("README's table of endpoints lacks %s", endpoint)
+			continue
+		}
+		line, _, _ := strings.Cut(readme[i:], "\n")
+		cell := strings.Split(line, "|")[2]
+		sketch := backticked.FindString(cell)
+		var want []string
+		for _, s := range schemas {
+			want = append(want, props(open, s)...)
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		got := keys(sketch)
+		got = slices.DeleteFunc(got, func(k string) bool { return k == "ok" }) // {"status":"ok"}
+		if !slices.Equal(got, want) {
+			t.Errorf("README sketches %s as %s, with %v; openapi.yaml's %v have %v", endpoint, sketch, got, schemas, want)
+		}
+	}
+
+	codes := func(rows [][]string) []int {
+		var out []int
+		for _, row := range rows {
+			if n, err := strconv.Atoi(row[0]); err == nil {
+				out = append(out, n)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	wsChannel := async["channels"].(map[string]any)["ws"].(map[string]any)["description"].(string)
+	inREADME := codes(readmeTable(t, readme, "a silent connection after `-heartbeat`; close codes:"))
+	inContract := codes(readmeTable(t, "\n"+wsChannel, "Close codes:"))
+	inCode := []int{ws.CodeNormal, ws.CodeGoingAway, ws.CodeProtocolError, ws.CodeUnsupported, ws.CodeInvalidPayload,
+		ws.CodePolicy, ws.CodeTooBig, ws.CodeTryAgainLater, ws.CodeSlowConsumer, ws.CodeNoPong}
+	slices.Sort(inCode)
+	if !slices.Equal(inREADME, inContract) || !slices.Equal(inContract, inCode) {
+		t.Errorf("close codes: README %v, asyncapi.yaml %v, stream/ws %v", inREADME, inContract, inCode)
+	}
+}
