@@ -32,6 +32,8 @@ fi
 # nothing in it has an install script to run.
 echo "== npm ci"
 npm ci --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error
+# The AsyncAPI project's parser, which checks api/asyncapi.yaml.
+npm ci --prefix api/testdata/asyncapi-parser --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error
 
 echo "== go vet"
 go vet ./...

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/tickerd/tickerd/internal/contracttest"
 	"github.com/tickerd/tickerd/internal/ssetest"
 
 	"bufio"
@@ -30,6 +31,24 @@ import (
 type rawStream struct {
 	resp   *http.Response
 	events *ssetest.Reader
+	// kept are the events to hold to the contract when the test ends
+	// (validating them as they come would slow a reader that must keep
+	// up with thousands of ticks a second): every event but ticks past
+	// the first thousand. A nil kept checks nothing.
+	kept *[]contracttest.Event
+	seen int // ticks read
+}
+
+// newRawStream reads the events of resp, and holds them to the contract
+// when t ends.
+func newRawStream(t testing.TB, resp *http.Response) *rawStream {
+	kept := new([]contracttest.Event)
+	t.Cleanup(func() {
+		for _, ev := range *kept {
+			checkEvent(t, ev.Name, ev.ID, ev.Data)
+		}
+	})
+	return &rawStream{resp: resp, events: ssetest.NewReader(resp.Body), kept: kept}
 }
 
 type rawEvent struct{ id, name, data string }
@@ -51,7 +70,8 @@ func openRaw(t *testing.T, url string, lastID string) *rawStream {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET %s: %d", url, resp.StatusCode)
 	}
-	return &rawStream{resp: resp, events: ssetest.NewReader(resp.Body)}
+	checkAnswer(t, req, resp, nil)
+	return newRawStream(t, resp)
 }
 
 // next returns the next event, skipping comments and retry hints.
@@ -62,6 +82,12 @@ func (s *rawStream) next() (rawEvent, error) {
 			return rawEvent{}, err
 		}
 		if !ev.Comment && (ev.Name != "" || ev.Data != "") {
+			if s.kept != nil && (ev.Name != "tick" || s.seen < 1000) {
+				*s.kept = append(*s.kept, contracttest.Event{Name: ev.Name, ID: ev.ID, Data: ev.Data})
+			}
+			if ev.Name == "tick" {
+				s.seen++
+			}
 			return rawEvent{id: ev.ID, name: ev.Name, data: ev.Data}, nil
 		}
 	}
@@ -310,7 +336,7 @@ func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("stuck client %d: %v, %v", i, resp, err)
 		}
-		events := &rawStream{resp: resp, events: ssetest.NewReader(resp.Body)}
+		events := newRawStream(t, resp)
 		var names []string
 		var last uint64
 		for {
@@ -338,14 +364,21 @@ func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
 	}
 }
 
+// get returns the body of GET url; an answer of the API is held to the
+// contract.
 func get(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	checkAnswer(t, req, resp, b)
 	return string(b)
 }
 

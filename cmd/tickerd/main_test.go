@@ -14,7 +14,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(contractCovered{m}) }
 
 // logBuffer collects a program's log output; it is safe for concurrent use.
 type logBuffer struct {

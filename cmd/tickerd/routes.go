@@ -24,7 +24,8 @@ type transports struct {
 // routes is tickerd's whole HTTP surface when it serves clients: the
 // transports, the REST edge and the page over hub. authn (nil: authentication off) guards the
 // streams and the market data API; the
-// page's files, health, readiness and metrics need no token. checks are
+// page's files, health, readiness, metrics and the contract (OpenAPI and
+// AsyncAPI) need no token. checks are
 // what else /readyz asks (a replica's bus). Every answer passes the CORS
 // allow-list and carries the security headers, the page's with its own
 // Content-Security-Policy.
@@ -38,6 +39,8 @@ func routes(hub *stream.Hub, t transports, reg *prometheus.Registry, authn guard
 	mux.Handle("/api/symbols", headers(api.NewSymbolsHandler(hub, authn)))
 	mux.Handle("/api/quotes/{symbol}", headers(api.NewQuoteHandler(hub, authn)))
 	mux.Handle("/api/history", headers(api.NewHistoryHandler(hub, authn)))
+	mux.Handle("/api/openapi.yaml", headers(api.NewOpenAPIHandler()))
+	mux.Handle("/api/asyncapi.yaml", headers(api.NewAsyncAPIHandler()))
 	mux.Handle("/api/", headers(api.NewNotFoundHandler()))
 	mux.Handle("/healthz", headers(api.NewHealthHandler()))
 	mux.Handle("/readyz", headers(api.NewReadyHandler(hub, stallAfter, checks...)))

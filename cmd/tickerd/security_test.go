@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,6 +25,7 @@ type matrixRow struct {
 	status              int
 	checks              []string // "Name: value" or "!Name"
 	body                string
+	netHTTP             bool // the answer is net/http's, before tickerd sees the request
 }
 
 // readMatrix parses the table under "## Bad-input matrix" in path.
@@ -72,7 +74,7 @@ func readMatrix(t *testing.T, path string) []matrixRow {
 		}
 		rows = append(rows, matrixRow{
 			num: cells[0], method: first(cells[1]), target: first(cells[2]), headers: cellCodes(cells[3]),
-			status: status, checks: cellCodes(cells[5]), body: first(cells[6]),
+			status: status, checks: cellCodes(cells[5]), body: first(cells[6]), netHTTP: strings.Contains(cells[6], "(net/http"),
 		})
 	}
 	return rows
@@ -153,8 +155,12 @@ func TestBadInputMatrix(t *testing.T) {
 				proto = "HTTP/1.1"
 			}
 			req := row.method + " " + tokens.expand(target) + " " + proto + "\r\nHost: tickerd\r\n"
+			sent := &http.Request{Method: row.method, Header: http.Header{}}
 			for _, h := range row.headers {
 				req += tokens.expand(h) + "\r\n"
+				if name, value, ok := strings.Cut(tokens.expand(h), ": "); ok {
+					sent.Header.Add(name, value)
+				}
 			}
 			conn, err := net.Dial("tcp", host)
 			if err != nil {
@@ -190,6 +196,14 @@ func TestBadInputMatrix(t *testing.T) {
 			}
 			if !strings.Contains(body, row.body) {
 				t.Errorf("body %q does not contain %q", body, row.body)
+			}
+			if !row.netHTTP {
+				u, err := url.ParseRequestURI(tokens.expand(target))
+				if err != nil {
+					t.Fatalf("target %s: %v", target, err)
+				}
+				sent.URL = u
+				checkAnswer(t, sent, resp, []byte(body))
 			}
 			if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !json.Valid([]byte(body)) {
 				t.Errorf("body %q is not JSON", body)

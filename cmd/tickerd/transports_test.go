@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -44,12 +45,16 @@ func TestOneSubscriptionOverEveryTransportSeesTheSameTicks(t *testing.T) {
 				return nil, err
 			}
 			defer resp.Body.Close()
+			checkAnswer(t, req, resp, nil)
 			r := ssetest.NewReader(resp.Body)
 			var got []deliveredTick
 			for len(got) < want {
 				ev, err := r.Next()
 				if err != nil {
 					return got, err
+				}
+				if ev.Name != "" {
+					checkEvent(t, ev.Name, ev.ID, ev.Data)
 				}
 				if ev.Name != "tick" {
 					continue
@@ -75,6 +80,7 @@ func TestOneSubscriptionOverEveryTransportSeesTheSameTicks(t *testing.T) {
 				if err != nil {
 					return got, err
 				}
+				checkMessage(t, data)
 				var m struct {
 					Type string `json:"type"`
 					deliveredTick
@@ -104,9 +110,13 @@ func TestOneSubscriptionOverEveryTransportSeesTheSameTicks(t *testing.T) {
 				if err != nil {
 					return got, err
 				}
-				err = json.NewDecoder(resp.Body).Decode(&a)
+				body, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if err != nil {
+					return got, err
+				}
+				checkAnswer(t, req, resp, body)
+				if err := json.Unmarshal(body, &a); err != nil {
 					return got, err
 				}
 				for _, e := range a.Events {
