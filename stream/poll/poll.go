@@ -12,7 +12,6 @@
 package poll
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -191,15 +190,8 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request)
 		return nil, false
 	}
 	set, err := subscribe.Entitle(h.hub, grant, req.symbols)
-	var unknown *stream.UnknownSymbolsError
-	var forbidden *subscribe.ForbiddenError
-	switch {
-	case errors.As(err, &unknown):
-		h.gate.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
-		return nil, false
-	case errors.As(err, &forbidden):
-		h.gate.Count(guard.RejectForbidden)
-		guard.Forbid(w, forbidden.Error(), forbidden.Symbols...)
+	if err != nil {
+		subscribe.Refuse(w, h.gate, err)
 		return nil, false
 	}
 	return set, true

@@ -1,7 +1,6 @@
 package sse
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tickerd/tickerd/guard"
@@ -20,15 +19,8 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request)
 		return stream.Subscription{}, false
 	}
 	set, err := subscribe.Entitle(h.hub, grant, req.symbols)
-	var unknown *stream.UnknownSymbolsError
-	var forbidden *subscribe.ForbiddenError
-	switch {
-	case errors.As(err, &unknown):
-		h.gate.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
-		return stream.Subscription{}, false
-	case errors.As(err, &forbidden):
-		h.gate.Count(guard.RejectForbidden)
-		guard.Forbid(w, forbidden.Error(), forbidden.Symbols...)
+	if err != nil {
+		subscribe.Refuse(w, h.gate, err)
 		return stream.Subscription{}, false
 	}
 	sub := stream.Subscription{Symbols: set, Resume: req.resume, LastID: req.lastID, MaxFreq: req.maxFreq}

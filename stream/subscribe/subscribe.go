@@ -1,14 +1,18 @@
 // Package subscribe turns what a client of any transport asks for (the
 // query of a stream request, a WebSocket message) into the engine's
-// symbol sets that its credentials allow. It answers nothing itself: each
-// transport turns its errors into a status, a close code or a message.
+// symbol sets that its credentials allow, and gives the HTTP answer to a
+// request refused for its symbols before any stream starts. A transport
+// turns what is refused later (a WebSocket message) into its own answer.
 package subscribe
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 
 	"github.com/tickerd/tickerd/auth"
+	"github.com/tickerd/tickerd/guard"
 	"github.com/tickerd/tickerd/stream"
 )
 
@@ -93,4 +97,21 @@ func Entitle(h *stream.Hub, grant *auth.Grant, names []string) (*stream.SymbolSe
 		return nil, &ForbiddenError{Symbols: denied}
 	}
 	return set, nil
+}
+
+// Refuse answers a request whose symbols Entitle refused with err: 404
+// naming the unknown ones, or 403 naming those the grant does not cover,
+// and counts it at gate.
+func Refuse(w http.ResponseWriter, gate *guard.Gate, err error) {
+	var unknown *stream.UnknownSymbolsError
+	var forbidden *ForbiddenError
+	switch {
+	case errors.As(err, &unknown):
+		gate.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
+	case errors.As(err, &forbidden):
+		gate.Count(guard.RejectForbidden)
+		guard.Forbid(w, forbidden.Error(), forbidden.Symbols...)
+	default:
+		gate.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
+	}
 }

@@ -3,7 +3,6 @@ package ws
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -224,15 +223,8 @@ func validKey(k string) bool {
 // ones, 403 for ones the grant does not cover.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, q subscribe.Query, grant *auth.Grant) (*stream.SymbolSet, bool) {
 	set, err := subscribe.Entitle(h.hub, grant, q.Symbols)
-	var unknown *stream.UnknownSymbolsError
-	var forbidden *subscribe.ForbiddenError
-	switch {
-	case errors.As(err, &unknown):
-		h.gate.Reject(w, guard.RejectUnknownSymbol, http.StatusNotFound, 0, "unknown symbols", unknown.Symbols...)
-		return nil, false
-	case errors.As(err, &forbidden):
-		h.gate.Count(guard.RejectForbidden)
-		guard.Forbid(w, forbidden.Error(), forbidden.Symbols...)
+	if err != nil {
+		subscribe.Refuse(w, h.gate, err)
 		return nil, false
 	}
 	if set == nil { // every symbol: a connection's set is always explicit
