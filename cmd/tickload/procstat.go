@@ -91,5 +91,5 @@ func openFileLimit() (uint64, error) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		return 0, fmt.Errorf("read open-file limit: %w", err)
 	}
-	return l.Cur, nil
+	return uint64(l.Cur), nil
 }
