@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tickerd/tickerd/auth"
 	"github.com/tickerd/tickerd/internal/httpjson"
 	"github.com/tickerd/tickerd/internal/setting"
 )
@@ -201,4 +202,24 @@ func (s *Streams) Counts() (total, addrs int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.total, len(s.byAddr)
+}
+
+// Authenticate is the package's Authenticate for a stream request,
+// counting a refusal at g.
+func (g *Gate) Authenticate(a Authenticator, w http.ResponseWriter, r *http.Request) (*auth.Grant, bool) {
+	grant, ok := Authenticate(a, w, r)
+	if !ok {
+		g.Count(RejectUnauthorized)
+	}
+	return grant, ok
+}
+
+// NotStreaming is what a stream request is told while the engine does
+// not stream (before it starts, or after it stopped).
+const NotStreaming = "the service is not streaming now; retry shortly"
+
+// Unavailable answers a stream request that came while the engine does
+// not stream: 503 with Retry-After, and counts it.
+func (g *Gate) Unavailable(w http.ResponseWriter) {
+	g.Reject(w, RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, NotStreaming)
 }

@@ -128,7 +128,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.hub.Status().Running {
-		h.gate.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
+		h.gate.Unavailable(w)
 		return
 	}
 	release, ok := h.gate.Admit(w, r)
@@ -184,9 +184,8 @@ func parseWait(values []string, maxWait time.Duration) (time.Duration, error) {
 
 // authorize checks r's credentials and the symbols: 401, 404, 403.
 func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request) (*stream.SymbolSet, bool) {
-	grant, ok := guard.Authenticate(h.cfg.Auth, w, r)
+	grant, ok := h.gate.Authenticate(h.cfg.Auth, w, r)
 	if !ok {
-		h.gate.Count(guard.RejectUnauthorized)
 		return nil, false
 	}
 	set, err := subscribe.Entitle(h.hub, grant, req.symbols)

@@ -3,7 +3,6 @@ package sse
 import (
 	"net/http"
 
-	"github.com/tickerd/tickerd/guard"
 	"github.com/tickerd/tickerd/stream"
 	"github.com/tickerd/tickerd/stream/subscribe"
 )
@@ -13,9 +12,8 @@ import (
 // the universe, 403 for symbols the credentials do not cover. Without
 // symbols the stream gets every symbol the grant covers.
 func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request) (stream.Subscription, bool) {
-	grant, ok := guard.Authenticate(h.cfg.Auth, w, r)
+	grant, ok := h.gate.Authenticate(h.cfg.Auth, w, r)
 	if !ok {
-		h.gate.Count(guard.RejectUnauthorized)
 		return stream.Subscription{}, false
 	}
 	set, err := subscribe.Entitle(h.hub, grant, req.symbols)

@@ -84,7 +84,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.hub.Status().Running {
-		h.gate.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
+		h.gate.Unavailable(w)
 		return
 	}
 	release, ok := h.gate.Admit(w, r)

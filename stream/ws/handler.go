@@ -138,9 +138,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpjson.WriteError(w, http.StatusForbidden, "pages of origin "+r.Header.Get("Origin")+" may not connect")
 		return
 	}
-	grant, ok := guard.Authenticate(h.cfg.Auth, w, r)
+	grant, ok := h.gate.Authenticate(h.cfg.Auth, w, r)
 	if !ok {
-		h.gate.Count(guard.RejectUnauthorized)
 		return
 	}
 	set := h.hub.Empty()
@@ -150,7 +149,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !h.hub.Status().Running {
-		h.gate.Reject(w, guard.RejectUnavailable, http.StatusServiceUnavailable, 2*time.Second, "the service is not streaming now; retry shortly")
+		h.gate.Unavailable(w)
 		return
 	}
 	release, refusal := h.gate.TryAdmit(r)
@@ -261,7 +260,7 @@ func (h *Handler) attach(netConn net.Conn, sub stream.Subscription, grant *auth.
 	if err != nil {
 		h.gate.Count(guard.RejectUnavailable)
 		_ = netConn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = netConn.Write(closeFrame(CodeGoingAway, "the service is not streaming now; retry shortly"))
+		_, _ = netConn.Write(closeFrame(CodeGoingAway, guard.NotStreaming))
 		_ = netConn.Close()
 		onClose()
 		return
