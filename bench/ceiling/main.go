@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:9092", "listen address")
 	rate := fs.Float64("rate", 100, "total ticks per second across all symbols")
 	seed := fs.Uint64("seed", 0, "random seed of the simulated market; 0 picks one from the clock")
+	firstSeq := fs.Uint64("first-seq", 0, "sequence number of the first tick; 0: the time in microseconds, as tickerd, so ids are as long as its")
 	interval := fs.Duration("flush-interval", stream.DefaultFlushInterval, "how long ticks are gathered before one write per client")
 	backlog := fs.Int("backlog", 1<<20, "unwritten bytes past which a client is disconnected")
 	if err := fs.Parse(args); err != nil {
@@ -75,8 +76,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *seed == 0 {
 		*seed = uint64(time.Now().UnixNano())
 	}
+	if *firstSeq == 0 {
+		*firstSeq = uint64(time.Now().UnixMicro())
+	}
 	sim, err := feed.NewSimulator(feed.SimulatorConfig{
-		Symbols: feed.DefaultUniverse(), Rate: *rate, Seed: *seed, Clock: feed.SystemClock{},
+		Symbols: feed.DefaultUniverse(), Rate: *rate, Seed: *seed, FirstSeq: *firstSeq, Clock: feed.SystemClock{},
 	})
 	if err != nil {
 		return fmt.Errorf("-rate: %w", err)

@@ -59,7 +59,7 @@ func TestCeilingStreamsEveryTickInTickerdsFormat(t *testing.T) {
 	const seed, rate, events = 7, 2000, 300
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	url, done := start(t, ctx, "-rate", strconv.Itoa(rate), "-seed", strconv.Itoa(seed))
+	url, done := start(t, ctx, "-rate", strconv.Itoa(rate), "-seed", strconv.Itoa(seed), "-first-seq", "1")
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestCeilingStreamsEveryTickInTickerdsFormat(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/event-stream; charset=utf-8" {
 		t.Fatalf("status %d, content type %q", resp.StatusCode, ct)
 	}
-	sim, err := feed.NewSimulator(feed.SimulatorConfig{Symbols: feed.DefaultUniverse(), Rate: rate, Seed: seed})
+	sim, err := feed.NewSimulator(feed.SimulatorConfig{Symbols: feed.DefaultUniverse(), Rate: rate, Seed: seed, FirstSeq: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
