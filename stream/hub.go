@@ -399,6 +399,12 @@ type batch struct {
 
 func (b *batch) empty() bool { return len(b.frames) == 0 }
 
+// The buffers batches are encoded in: each holds many batches back to back.
+const (
+	batchBufferBytes = 32 << 10 // a new buffer's size, unless one batch needs more
+	minBatchRoom     = 1 << 10  // room below which a buffer gets no further batch
+)
+
 // takeBatch moves the pending ticks into the replay rings and the quotes
 // and returns them with the streams that joined since the last flush.
 // Doing both under one lock is what makes a joining stream's replay or
@@ -426,12 +432,20 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 				start = e.end
 				h.rings[f].push(*e)
 			}
+			// The next batch is encoded in the rest of this one's buffer,
+			// past the bytes the writers read, so the replay ring, which
+			// keeps a buffer alive while it holds any of its events, holds
+			// a few large buffers full to the end rather than one per batch
+			// with room to spare. A buffer too full for another batch is
+			// followed by a new one.
+			rest := p.buf[len(p.buf):]
+			if cap(rest) < len(p.buf)+len(p.buf)/4 || cap(rest) < minBatchRoom {
+				rest = make([]byte, 0, max(batchBufferBytes, 2*len(p.buf)))
+			}
+			p.buf = p.buf[:len(p.buf):len(p.buf)]
 			b.frames[f] = p
-			// The replay ring keeps this buffer alive while it holds any
-			// of its events, so the next one is sized by this batch, not
-			// grown to the largest burst ever seen.
 			h.pending[f] = framed{
-				buf:    make([]byte, 0, len(p.buf)+len(p.buf)/4),
+				buf:    rest,
 				events: make([]event, 0, len(p.events)+len(p.events)/4),
 			}
 		}
