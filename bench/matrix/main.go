@@ -61,6 +61,7 @@ type scenario struct {
 	Server       []string  // more tickerd flags
 	WithBaseline bool      // also measure the baseline and the ceiling peer
 	Variants     []variant // the ways to measure it, interleaved; none: tickerd over SSE (and the baseline)
+	Extra        []variant // measured after the default servers, interleaved with them
 	Expected     float64   // deliveries per second if every client gets everything it subscribed to
 }
 
@@ -72,6 +73,7 @@ type variant struct {
 	Server    string   // tickerd, before (tickerd at -before), baseline or ceiling
 	Transport string   // tickload -transport
 	Load      []string // more tickload flags
+	Args      []string // more server flags
 }
 
 // The transports of tickerd, as variants of the transport scenarios.
@@ -90,6 +92,9 @@ var (
 	beforeSSE  = variant{Label: "tickerd before", Server: "before", Transport: "sse"}
 	baseline   = variant{Label: "baseline", Server: "baseline", Transport: "sse"}
 	ceiling    = variant{Label: "ceiling", Server: "ceiling", Transport: "sse"}
+	// replayOff shows what the replay ring, which fills at the tick rate
+	// whatever the number of streams, adds to the memory figures.
+	replayOff = variant{Key: "noreplay", Label: "tickerd -replay 0", Server: "tickerd", Transport: "sse", Args: []string{"-replay", "0"}}
 )
 
 // variants returns the ways sc is measured, in the order of its columns;
@@ -105,7 +110,7 @@ func (sc scenario) variants(withBefore bool) []variant {
 	if withBefore {
 		vs = append(vs, beforeSSE)
 	}
-	return vs
+	return append(vs, sc.Extra...)
 }
 
 // ratios names the pairs of columns whose quotients the table shows.
@@ -126,7 +131,8 @@ func (sc scenario) ratios(withBefore bool) [][2]string {
 var scenarios = []scenario{
 	{Name: "A", Title: "1,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 100 * 1000},
 	{Name: "B", Title: "5,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 5000, Ramp: "10s", Load: []string{"-bufsize", "8192"}, WithBaseline: true, Expected: 100 * 5000},
-	{Name: "C", Title: "1,000 firehose clients at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 1000 * 1000},
+	{Name: "C", Title: "1,000 firehose clients at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 1000 * 1000,
+		Extra: []variant{replayOff}},
 	{Name: "D", Title: "10,000 idle clients at 1 tick/s", Rate: 1, Clients: 10000, Ramp: "20s",
 		Load: []string{"-sample", "100%", "-bufsize", "4096", "-connect-timeout", "30s"}, WithBaseline: true, Expected: 1 * 10000},
 	{Name: "E", Title: "19,000 firehose clients at 1 tick/s, dialled from four loopback addresses", Rate: 1, Clients: 19000, Ramp: "10s",
@@ -224,6 +230,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *before != "" {
+		hash, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", *before).Output()
+		if err != nil {
+			return fmt.Errorf("-before %s: %w", *before, err)
+		}
+		*before = strings.TrimSpace(string(hash))
 		bins["before"] = filepath.Join(dir, "tickerd-before")
 		if err := buildAt(ctx, *before, filepath.Join(dir, "before-src"), bins["before"], stderr); err != nil {
 			return err
@@ -326,7 +337,7 @@ func measure(ctx context.Context, bins map[string]string, v variant, sc scenario
 			ramp, _ := time.ParseDuration(sc.Ramp)
 			go captureProfile(ctx, debugAddr, ramp+warmup+time.Second, duration/2, profile, stderr)
 		}
-		cmd = exec.Command(bins[v.Server], append(args, sc.Server...)...)
+		cmd = exec.Command(bins[v.Server], slices.Concat(args, sc.Server, v.Args)...)
 		url = "http://" + addr + paths[v.Transport]
 	case "ceiling":
 		cmd = exec.Command(bins["ceiling"], "-addr", addr, "-rate", rate, "-seed", "42")

@@ -48,12 +48,12 @@ func TestRenderShowsTheSpreadAndTheBuildBefore(t *testing.T) {
 		r.Latency.P99 = p99
 		return measurement{Server: server, Label: label, Rep: rep, Report: r}
 	}
-	results := map[string][]measurement{"C": {
+	results := map[string][]measurement{"A": {
 		run("baseline", "baseline", 1, 40), run("ceiling", "ceiling", 1, 20), run("tickerd", "tickerd", 1, 12), run("tickerd before", "before", 1, 30),
 		run("baseline", "baseline", 2, 60), run("ceiling", "ceiling", 2, 10), run("tickerd", "tickerd", 2, 18), run("tickerd before", "before", 2, 10),
 		run("baseline", "baseline", 3, 50), run("ceiling", "ceiling", 3, 16), run("tickerd", "tickerd", 3, 15), run("tickerd before", "before", 3, 20),
 	}}
-	doc := render(results, runInfo{only: "C", reps: 3, duration: 20 * time.Second, before: "main", started: time.Now(), took: time.Minute})
+	doc := render(results, runInfo{only: "A", reps: 3, duration: 20 * time.Second, before: "main", started: time.Now(), took: time.Minute})
 	for _, want := range []string{
 		"-before main`",
 		"| median of 3 | baseline | ceiling | tickerd | tickerd before | tickerd / baseline | tickerd / ceiling | tickerd / tickerd before |\n",
