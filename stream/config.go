@@ -37,7 +37,7 @@ type Config struct {
 	Writers       int           // goroutines writing to sockets
 	// ResumeWait is how long a stream whose resume point is ahead of the
 	// hub is held while the feed catches up to it, before it starts with a
-	// snapshot instead (0: not held). Replicas fed from one bus run a few
+	// resync snapshot instead (0: not held). Replicas fed from one bus run a few
 	// milliseconds apart, so a client that moves from one to another can
 	// arrive ahead of the one it lands on.
 	ResumeWait   time.Duration

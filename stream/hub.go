@@ -497,9 +497,13 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 	c.held = false
 	kind := startSnapshot
 	ring := h.rings[c.framing]
-	if resume && lastID <= h.flushed {
+	// A resume point the hub cannot serve is a resync, whenever it comes:
+	// before the first tick (an id of a previous process), ahead of the
+	// hub (another process's, or one it was held for in vain), or behind
+	// the ring. Only ids the ring covers are replayed.
+	if resume {
 		kind = startResync
-		if ring.covers(lastID) {
+		if lastID <= h.flushed && ring.covers(lastID) {
 			kind = startReplay
 		}
 	}
@@ -523,8 +527,8 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 }
 
 // startHeld starts the held streams that the hub has caught up with, or
-// that waited ResumeWait (with a snapshot: their id is not one the hub
-// knows). h.mu is held.
+// that waited ResumeWait (with a resync snapshot: their id is not one the
+// hub knows). h.mu is held.
 func (h *Hub) startHeld(now time.Time) {
 	kept := h.waiting[:0]
 	for _, w := range h.waiting {
@@ -532,7 +536,7 @@ func (h *Hub) startHeld(now time.Time) {
 		case w.lastID <= h.flushed:
 			h.start(w.c, w.buf, w.lastID, true)
 		case !now.Before(w.until):
-			h.start(w.c, w.buf, 0, false)
+			h.start(w.c, w.buf, w.lastID, true) // still ahead: a resync
 		default:
 			kept = append(kept, w)
 		}

@@ -449,15 +449,31 @@ func TestResumeAheadOfTheHubWaitsForTheFeed(t *testing.T) {
 	}
 }
 
-func TestResumeAheadGetsASnapshotWhenTheFeedNeverArrives(t *testing.T) {
+// A process that has not sent its first tick cannot serve the id of a
+// client of the one before it: the client must be told to replace its
+// state, not handed a snapshot it would merge.
+func TestResumeBeforeTheHubsFirstTickIsAResync(t *testing.T) {
+	th := startHub(t, testConfig{ReplaySize: 100})
+	c := th.dial(t, "", map[string]string{"Last-Event-ID": "1764012345678901"})
+	c.mustNext()
+	if ev := c.mustNext(); ev.name != "snapshot" || ev.id != "" || !strings.Contains(ev.data, `"resync":true`) {
+		t.Fatalf("resume before the first tick got %+v, want a resync snapshot", ev)
+	}
+	th.publish(t, 1)
+	if seqs, _ := c.ticks(1); seqs[0] != 1 {
+		t.Fatalf("then tick %v, want 1", seqs)
+	}
+}
+
+func TestResumeAheadGetsAResyncWhenTheFeedNeverArrives(t *testing.T) {
 	th := startHub(t, testConfig{ResumeWait: 200 * time.Millisecond})
 	th.publish(t, 10)
 	waitFor(t, "flush", func() bool { _, seq := th.Quotes(); return seq == 10 })
 	start := time.Now()
 	c := th.dial(t, "", map[string]string{"Last-Event-ID": "1000000"})
 	c.mustNext()
-	if ev := c.mustNext(); ev.name != "snapshot" || ev.id != "10" || !strings.Contains(ev.data, `"resync":false`) {
-		t.Fatalf("got %+v, want a fresh snapshot at 10", ev)
+	if ev := c.mustNext(); ev.name != "snapshot" || ev.id != "10" || !strings.Contains(ev.data, `"resync":true`) {
+		t.Fatalf("got %+v, want a resync snapshot at 10", ev)
 	}
 	if waited := time.Since(start); waited < 200*time.Millisecond {
 		t.Errorf("snapshot after %v, want the stream held for the resume wait first", waited)
