@@ -130,6 +130,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return cfg.settingError(err)
 	}
+	for _, s := range universe {
+		if err := hub.SetPrevClose(s.Name, s.Price); err != nil {
+			return usageError{fmt.Errorf("-symbols: %w", err)}
+		}
+	}
 	streams, err := guard.NewStreams(guard.StreamsConfig{
 		MaxStreams:        cfg.maxStreams,
 		MaxStreamsPerAddr: cfg.maxPerAddr,
