@@ -31,6 +31,7 @@ type Hub struct {
 	writers  []*writer
 	bars     *BarStore
 	started  chan struct{} // closed once Run serves streams
+	departed *departures   // watches stream sockets for their clients' departure
 
 	mu       sync.Mutex
 	body     []byte        // scratch: the JSON body of the tick being published
@@ -106,6 +107,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h.metrics = m
+	h.departed = newDepartures(h)
 	for range cfg.Writers {
 		h.writers = append(h.writers, newWriter(h))
 	}
@@ -265,6 +267,8 @@ func (h *Hub) Run(ctx context.Context) error {
 		wg.Go(w.run)
 	}
 	defer wg.Wait()
+	wg.Go(h.departed.run)
+	defer h.departed.stop()
 
 	timer := h.clock.NewTimer(h.cfg.FlushInterval)
 	defer timer.Stop()
@@ -455,7 +459,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	if fi < 0 {
 		return nil, ErrUnknownFraming
 	}
-	c := newClient(sink, fi, sub.Symbols, h.clock.Now())
+	c := newClient(sink, fi, sub.Symbols, h.clock.Now(), h.cfg.SendBuffer)
 	if !sub.Until.IsZero() {
 		c.until = sub.Until.UnixNano()
 	}
@@ -471,6 +475,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	h.metrics.clientsNow[fi].Add(1)
 	h.metrics.streamsOpened[fi].Inc()
 	st := &Stream{h: h, c: c}
+	h.departed.watch(c)
 	if sub.Resume && sub.LastID > h.flushed && h.cfg.ResumeWait > 0 {
 		c.held = true
 		h.waiting = append(h.waiting, &heldStream{c: c, buf: buf, lastID: sub.LastID, until: h.clock.Now().Add(h.cfg.ResumeWait)})

@@ -37,6 +37,7 @@ type config struct {
 	writeTimeout  time.Duration
 	flushInterval time.Duration
 	queueBytes    int
+	sendBuffer    int
 	retry         time.Duration
 	maxSymbols    int
 	maxQueryBytes int
@@ -120,6 +121,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.writeTimeout, "write-timeout", stream.DefaultWriteTimeout, "close a stream whose client accepts no bytes for this long")
 	fs.DurationVar(&c.flushInterval, "flush-interval", stream.DefaultFlushInterval, "how long ticks are gathered before one write per stream")
 	fs.IntVar(&c.queueBytes, "queue-bytes", stream.DefaultQueueBytes, "bytes queued for a slow stream before it gets only the latest tick per symbol")
+	fs.IntVar(&c.sendBuffer, "send-buffer", stream.DefaultSendBuffer, "kernel send buffer (SO_SNDBUF) of each stream's socket, in bytes, so that a client that stops reading is conflated and closed in seconds; 0: the kernel's default, which grows to megabytes")
 	fs.DurationVar(&c.retry, "retry", sse.DefaultRetry, "reconnect delay advertised to clients; 0: reconnect at once")
 	fs.IntVar(&c.maxSymbols, "max-symbols", sse.DefaultMaxSymbols, "most symbols one subscription may name")
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", sse.DefaultMaxQueryBytes, "longest query string accepted on /events")
@@ -327,6 +329,7 @@ var settingFlags = map[string]string{
 	"Heartbeat":         "heartbeat",
 	"WriteTimeout":      "write-timeout",
 	"QueueBytes":        "queue-bytes",
+	"SendBuffer":        "send-buffer",
 	"ResumeWait":        "resume-wait",
 	"MaxPriceJump":      "max-price-jump",
 	"MaxSymbols":        "max-symbols",

@@ -114,6 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.Heartbeat = cfg.heartbeat
 	engine.WriteTimeout = cfg.writeTimeout
 	engine.QueueBytes = cfg.queueBytes
+	engine.SendBuffer = cfg.sendBuffer
 	engine.ResumeWait = cfg.resumeWait
 	engine.MaxPriceJump = cfg.maxPriceJump / 100
 	engine.Registerer = reg

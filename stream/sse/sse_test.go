@@ -32,6 +32,7 @@ type testConfig struct {
 	Heartbeat     time.Duration
 	WriteTimeout  time.Duration
 	QueueBytes    int
+	SendBuffer    int
 	ResumeWait    time.Duration
 	MaxPriceJump  float64
 	Clock         feed.Clock
@@ -71,6 +72,7 @@ func startHub(t *testing.T, tc testConfig) *testHub {
 	setIf(&cfg.Heartbeat, tc.Heartbeat)
 	setIf(&cfg.WriteTimeout, tc.WriteTimeout)
 	setIf(&cfg.QueueBytes, tc.QueueBytes)
+	setIf(&cfg.SendBuffer, tc.SendBuffer)
 	setIf(&cfg.ResumeWait, tc.ResumeWait)
 	setIf(&cfg.MaxPriceJump, tc.MaxPriceJump)
 	if tc.Clock != nil {
