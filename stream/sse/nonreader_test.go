@@ -14,9 +14,10 @@ import (
 	"github.com/tickerd/tickerd/stream"
 )
 
-// tcpMemPages reads the kernel's TCP memory, in pages, from
-// /proc/net/sockstat ("TCP: inuse 5 orphan 0 tw 0 alloc 7 mem 3").
-func tcpMemPages(t *testing.T) int {
+// tcpStat reads one figure of the kernel's TCP sockets from
+// /proc/net/sockstat ("TCP: inuse 5 orphan 0 tw 0 alloc 7 mem 3"): mem is
+// their memory in pages, orphan the sockets closed with bytes still to send.
+func tcpStat(t *testing.T, name string) int {
 	t.Helper()
 	b, err := os.ReadFile("/proc/net/sockstat")
 	if err != nil {
@@ -28,7 +29,7 @@ func tcpMemPages(t *testing.T) int {
 			continue
 		}
 		for i := 1; i+1 < len(f); i += 2 {
-			if f[i] == "mem" {
+			if f[i] == name {
 				n, err := strconv.Atoi(f[i+1])
 				if err != nil {
 					t.Fatal(err)
@@ -37,7 +38,7 @@ func tcpMemPages(t *testing.T) int {
 			}
 		}
 	}
-	t.Fatalf("no TCP mem in /proc/net/sockstat: %q", b)
+	t.Fatalf("no TCP %s in /proc/net/sockstat: %q", name, b)
 	return 0
 }
 
@@ -52,7 +53,9 @@ func procNetAddr(addr *net.TCPAddr) string {
 // peer is one of peers (as procNetAddr writes them), the bytes the kernel
 // holds to send (tx_queue in /proc/net/tcp), and counts those sockets:
 // the server's ends of the test's streams, orphans that a graceful close
-// would leave behind included.
+// would leave behind included. The file is read a page at a time while
+// the machine's sockets come and go, so a socket may be missed: the
+// counts are at most the truth.
 func serverSendQueue(t *testing.T, server *net.TCPAddr, peers map[string]bool) (sockets, bytes int) {
 	t.Helper()
 	b, err := os.ReadFile("/proc/net/tcp")
@@ -60,8 +63,7 @@ func serverSendQueue(t *testing.T, server *net.TCPAddr, peers map[string]bool) (
 		t.Fatal(err)
 	}
 	local := procNetAddr(server)
-	// The file is read a page at a time while sockets change: one can be
-	// listed twice. Each peer has one socket here.
+	// A socket may also be listed twice; each peer has one here.
 	queued := map[string]int{}
 	for line := range strings.Lines(string(b)) {
 		// sl local_address rem_address st tx_queue:rx_queue ...
@@ -149,29 +151,39 @@ func TestClientsThatNeverReadAreConflatedAndClosedInSeconds(t *testing.T) {
 		MaxStreamsPerAddr: clients})
 	th.market(t, 100)
 
+	orphans := tcpStat(t, "orphan")
 	start := time.Now()
 	peers := th.neverReaders(t, clients)
 	waitFor(t, "every client conflated", func() bool { return th.metric(t, "tickerd_clients_conflated") == clients })
 	conflated := time.Since(start)
 	sockets, queued := serverSendQueue(t, th.addr(), peers)
-	waitFor(t, "every client closed as slow", func() bool { return th.metric(t, "tickerd_streams_closed_total", "slow") == clients })
+	var first time.Duration
+	waitFor(t, "every client closed as slow", func() bool {
+		n := th.metric(t, "tickerd_streams_closed_total", "slow")
+		if n > 0 && first == 0 {
+			first = time.Since(start)
+		}
+		return n == clients
+	})
 	closed := time.Since(start)
+	orphaned := tcpStat(t, "orphan") - orphans
 	var left, leftBytes int
 	gone := eventually(func() bool { left, leftBytes = serverSendQueue(t, th.addr(), peers); return left == 0 })
-	t.Logf("%d clients conflated %v and closed %v after connecting; before the close the server's %d sockets held %d bytes for them",
-		clients, conflated.Round(time.Millisecond), closed.Round(time.Millisecond), sockets, queued)
+	t.Logf("%d clients conflated %v after connecting, closed from %v to %v; before the close the server's sockets held %d bytes for %d of them (as listed); %d new orphaned sockets",
+		clients, conflated.Round(time.Millisecond), first.Round(time.Millisecond), closed.Round(time.Millisecond), queued, sockets, orphaned)
 
 	if conflated > 2*time.Second {
 		t.Errorf("conflated %v after connecting, want within 2s", conflated.Round(time.Millisecond))
 	}
-	if closed < writeTimeout || closed > writeTimeout+time.Second {
-		t.Errorf("closed %v after connecting, want after %v and within %v", closed.Round(time.Millisecond), writeTimeout, writeTimeout+time.Second)
+	if first < writeTimeout || closed > writeTimeout+time.Second {
+		t.Errorf("closed from %v to %v after connecting, want after %v and within %v", first.Round(time.Millisecond), closed.Round(time.Millisecond), writeTimeout, writeTimeout+time.Second)
 	}
-	if sockets != clients || queued == 0 {
-		t.Errorf("before the close %d server sockets held %d bytes, want %d sockets with bytes queued", sockets, queued, clients)
+	if queued == 0 {
+		t.Errorf("before the close the server's sockets held nothing for the clients")
 	}
-	if !gone {
-		t.Errorf("after the close %d server sockets still hold %d bytes for clients that never read (a graceful close leaves them queued)", left, leftBytes)
+	// A graceful close leaves each stalled socket orphaned with its bytes.
+	if !gone || orphaned >= clients/2 {
+		t.Errorf("after the close %d server sockets still hold %d bytes, and %d more sockets are orphaned: the close was not abortive", left, leftBytes, orphaned)
 	}
 }
 
@@ -184,10 +196,12 @@ func TestClientsThatNeverReadAreConflatedAndClosedInSeconds(t *testing.T) {
 // per-CPU accounting slack (1 MiB a CPU) and the other sockets of a busy
 // machine.
 func TestASlowStreamsCloseGivesItsKernelMemoryBack(t *testing.T) {
-	const clients = 32
-	th := startHub(t, testConfig{SendBuffer: 1 << 20, WriteTimeout: 4 * time.Second, MaxStreamsPerAddr: clients})
+	const (
+		clients    = 32
+		sendBuffer = 1 << 20
+	)
+	th := startHub(t, testConfig{SendBuffer: sendBuffer, WriteTimeout: 4 * time.Second, MaxStreamsPerAddr: clients})
 	peers := th.neverReaders(t, clients)
-	before := tcpMemPages(t)
 	conflated := func() bool { return th.metric(t, "tickerd_clients_conflated") == clients }
 	for !conflated() {
 		if th.seq >= 2_000_000 {
@@ -197,22 +211,17 @@ func TestASlowStreamsCloseGivesItsKernelMemoryBack(t *testing.T) {
 		waitFor(t, "the flush", func() bool { _, seq := th.Quotes(); return seq == th.seq })
 	}
 	sockets, queued := serverSendQueue(t, th.addr(), peers)
-	held := tcpMemPages(t)
+	held := tcpStat(t, "mem")
 	waitFor(t, "every client closed as slow", func() bool { return th.metric(t, "tickerd_streams_closed_total", "slow") == clients })
-	after := tcpMemPages(t)
-	want := queued / 4096 / 2
-	freed := eventually(func() bool { after = tcpMemPages(t); return held-after >= want })
-	left, _ := serverSendQueue(t, th.addr(), peers)
-	t.Logf("the server's %d sockets held %d bytes for %d clients; TCP memory %d pages before, %d held, %d after the close",
-		sockets, queued, clients, before, held, after)
-	if sockets != clients || queued < clients<<19 {
-		t.Fatalf("before the close %d server sockets held %d bytes, want %d holding at least 512 KiB each", sockets, queued, clients)
-	}
+	// Each socket holds at least its send buffer's worth of bytes (the
+	// kernel doubles SO_SNDBUF for its accounting); half of that, in pages.
+	const want = clients * sendBuffer / 4096 / 2
+	after := tcpStat(t, "mem")
+	freed := eventually(func() bool { after = tcpStat(t, "mem"); return held-after >= want })
+	t.Logf("the server's sockets held %d bytes for %d of the %d clients (as listed); TCP memory %d pages while they were stalled, %d after their close",
+		queued, sockets, clients, held, after)
 	if !freed {
 		t.Errorf("TCP memory %d pages while the clients were stalled and %d after their close: want at least %d pages given back", held, after, want)
-	}
-	if left != 0 {
-		t.Errorf("%d server sockets left after the close", left)
 	}
 }
 
