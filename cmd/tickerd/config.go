@@ -320,14 +320,16 @@ func (c config) universe() ([]feed.Symbol, []string, error) {
 	return universe, names, nil
 }
 
-// settingFlags names the flag of each setting that the engine, the SSE
-// edge and the stream limits validate, which they name by field.
+// settingFlags names the flag of each setting that the engine, the
+// edges, the stream limits and the feeds validate, which they name by
+// field.
 var settingFlags = map[string]string{
 	"Symbols":           "symbols",
 	"ReplaySize":        "replay",
 	"FlushInterval":     "flush-interval",
 	"Heartbeat":         "heartbeat",
 	"WriteTimeout":      "write-timeout",
+	"Rate":              "rate",
 	"QueueBytes":        "queue-bytes",
 	"SendBuffer":        "send-buffer",
 	"ResumeWait":        "resume-wait",
@@ -341,6 +343,12 @@ var settingFlags = map[string]string{
 	"PongTimeout":       "ws-pong-timeout",
 	"MessageRate":       "ws-message-rate",
 	"MaxWait":           "poll-max-wait",
+	"MaxPerSymbol":      "nats-max-per-symbol",
+	"Secret":            "auth-secret-file",
+	"JWKS":              "auth-jwks-file",
+	"Cookie":            "auth-cookie",
+	"Claim":             "auth-claim",
+	"MaxAge":            "nats-max-age",
 }
 
 // settingError turns a setting a package refused into a usage error that
@@ -355,9 +363,14 @@ func (c config) settingError(err error) error {
 		return err
 	}
 	value := any(bad.Value)
-	if name == "max-price-jump" {
+	switch name {
+	case "max-price-jump":
 		value = c.maxPriceJump // the flag is a percentage, the setting a fraction
 		bad.Want = "a percentage above 0 and at most 10000"
+	case "auth-secret-file": // the flag names a file, the setting is its content
+		value = fmt.Sprintf("%s: the secret %v", c.authSecret, bad.Value)
+	case "auth-jwks-file":
+		value = fmt.Sprintf("%s %v", c.authJWKS, bad.Value)
 	}
 	return usageError{fmt.Errorf("-%s %v: want %s", name, value, bad.Want)}
 }
