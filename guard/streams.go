@@ -23,6 +23,11 @@ import (
 const (
 	DefaultMaxStreams        = 10000
 	DefaultMaxStreamsPerAddr = 100
+	// The buckets' sizes, for when their rates are turned on: a whole
+	// address's share of streams may come back at once (a page reload
+	// behind one NAT), and a tenth of all.
+	DefaultStreamBurst        = DefaultMaxStreams / 10
+	DefaultStreamBurstPerAddr = DefaultMaxStreamsPerAddr
 )
 
 // StreamsConfig sets up Streams. A zero rate turns its token bucket off.
