@@ -140,6 +140,7 @@ type result struct {
 	back99         time.Duration // from the stop until 99% of the lost clients were back
 	back99Listen   time.Duration // the same, from when the receiving process took connections (restart)
 	refused        int64         // answers other than 200 the clients got meanwhile
+	refusedBy      string        // the same by status
 	peakCPU        float64       // cores, over 250 ms windows
 	peakRSS        int64         // bytes
 	p99Before      time.Duration // tick latency of the clients that stayed, before the stop
@@ -148,8 +149,8 @@ type result struct {
 }
 
 func (r result) line() string {
-	return fmt.Sprintf("%s %s: %d lost, 99%% back in %v (%d not back), %d refusals, peak CPU %.2f cores, peak RSS %.0f MiB, p99 %v before, %v during (%s)",
-		r.scenario, r.config.name, r.lost, r.back99.Round(time.Millisecond), r.notBack, r.refused, r.peakCPU,
+	return fmt.Sprintf("%s %s: %d lost, 99%% back in %v (%d not back), %d refusals (%s), peak CPU %.2f cores, peak RSS %.0f MiB, p99 %v before, %v during (%s)",
+		r.scenario, r.config.name, r.lost, r.back99.Round(time.Millisecond), r.notBack, r.refused, r.refusedBy, r.peakCPU,
 		float64(r.peakRSS)/(1<<20), r.p99Before.Round(100*time.Microsecond), r.p99During.Round(100*time.Microsecond), r.p99DuringGroup)
 }
 
@@ -161,15 +162,19 @@ func writeTable(w io.Writer, o options, results []result) {
 		fmt.Fprintf(w, "- %s: `%s`\n", cfg.name, strings.Join(cfg.args, " "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | config | clients lost | 99% back after the stop | not back | refusals (503/429) | receiver peak CPU | receiver peak RSS | p99 tick latency before | p99 during the storm |")
+	fmt.Fprintln(w, "| scenario | config | clients lost | 99% back after the stop | not back | answers other than 200 | receiver peak CPU | receiver peak RSS | p99 tick latency before | p99 during the storm |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {
 		back := fmtDur(r.back99)
 		if r.back99Listen > 0 {
 			back += fmt.Sprintf(" (%s after it listened)", fmtDur(r.back99Listen))
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %d | %d | %.2f cores | %.0f MiB | %s | %s (%s) |\n",
-			r.scenario, r.config.name, r.lost, back, r.notBack, r.refused, r.peakCPU, float64(r.peakRSS)/(1<<20),
+		refused := strconv.FormatInt(r.refused, 10)
+		if r.refusedBy != "" {
+			refused += " (" + r.refusedBy + ")"
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %d | %s | %.2f cores | %.0f MiB | %s | %s (%s) |\n",
+			r.scenario, r.config.name, r.lost, back, r.notBack, refused, r.peakCPU, float64(r.peakRSS)/(1<<20),
 			fmtDur(r.p99Before), fmtDur(r.p99During), r.p99DuringGroup)
 	}
 }
@@ -543,6 +548,8 @@ type storm struct {
 	clients []*client
 	latency *latencies
 	refused atomic.Int64
+	mu      sync.Mutex
+	byCode  map[int]int64 // refusals by status since the stop
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -554,7 +561,7 @@ type storm struct {
 
 func newStorm(o options, addr string) *storm {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &storm{o: o, addr: addr, latency: newLatencies(), ctx: ctx, cancel: cancel}
+	return &storm{o: o, addr: addr, latency: newLatencies(), ctx: ctx, cancel: cancel, byCode: map[int]int64{}}
 }
 
 // connectAll starts the clients at the ramp's pace and waits until every
@@ -598,6 +605,9 @@ func (s *storm) connectAll(ctx context.Context) error {
 func (s *storm) markStop() {
 	s.stopAt = time.Now()
 	s.refused.Store(0)
+	s.mu.Lock()
+	clear(s.byCode)
+	s.mu.Unlock()
 	s.stopped.Store(true)
 }
 
@@ -637,6 +647,14 @@ func (s *storm) await(ctx context.Context, exited <-chan struct{}) result {
 		}
 	}
 	r.refused = s.refused.Load()
+	s.mu.Lock()
+	var codes []string
+	for code, n := range s.byCode {
+		codes = append(codes, fmt.Sprintf("%d×%d", n, code))
+	}
+	s.mu.Unlock()
+	slices.Sort(codes)
+	r.refusedBy = strings.Join(codes, ", ")
 	r.p99Before = s.latency.quantile(groupStayed, s.stopAt.Add(-s.o.settle), s.stopAt, 0.99)
 	return r
 }
@@ -709,6 +727,9 @@ func (c *client) stream(ctx context.Context) time.Duration {
 	if resp.StatusCode != http.StatusOK {
 		c.lost()
 		c.s.refused.Add(1)
+		c.s.mu.Lock()
+		c.s.byCode[resp.StatusCode]++
+		c.s.mu.Unlock()
 		wait := c.retry
 		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
 			wait = max(wait, time.Duration(ra)*time.Second)
