@@ -124,6 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("%s, %s: %w", scenario, cfg.name, err)
 			}
 			r.scenario, r.config = scenario, cfg
+			r.load += " → " + loadAverage()
 			results = append(results, r)
 			fmt.Fprintln(stderr, "storm:", r.line())
 		}
@@ -146,11 +147,12 @@ type result struct {
 	p99Before      time.Duration // tick latency of the clients that stayed, before the stop
 	p99During      time.Duration // and from the stop until 99% were back
 	p99DuringGroup string        // whose latency p99During is
+	load           string        // the machine's load average (1 min) at the stop and at the end
 }
 
 func (r result) line() string {
-	return fmt.Sprintf("%s %s: %d lost, 99%% back in %v (%d not back), %d refusals (%s), peak CPU %.2f cores, peak RSS %.0f MiB, p99 %v before, %v during (%s)",
-		r.scenario, r.config.name, r.lost, r.back99.Round(time.Millisecond), r.notBack, r.refused, r.refusedBy, r.peakCPU,
+	return fmt.Sprintf("%s %s (load %s): %d lost, 99%% back in %v (%d not back), %d refusals (%s), peak CPU %.2f cores, peak RSS %.0f MiB, p99 %v before, %v during (%s)",
+		r.scenario, r.config.name, r.load, r.lost, r.back99.Round(time.Millisecond), r.notBack, r.refused, r.refusedBy, r.peakCPU,
 		float64(r.peakRSS)/(1<<20), r.p99Before.Round(100*time.Microsecond), r.p99During.Round(100*time.Microsecond), r.p99DuringGroup)
 }
 
@@ -162,8 +164,8 @@ func writeTable(w io.Writer, o options, results []result) {
 		fmt.Fprintf(w, "- %s: `%s`\n", cfg.name, strings.Join(cfg.args, " "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | config | clients lost | 99% back after the stop | not back | answers other than 200 | receiver peak CPU | receiver peak RSS | p99 tick latency before | p99 during the storm |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | config | load (1 min) | clients lost | 99% back after the stop | not back | answers other than 200 | receiver peak CPU | receiver peak RSS | p99 tick latency before | p99 during the storm |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {
 		back := fmtDur(r.back99)
 		if r.back99Listen > 0 {
@@ -173,8 +175,8 @@ func writeTable(w io.Writer, o options, results []result) {
 		if r.refusedBy != "" {
 			refused += " (" + r.refusedBy + ")"
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %d | %s | %.2f cores | %.0f MiB | %s | %s (%s) |\n",
-			r.scenario, r.config.name, r.lost, back, r.notBack, refused, r.peakCPU, float64(r.peakRSS)/(1<<20),
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %d | %s | %.2f cores | %.0f MiB | %s | %s (%s) |\n",
+			r.scenario, r.config.name, r.load, r.lost, back, r.notBack, refused, r.peakCPU, float64(r.peakRSS)/(1<<20),
 			fmtDur(r.p99Before), fmtDur(r.p99During), r.p99DuringGroup)
 	}
 }
@@ -503,20 +505,27 @@ func sample(pid int) *sampler {
 	return s
 }
 
-// stop ends the sampling and returns the peak CPU (cores) and RSS
-// between from and to.
+// cpuWindow is the shortest time CPU use is averaged over: the kernel
+// counts it in 10 ms steps.
+const cpuWindow = 250 * time.Millisecond
+
+// stop ends the sampling and returns the peak CPU (cores, over windows of
+// cpuWindow or a little more) and RSS between from and to.
 func (s *sampler) stop(from, to time.Time) (cores float64, rss int64) {
 	close(s.done)
 	<-s.stopped
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	j := 0 // the latest sample at least a window before the i-th
 	for i, x := range s.samples {
+		for j+1 < i && x.at.Sub(s.samples[j+1].at) >= cpuWindow {
+			j++
+		}
 		if x.at.Before(from) || x.at.After(to) {
 			continue
 		}
 		rss = max(rss, x.rss)
-		if i > 0 {
-			prev := s.samples[i-1]
+		if prev := s.samples[j]; x.at.Sub(prev.at) >= cpuWindow {
 			cores = max(cores, float64(x.cpu-prev.cpu)/float64(x.at.Sub(prev.at)))
 		}
 	}
@@ -557,6 +566,16 @@ type storm struct {
 
 	stopped atomic.Bool // the stop has happened
 	stopAt  time.Time   // set before stopped
+	load    string      // the load average at the stop
+}
+
+// loadAverage returns the machine's load average over the last minute.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func newStorm(o options, addr string) *storm {
@@ -603,6 +622,7 @@ func (s *storm) connectAll(ctx context.Context) error {
 }
 
 func (s *storm) markStop() {
+	s.load = loadAverage()
 	s.stopAt = time.Now()
 	s.refused.Store(0)
 	s.mu.Lock()
@@ -647,6 +667,7 @@ func (s *storm) await(ctx context.Context, exited <-chan struct{}) result {
 		}
 	}
 	r.refused = s.refused.Load()
+	r.load = s.load
 	s.mu.Lock()
 	var codes []string
 	for code, n := range s.byCode {

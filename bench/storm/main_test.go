@@ -76,3 +76,22 @@ func TestClientReadsEventsLikeEventSource(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestSamplerPeakCPUIsOverAWindow gives the sampler two samples 10 µs
+// apart across a 10 ms step of the kernel's CPU count: the peak is taken
+// over at least cpuWindow, not over those 10 µs.
+func TestSamplerPeakCPUIsOverAWindow(t *testing.T) {
+	t0 := time.Now()
+	s := &sampler{done: make(chan struct{}), stopped: make(chan struct{})}
+	close(s.stopped)
+	s.samples = []procSample{
+		{t0, 0, 10 << 20},
+		{t0.Add(250 * time.Millisecond), 125 * time.Millisecond, 20 << 20}, // half a core
+		{t0.Add(250*time.Millisecond + 10*time.Microsecond), 135 * time.Millisecond, 20 << 20},
+		{t0.Add(500 * time.Millisecond), 375 * time.Millisecond, 30 << 20}, // a core
+	}
+	cores, rss := s.stop(t0, t0.Add(time.Second))
+	if cores < 0.9 || cores > 1.1 || rss != 30<<20 {
+		t.Fatalf("peak %.2f cores, %d bytes; want about 1 core and 30 MiB", cores, rss)
+	}
+}
