@@ -8,8 +8,11 @@
 // run, interleaved.
 //
 //	go build -o /tmp/tickerd ./cmd/tickerd
-//	go run ./bench/storm -tickerd /tmp/tickerd                 # both scenarios, before and after
-//	go run ./bench/storm -tickerd /tmp/tickerd -scenarios restart -clients 1000
+//	go run ./bench/storm -tickerd /tmp/tickerd                 # both scenarios, every default configuration
+//	go run ./bench/storm -tickerd /tmp/tickerd -scenarios restart -clients 1000 \
+//	    -config 'before=-drain-window 0' -config 'drain=-drain-window 10s'
+//
+// It runs from the repository's root, where it reads deploy/nginx/nginx.conf.
 //
 // Every process it starts listens on 127.0.0.1, gets a bounded run, and
 // is stopped by its PID at the end; nothing outlives the command.
@@ -83,8 +86,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.settle, "settle", 3*time.Second, "time with every client connected before the stop")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "longest wait for 99% of the clients to be back")
 	scenarios := fs.String("scenarios", "restart,failover", "comma list: restart (one tickerd, stopped and started again on its port), failover (two replicas behind nginx, one stopped)")
-	before := fs.String("before", "-drain-window 0", "tickerd flags of the first configuration")
-	after := fs.String("after", "-drain-window 5s -stream-rate 1000 -stream-burst 500 -stream-rate-per-addr 1 -stream-burst-per-addr 5", "tickerd flags of the second configuration")
+	var configs configList
+	fs.Var(&configs, "config", "a configuration to measure, as name=tickerd flags; repeat it for more, measured in turn in every scenario (default: "+
+		strings.Join(defaultConfigs, "; ")+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -100,8 +104,36 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("-scenarios: %q is neither restart nor failover", s)
 		}
 	}
-	o.configs = []config{{"before", strings.Fields(*before)}, {"after", strings.Fields(*after)}}
+	if len(configs) == 0 {
+		for _, c := range defaultConfigs {
+			_ = configs.Set(c)
+		}
+	}
+	o.configs = configs
 	return o, nil
+}
+
+// defaultConfigs are the configurations measured unless -config is given:
+// before (every stream closed at once, no rate limit), after (the drain
+// and both token buckets) and the drain with the bucket per address only.
+var defaultConfigs = []string{
+	"before=-drain-window 0",
+	"after=-drain-window 5s -stream-rate 1000 -stream-burst 500 -stream-rate-per-addr 1 -stream-burst-per-addr 5",
+	"after, per address only=-drain-window 5s -stream-rate-per-addr 1 -stream-burst-per-addr 5",
+}
+
+// configList is the -config flag.
+type configList []config
+
+func (l *configList) String() string { return fmt.Sprint(len(*l), " configurations") }
+
+func (l *configList) Set(v string) error {
+	name, flags, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("%q: want name=tickerd flags", v)
+	}
+	*l = append(*l, config{name, strings.Fields(flags)})
+	return nil
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
