@@ -250,7 +250,7 @@ func (h *Hub) Started() <-chan struct{} { return h.started }
 
 // Run flushes published ticks to the streams every FlushInterval until ctx is
 // done, then closes every stream so that its client reconnects (elsewhere,
-// behind a load balancer), spread over Config.DrainWindow, and returns nil. Run owns the writer goroutines and
+// behind a load balancer) and returns nil. Run owns the writer goroutines and
 // waits for them.
 func (h *Hub) Run(ctx context.Context) error {
 	h.mu.Lock()
@@ -329,8 +329,8 @@ func (h *Hub) dispatch(c cycle) {
 	done.Wait()
 }
 
-// stop refuses new streams, closes every stream (over the drain window,
-// when there is one) and ends the writers.
+// stop refuses new streams, closes every stream (spread over
+// Config.DrainWindow, when there is one) and ends the writers.
 func (h *Hub) stop() {
 	h.mu.Lock()
 	h.state = hubDraining
