@@ -25,8 +25,8 @@ type NATSPublisherConfig struct {
 	MaxPerSymbol int64
 	MaxAge       time.Duration
 	// Window is how many publications may await their acknowledgement at
-	// once, 1 to [MaxPublishWindow]; 0 means [DefaultPublishWindow]. With
-	// 1 the publisher waits for each tick to be stored before the next.
+	// once, 1 to [MaxPublishWindow] (e.g. [DefaultPublishWindow]). With 1
+	// the publisher waits for each tick to be stored before the next.
 	Window int
 }
 
@@ -92,9 +92,6 @@ func NewNATSPublisher(cfg NATSPublisherConfig) (*NATSPublisher, error) {
 	}
 	if cfg.MaxAge < time.Second {
 		return nil, fmt.Errorf("tick retention %v is shorter than 1s", cfg.MaxAge)
-	}
-	if cfg.Window == 0 {
-		cfg.Window = DefaultPublishWindow
 	}
 	if cfg.Window < 1 || cfg.Window > MaxPublishWindow {
 		return nil, setting.Bad("Window", cfg.Window, fmt.Sprintf("1 to %d publications in flight", MaxPublishWindow))

@@ -17,7 +17,7 @@ import (
 // id, and JetStream stores it once: one tick, one sequence number.
 func TestPublisherRetryOfAStoredTickIsStoredOnce(t *testing.T) {
 	ns := natstest.Start(t)
-	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour})
+	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour, Window: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

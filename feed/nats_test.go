@@ -42,7 +42,7 @@ func startPublisher(t *testing.T, url string, reg prometheus.Registerer) (queueS
 	t.Helper()
 	p, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 		NATSConfig: feed.NATSConfig{URL: url, Name: "test-publisher", Registerer: reg, Logger: testLogger(t)},
-		Symbols:    testSymbols, MaxPerSymbol: 1000, MaxAge: time.Hour,
+		Symbols:    testSymbols, MaxPerSymbol: 1000, MaxAge: time.Hour, Window: 64,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +360,7 @@ func TestEngineTakesTheNamesOfTheSymbolRule(t *testing.T) {
 		{[]string{"NASDAQ:AAPL", "X."}, `symbol "X.": ticker "X." has a '.' that is not between two letters or digits`},
 		{[]string{"AAPL", ""}, `symbol "": empty`},
 	} {
-		_, perr := feed.NewNATSPublisher(feed.NATSPublisherConfig{NATSConfig: cfg, Symbols: tc.symbols, MaxPerSymbol: 1, MaxAge: time.Hour})
+		_, perr := feed.NewNATSPublisher(feed.NATSPublisherConfig{NATSConfig: cfg, Symbols: tc.symbols, MaxPerSymbol: 1, MaxAge: time.Hour, Window: 1})
 		_, serr := feed.NewNATSSource(feed.NATSSourceConfig{NATSConfig: cfg, Symbols: tc.symbols})
 		for what, err := range map[string]error{"NewNATSPublisher": perr, "NewNATSSource": serr} {
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {

@@ -41,9 +41,10 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		Symbols:      names,
 		MaxPerSymbol: cfg.natsMaxPerSymbol,
 		MaxAge:       cfg.natsMaxAge,
+		Window:       cfg.natsPublishWindow,
 	})
 	if err != nil {
-		return usageError{err}
+		return usageError{cfg.settingError(err)}
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
