@@ -29,7 +29,7 @@ func (b burstSource) Run(ctx context.Context, publish func(feed.Tick)) error {
 // back, the stream holds every tick once, in the order made, and a replica
 // hands each on once, in that order.
 func TestPublisherWindowSurvivesAServerRestartWithAcknowledgementsInFlight(t *testing.T) {
-	const total, restartAt = 20_000, 4_000
+	const total, restartAt = 6_000, 1_500
 	for _, tc := range []struct {
 		name  string
 		start func(t *testing.T) (url string, restart func())
@@ -48,7 +48,7 @@ func TestPublisherWindowSurvivesAServerRestartWithAcknowledgementsInFlight(t *te
 			reg := prometheus.NewRegistry()
 			p, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 				NATSConfig: feed.NATSConfig{URL: url, Name: "test-publisher", Registerer: reg, Logger: testLogger(t)},
-				Symbols:    testSymbols, MaxPerSymbol: total, MaxAge: time.Hour, Window: 512,
+				Symbols:    testSymbols, MaxPerSymbol: total, MaxAge: time.Hour, Window: 256,
 			})
 			if err != nil {
 				t.Fatal(err)

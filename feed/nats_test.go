@@ -121,8 +121,9 @@ func (c *received) snapshot() []feed.Tick {
 func (c *received) waitForSeq(t *testing.T, seq uint64) []feed.Tick {
 	t.Helper()
 	waitFor(t, "the source to hand on seq", func() bool {
-		got := c.snapshot()
-		return len(got) > 0 && got[len(got)-1].Seq >= seq
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.ticks) > 0 && c.ticks[len(c.ticks)-1].Seq >= seq
 	})
 	return c.snapshot()
 }
