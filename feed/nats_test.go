@@ -128,7 +128,7 @@ func (c *received) waitForSeq(t *testing.T, seq uint64) []feed.Tick {
 	return c.snapshot()
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
@@ -280,7 +280,7 @@ func TestEngineWorksWithDebiansNATSServer(t *testing.T) {
 // natsBinary is the nats-server program run as a process, which a test
 // can kill as an operator's machine might.
 type natsBinary struct {
-	t      *testing.T
+	t      testing.TB
 	bin    string
 	port   string
 	dir    string
@@ -291,7 +291,7 @@ type natsBinary struct {
 
 // startNATSBinary runs nats-server with JetStream on a free loopback port
 // until the test ends.
-func startNATSBinary(t *testing.T) *natsBinary {
+func startNATSBinary(t testing.TB) *natsBinary {
 	t.Helper()
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
