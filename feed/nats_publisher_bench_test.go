@@ -14,12 +14,21 @@ import (
 
 // BenchmarkBus measures ticks per second from a publisher through a
 // nats-server process (JetStream, file storage) to a replica's source,
-// for publish windows from one acknowledgement at a time upwards. Each
+// for publish windows from one acknowledgement at a time upwards and
+// replica pull batches of several sizes. Each
 // iteration is one tick, published as fast as the publisher takes it and
 // counted when the replica hands it on.
 func BenchmarkBus(b *testing.B) {
-	for _, window := range []int{1, 64, 1024, 4096} {
-		b.Run("window="+strconv.Itoa(window), func(b *testing.B) {
+	for _, tc := range []struct{ window, batch int }{
+		{1, feed.DefaultConsumeBatch},
+		{64, feed.DefaultConsumeBatch},
+		{feed.DefaultPublishWindow, 100},
+		{feed.DefaultPublishWindow, feed.DefaultConsumeBatch},
+		{feed.DefaultPublishWindow, 5000},
+		{4096, feed.DefaultConsumeBatch},
+	} {
+		window := tc.window
+		b.Run("window="+strconv.Itoa(window)+"/batch="+strconv.Itoa(tc.batch), func(b *testing.B) {
 			ns := startNATSBinary(b)
 			url := ns.url()
 			reg := prometheus.NewRegistry()
@@ -32,7 +41,7 @@ func BenchmarkBus(b *testing.B) {
 			}
 			src, err := feed.NewNATSSource(feed.NATSSourceConfig{
 				NATSConfig: feed.NATSConfig{URL: url, Name: "bench-replica"},
-				Symbols:    testSymbols, Replay: 0,
+				Symbols:    testSymbols, Replay: 0, Batch: tc.batch,
 			})
 			if err != nil {
 				b.Fatal(err)
