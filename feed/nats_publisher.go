@@ -192,8 +192,9 @@ func (p *NATSPublisher) ensureStream(ctx context.Context, js jetstream.JetStream
 }
 
 // publish stores one tick, waiting for its acknowledgement and retrying
-// with the same message id until it is acknowledged or ctx is done.
-func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, id string) {
+// with the same message id until it is acknowledged or ctx is done, and
+// reports whether it was acknowledged.
+func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, id string) bool {
 	wait := backoff{min: 50 * time.Millisecond, max: time.Second}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
@@ -206,10 +207,10 @@ func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg
 		cancel()
 		if err == nil {
 			p.stored(ack)
-			return
+			return true
 		}
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		p.failing(err)
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
@@ -220,6 +221,7 @@ func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg
 		}
 		wait.sleep(ctx, attempt == 0)
 	}
+	return false
 }
 
 // stored counts a publication the stream acknowledged.

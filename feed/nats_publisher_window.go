@@ -152,17 +152,22 @@ func (w *publishWindow) recover(ctx context.Context, first *inFlight) {
 			resend = append(resend, f)
 		}
 	}
+	lost := 0
 	for _, f := range resend {
+		stored := false
 		if ctx.Err() == nil {
 			w.p.metrics.retries.Inc()
 			// A new message: the old one's headers expect what was last
 			// before it, and the stream may have been set up again.
-			w.p.publish(ctx, w.js, &nats.Msg{Subject: f.msg.Subject, Data: f.msg.Data}, f.id)
+			stored = w.p.publish(ctx, w.js, &nats.Msg{Subject: f.msg.Subject, Data: f.msg.Data}, f.id)
+		}
+		if !stored {
+			lost++
 		}
 		w.done()
 	}
-	if ctx.Err() != nil && len(resend) > 0 {
-		w.p.cfg.Logger.Warn("stopping with ticks that may not be stored", "ticks", len(resend))
+	if lost > 0 {
+		w.p.cfg.Logger.Warn("stopping with ticks that may not be stored", "ticks", lost)
 	}
 
 	w.mu.Lock()

@@ -176,13 +176,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if o.profiles != "" && rep == 1 {
 					profile = filepath.Join(o.profiles, fmt.Sprintf("%d-%s", rate, strings.ReplaceAll(p.Label, "=", "")))
 				}
-				r, err := measure(ctx, o, bins, p, rate, filepath.Join(dir, "js"), profile, stderr)
+				// A port picked free may be taken before a process binds it
+				// on this busy machine: such a run is tried again.
+				var r result
+				for attempt := 1; ; attempt++ {
+					r, err = measure(ctx, o, bins, p, rate, filepath.Join(dir, "js"), profile, stderr)
+					if err == nil || attempt == 3 || ctx.Err() != nil {
+						break
+					}
+					fmt.Fprintf(stderr, "   failed (%v); trying again\n", err)
+				}
 				if err != nil {
 					return fmt.Errorf("%d ticks/s, %s: %w", rate, p.Label, err)
 				}
 				r.Rate, r.Peer, r.Rep = rate, p.Label, rep
-				fmt.Fprintf(stderr, "   stored %.0f/s, delivered %.0f/s per client (%.2f%% complete), p50 %.1f ms, p99 %.1f ms; cpu: publisher %.0f%%, nats-server %.0f%%, replica %.0f%%, tickload %.0f%%; %.1f µs per tick\n",
-					r.StoredPerSec, r.DeliveredPerSec, 100*r.Complete, r.P50, r.P99, r.CPU.Publisher, r.CPU.NATS, r.CPU.Replica, r.CPU.Tickload, r.cpuPerTick())
+				fmt.Fprintf(stderr, "   load %.1f; stored %.0f/s, delivered %.0f/s per client (%.2f%% complete), p50 %.1f ms, p99 %.1f ms; cpu: publisher %.0f%%, nats-server %.0f%%, replica %.0f%%, tickload %.0f%%; %.1f µs per tick\n",
+					r.Load, r.StoredPerSec, r.DeliveredPerSec, 100*r.Complete, r.P50, r.P99, r.CPU.Publisher, r.CPU.NATS, r.CPU.Replica, r.CPU.Tickload, r.cpuPerTick())
 				results = append(results, r)
 			}
 		}
@@ -204,6 +213,8 @@ type result struct {
 	DeliveredPerSec float64 // received by the slowest client
 	Complete        float64 // share of the window's ids the sampled clients received
 	P50, P99, Max   float64 // tick-to-client latency, ms
+	Retries         float64 // publications the publisher sent again, whole run
+	Load            float64 // the machine's 1-minute load average at the window's end
 	CPU             struct{ Publisher, NATS, Replica, Tickload float64 }
 }
 
@@ -320,8 +331,11 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 	if err := waitReady(ctx, addrs["publisher"]); err != nil {
 		return failed(fmt.Errorf("publisher: %w", err))
 	}
-	rep, err := launch("replica", nil, bins["tickerd"], "-addr", addrs["replica"], "-debug-addr", addrs["replicadebug"],
-		"-feed", "nats", "-nats-url", natsURL, "-log-level", "warn", "-max-streams-per-addr", "1000")
+	repArgs := []string{"-addr", addrs["replica"], "-feed", "nats", "-nats-url", natsURL, "-log-level", "warn", "-max-streams-per-addr", "1000"}
+	if profile != "" {
+		repArgs = append(repArgs, "-debug-addr", addrs["replicadebug"])
+	}
+	rep, err := launch("replica", nil, bins["tickerd"], repArgs...)
 	if err != nil {
 		return failed(err)
 	}
@@ -363,6 +377,8 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 		return failed(fmt.Errorf("tickload: %w", err))
 	}
 	first, last := <-samples, <-samples
+	r.Retries = metric(addrs["publisher"], "tickerd_bus_publish_retries_total")
+	r.Load = loadAverage()
 	var tl struct {
 		MinClientPerSecond float64                         `json:"min_client_ticks_per_s"`
 		Complete           float64                         `json:"sampled_complete"`
@@ -384,6 +400,16 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 	r.CPU.NATS = 100 * (last.cpu["nats"] - first.cpu["nats"]) / secs
 	r.CPU.Replica, r.CPU.Tickload = tl.Server.CPU, tl.SelfCPU
 	return r, nil
+}
+
+// loadAverage is the machine's 1-minute load average.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return f
 }
 
 // cpuSeconds is the user and system CPU time process pid has used.
@@ -491,8 +517,8 @@ func render(o options, results []result, started time.Time, took time.Duration) 
 	fmt.Fprintf(&b, "Run %s, %s, by `go run ./bench/bus %s`: %s. nats-server %s with JetStream file storage, `tickerd publish` (simulated market, default universe) at each rate, one replica (`tickerd -feed nats`), %d firehose SSE clients (tickload, every client sampled for latency); %s measured after %s of warm-up, median of %d run(s) per cell. Peers of one rate ran interleaved.\n\n",
 		started.UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second), strings.Join(os.Args[1:], " "), machine(), natsVersion(o.natsServer),
 		o.clients, o.duration, o.warmup, o.reps)
-	b.WriteString("| rate | publisher | stored/s | delivered/s per client | complete | p50 | p99 | max | CPU publisher | CPU nats-server | CPU replica | CPU tickload | CPU µs per tick |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| rate | publisher | stored/s | delivered/s per client | complete | p50 | p99 | max | CPU publisher | CPU nats-server | CPU replica | CPU tickload | CPU µs per tick | retries | load |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, rate := range o.rates {
 		for _, p := range o.peers {
 			var runs []result
@@ -511,13 +537,13 @@ func render(o options, results []result, started time.Time, took time.Duration) 
 				}
 				return median(xs)
 			}
-			fmt.Fprintf(&b, "| %d | %s | %.0f | %.0f | %.2f%% | %.1f ms | %.1f ms | %.1f ms | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f |\n",
+			fmt.Fprintf(&b, "| %d | %s | %.0f | %.0f | %.2f%% | %.1f ms | %.1f ms | %.1f ms | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f | %.0f | %.1f |\n",
 				rate, p.Label, med(func(r result) float64 { return r.StoredPerSec }), med(func(r result) float64 { return r.DeliveredPerSec }),
 				100*med(func(r result) float64 { return r.Complete }),
 				med(func(r result) float64 { return r.P50 }), med(func(r result) float64 { return r.P99 }), med(func(r result) float64 { return r.Max }),
 				med(func(r result) float64 { return r.CPU.Publisher }), med(func(r result) float64 { return r.CPU.NATS }),
 				med(func(r result) float64 { return r.CPU.Replica }), med(func(r result) float64 { return r.CPU.Tickload }),
-				med(result.cpuPerTick))
+				med(result.cpuPerTick), med(func(r result) float64 { return r.Retries }), med(func(r result) float64 { return r.Load }))
 		}
 	}
 	b.WriteString("\n")
