@@ -83,6 +83,7 @@ func (w *publishWindow) send(ctx context.Context, msg *nats.Msg, id string) {
 	w.last = id
 	if err != nil {
 		ack = nil
+		w.p.failing(err)
 		// Hold the next tick back at once: it could not be stored now.
 		w.resume = make(chan struct{})
 	}
