@@ -88,10 +88,10 @@ func NewNATSPublisher(cfg NATSPublisherConfig) (*NATSPublisher, error) {
 		return nil, err
 	}
 	if cfg.MaxPerSymbol < 1 {
-		return nil, fmt.Errorf("ticks kept per symbol %d is less than 1", cfg.MaxPerSymbol)
+		return nil, setting.Bad("MaxPerSymbol", cfg.MaxPerSymbol, "at least 1 tick kept per symbol")
 	}
 	if cfg.MaxAge < time.Second {
-		return nil, fmt.Errorf("tick retention %v is shorter than 1s", cfg.MaxAge)
+		return nil, setting.Bad("MaxAge", cfg.MaxAge, "a tick retention of at least 1s")
 	}
 	if cfg.Window < 1 || cfg.Window > MaxPublishWindow {
 		return nil, setting.Bad("Window", cfg.Window, fmt.Sprintf("1 to %d publications in flight", MaxPublishWindow))

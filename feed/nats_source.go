@@ -64,7 +64,7 @@ func NewNATSSource(cfg NATSSourceConfig) (*NATSSource, error) {
 		return nil, err
 	}
 	if cfg.Replay < 0 {
-		return nil, fmt.Errorf("replay %d is negative", cfg.Replay)
+		return nil, setting.Bad("ReplaySize", cfg.Replay, "0 (replay off) or more ticks")
 	}
 	if err := checkSymbols(cfg.Symbols); err != nil {
 		return nil, err

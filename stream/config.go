@@ -19,6 +19,7 @@ const (
 	DefaultHeartbeat     = 15 * time.Second
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultQueueBytes    = 256 << 10
+	DefaultSendBuffer    = 4 << 10
 	DefaultResumeWait    = 2 * time.Second
 	DefaultMaxPriceJump  = 0.2
 	DefaultBarCapacity   = 720
@@ -35,9 +36,19 @@ type Config struct {
 	WriteTimeout  time.Duration // a stream whose socket accepts nothing this long is closed
 	QueueBytes    int           // undelivered bytes per stream before its delivery is conflated
 	Writers       int           // goroutines writing to sockets
+	// SendBuffer is the kernel send buffer (SO_SNDBUF) of each stream's TCP
+	// socket, in bytes; 0 leaves the kernel's default, which grows with the
+	// connection (to 4 MiB on Linux). A small one makes the queue and the
+	// write timeout count from soon after a client stops reading, and
+	// bounds the kernel memory a client that never reads can hold. Linux
+	// doubles it for its bookkeeping and keeps about one and a half times
+	// it in bytes; one stream's throughput is at most about that per round
+	// trip and per FlushInterval (the default, 4 KiB, about 1.2 MB/s at
+	// 5 ms: 9,000 ticks a second).
+	SendBuffer int
 	// ResumeWait is how long a stream whose resume point is ahead of the
 	// hub is held while the feed catches up to it, before it starts with a
-	// snapshot instead (0: not held). Replicas fed from one bus run a few
+	// resync snapshot instead (0: not held). Replicas fed from one bus run a few
 	// milliseconds apart, so a client that moves from one to another can
 	// arrive ahead of the one it lands on.
 	ResumeWait   time.Duration
@@ -63,6 +74,7 @@ func DefaultConfig(symbols []string, framings ...Framing) Config {
 		Heartbeat:     DefaultHeartbeat,
 		WriteTimeout:  DefaultWriteTimeout,
 		QueueBytes:    DefaultQueueBytes,
+		SendBuffer:    DefaultSendBuffer,
 		Writers:       runtime.GOMAXPROCS(0),
 		MaxPriceJump:  DefaultMaxPriceJump,
 		BarCapacity:   DefaultBarCapacity,
@@ -90,6 +102,8 @@ func (c *Config) Validate() error {
 		return bad("WriteTimeout", c.WriteTimeout, "at least 100ms")
 	case c.QueueBytes < 4096:
 		return bad("QueueBytes", c.QueueBytes, "at least 4096 bytes")
+	case c.SendBuffer != 0 && (c.SendBuffer < 4096 || c.SendBuffer > 64<<20):
+		return bad("SendBuffer", c.SendBuffer, "0 (the kernel's default) or 4096 to 67108864 bytes")
 	case c.Writers < 1 || c.Writers > 256:
 		return bad("Writers", c.Writers, "1 to 256 writers")
 	case c.ResumeWait < 0 || c.ResumeWait > time.Minute:

@@ -31,6 +31,7 @@ type Hub struct {
 	writers  []*writer
 	bars     *BarStore
 	started  chan struct{} // closed once Run serves streams
+	departed *departures   // watches stream sockets for their clients' departure
 
 	mu       sync.Mutex
 	body     []byte        // scratch: the JSON body of the tick being published
@@ -106,6 +107,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h.metrics = m
+	h.departed = newDepartures(h)
 	for range cfg.Writers {
 		h.writers = append(h.writers, newWriter(h))
 	}
@@ -265,6 +267,8 @@ func (h *Hub) Run(ctx context.Context) error {
 		wg.Go(w.run)
 	}
 	defer wg.Wait()
+	wg.Go(h.departed.run)
+	defer h.departed.stop()
 
 	timer := h.clock.NewTimer(h.cfg.FlushInterval)
 	defer timer.Stop()
@@ -455,7 +459,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	if fi < 0 {
 		return nil, ErrUnknownFraming
 	}
-	c := newClient(sink, fi, sub.Symbols, h.clock.Now())
+	c := newClient(sink, fi, sub.Symbols, h.clock.Now(), h.cfg.SendBuffer)
 	if !sub.Until.IsZero() {
 		c.until = sub.Until.UnixNano()
 	}
@@ -471,6 +475,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	h.metrics.clientsNow[fi].Add(1)
 	h.metrics.streamsOpened[fi].Inc()
 	st := &Stream{h: h, c: c}
+	h.departed.watch(c)
 	if sub.Resume && sub.LastID > h.flushed && h.cfg.ResumeWait > 0 {
 		c.held = true
 		h.waiting = append(h.waiting, &heldStream{c: c, buf: buf, lastID: sub.LastID, until: h.clock.Now().Add(h.cfg.ResumeWait)})
@@ -497,9 +502,13 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 	c.held = false
 	kind := startSnapshot
 	ring := h.rings[c.framing]
-	if resume && lastID <= h.flushed {
+	// A resume point the hub cannot serve is a resync, whenever it comes:
+	// before the first tick (an id of a previous process), ahead of the
+	// hub (another process's, or one it was held for in vain), or behind
+	// the ring. Only ids the ring covers are replayed.
+	if resume {
 		kind = startResync
-		if ring.covers(lastID) {
+		if lastID <= h.flushed && ring.covers(lastID) {
 			kind = startReplay
 		}
 	}
@@ -523,8 +532,8 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 }
 
 // startHeld starts the held streams that the hub has caught up with, or
-// that waited ResumeWait (with a snapshot: their id is not one the hub
-// knows). h.mu is held.
+// that waited ResumeWait (with a resync snapshot: their id is not one the
+// hub knows). h.mu is held.
 func (h *Hub) startHeld(now time.Time) {
 	kept := h.waiting[:0]
 	for _, w := range h.waiting {
@@ -532,7 +541,7 @@ func (h *Hub) startHeld(now time.Time) {
 		case w.lastID <= h.flushed:
 			h.start(w.c, w.buf, w.lastID, true)
 		case !now.Before(w.until):
-			h.start(w.c, w.buf, 0, false)
+			h.start(w.c, w.buf, w.lastID, true) // still ahead: a resync
 		default:
 			kept = append(kept, w)
 		}

@@ -37,6 +37,7 @@ type config struct {
 	writeTimeout  time.Duration
 	flushInterval time.Duration
 	queueBytes    int
+	sendBuffer    int
 	retry         time.Duration
 	maxSymbols    int
 	maxQueryBytes int
@@ -122,6 +123,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.writeTimeout, "write-timeout", stream.DefaultWriteTimeout, "close a stream whose client accepts no bytes for this long")
 	fs.DurationVar(&c.flushInterval, "flush-interval", stream.DefaultFlushInterval, "how long ticks are gathered before one write per stream")
 	fs.IntVar(&c.queueBytes, "queue-bytes", stream.DefaultQueueBytes, "bytes queued for a slow stream before it gets only the latest tick per symbol")
+	fs.IntVar(&c.sendBuffer, "send-buffer", stream.DefaultSendBuffer, "kernel send buffer (SO_SNDBUF) of each stream's socket, in bytes, so that a client that stops reading is conflated and closed in seconds; 0: the kernel's default, which grows to megabytes")
 	fs.DurationVar(&c.retry, "retry", sse.DefaultRetry, "reconnect delay advertised to clients; 0: reconnect at once")
 	fs.IntVar(&c.maxSymbols, "max-symbols", sse.DefaultMaxSymbols, "most symbols one subscription may name")
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", sse.DefaultMaxQueryBytes, "longest query string accepted on /events")
@@ -321,15 +323,18 @@ func (c config) universe() ([]feed.Symbol, []string, error) {
 	return universe, names, nil
 }
 
-// settingFlags names the flag of each setting that the engine, the SSE
-// edge and the stream limits validate, which they name by field.
+// settingFlags names the flag of each setting that the engine, the
+// edges, the stream limits and the feeds validate, which they name by
+// field.
 var settingFlags = map[string]string{
 	"Symbols":           "symbols",
 	"ReplaySize":        "replay",
 	"FlushInterval":     "flush-interval",
 	"Heartbeat":         "heartbeat",
 	"WriteTimeout":      "write-timeout",
+	"Rate":              "rate",
 	"QueueBytes":        "queue-bytes",
+	"SendBuffer":        "send-buffer",
 	"ResumeWait":        "resume-wait",
 	"MaxPriceJump":      "max-price-jump",
 	"MaxSymbols":        "max-symbols",
@@ -341,6 +346,12 @@ var settingFlags = map[string]string{
 	"PongTimeout":       "ws-pong-timeout",
 	"MessageRate":       "ws-message-rate",
 	"MaxWait":           "poll-max-wait",
+	"MaxPerSymbol":      "nats-max-per-symbol",
+	"Secret":            "auth-secret-file",
+	"JWKS":              "auth-jwks-file",
+	"Cookie":            "auth-cookie",
+	"Claim":             "auth-claim",
+	"MaxAge":            "nats-max-age",
 	"Window":            "nats-publish-window",
 }
 
@@ -356,9 +367,14 @@ func (c config) settingError(err error) error {
 		return err
 	}
 	value := any(bad.Value)
-	if name == "max-price-jump" {
+	switch name {
+	case "max-price-jump":
 		value = c.maxPriceJump // the flag is a percentage, the setting a fraction
 		bad.Want = "a percentage above 0 and at most 10000"
+	case "auth-secret-file": // the flag names a file, the setting is its content
+		value = fmt.Sprintf("%s: the secret %v", c.authSecret, bad.Value)
+	case "auth-jwks-file":
+		value = fmt.Sprintf("%s %v", c.authJWKS, bad.Value)
 	}
 	return usageError{fmt.Errorf("-%s %v: want %s", name, value, bad.Want)}
 }

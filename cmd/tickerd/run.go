@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	verifier, err := cfg.verifier()
 	if err != nil {
-		return usageError{err}
+		return usageError{cfg.settingError(err)}
 	}
 	var authn guard.Authenticator // a nil *auth.Verifier must not become a non-nil interface
 	if verifier != nil {
@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			Replay:     cfg.replay,
 		})
 		if err != nil {
-			return usageError{err}
+			return usageError{cfg.settingError(err)}
 		}
 		source = src
 		checks = append(checks, src.Ready)
@@ -114,6 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.Heartbeat = cfg.heartbeat
 	engine.WriteTimeout = cfg.writeTimeout
 	engine.QueueBytes = cfg.queueBytes
+	engine.SendBuffer = cfg.sendBuffer
 	engine.ResumeWait = cfg.resumeWait
 	engine.MaxPriceJump = cfg.maxPriceJump / 100
 	engine.Registerer = reg
@@ -129,6 +130,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	hub, err := stream.NewHub(engine)
 	if err != nil {
 		return cfg.settingError(err)
+	}
+	for _, s := range universe {
+		if err := hub.SetPrevClose(s.Name, s.Price); err != nil {
+			return usageError{fmt.Errorf("-symbols: %w", err)}
+		}
 	}
 	streams, err := guard.NewStreams(guard.StreamsConfig{
 		MaxStreams:        cfg.maxStreams,
@@ -179,7 +185,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("listen on -addr: %w", err)
 	}
 	var debugLn net.Listener
 	if cfg.debugAddr != "" {
@@ -229,7 +235,7 @@ func newSimulator(cfg config, universe []feed.Symbol) (sim *feed.Simulator, seed
 	}
 	sim, err = feed.NewSimulator(feed.SimulatorConfig{Symbols: universe, Rate: cfg.rate, Seed: seed, FirstSeq: firstSeq})
 	if err != nil {
-		return nil, 0, 0, usageError{err}
+		return nil, 0, 0, usageError{cfg.settingError(err)}
 	}
 	return sim, seed, firstSeq, nil
 }
