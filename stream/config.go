@@ -25,6 +25,9 @@ const (
 	DefaultBarCapacity   = 720
 )
 
+// MaxDrainWindow is the longest Config.DrainWindow.
+const MaxDrainWindow = 10 * time.Minute
+
 // Config sets up a Hub. Start from DefaultConfig: a zero value is taken as
 // it is, never replaced by a default, and Validate refuses what makes no
 // sense.
@@ -54,6 +57,11 @@ type Config struct {
 	ResumeWait   time.Duration
 	MaxPriceJump float64 // largest accepted move from a symbol's last price, as a fraction
 	BarCapacity  int     // bars kept per symbol and interval
+	// DrainWindow is how long Run takes, once its context is done, to
+	// close the streams: evenly spread over the window, ticks still flowing
+	// to those not closed yet, so that their clients do not all reconnect
+	// at once. 0 closes every stream at once.
+	DrainWindow time.Duration
 
 	// Framings are the transports' ways of framing events; a stream
 	// attaches with one of them. Each tick is framed once per framing.
@@ -112,6 +120,8 @@ func (c *Config) Validate() error {
 		return bad("MaxPriceJump", c.MaxPriceJump, "a fraction above 0 and at most 100")
 	case c.BarCapacity < 1:
 		return bad("BarCapacity", c.BarCapacity, "at least 1 bar")
+	case c.DrainWindow < 0 || c.DrainWindow > MaxDrainWindow:
+		return bad("DrainWindow", c.DrainWindow, "0 (close every stream at once) to "+MaxDrainWindow.String())
 	case len(c.Framings) == 0:
 		return bad("Framings", "[]", "at least one framing")
 	case c.Clock == nil:

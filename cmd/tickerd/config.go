@@ -44,6 +44,12 @@ type config struct {
 	maxPriceJump  float64
 	maxStreams    int
 	maxPerAddr    int
+	fdReserve     int
+	streamRate    float64
+	streamBurst   int
+	addrRate      float64
+	addrBurst     int
+	drainWindow   time.Duration
 	trustProxies  prefixList
 	readHeader    time.Duration
 	maxHeader     int
@@ -70,6 +76,12 @@ type config struct {
 
 	natsPublishWindow int // publications awaiting acknowledgement at once (publish)
 }
+
+// Defaults of the flags that only the program has.
+const (
+	defaultFDReserve   = 128
+	defaultDrainWindow = 5 * time.Second
+)
 
 // role is what the process does: serve clients (all-in-one or replica,
 // by -feed) or publish the simulated market to NATS.
@@ -129,6 +141,12 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", sse.DefaultMaxQueryBytes, "longest query string accepted on /events")
 	fs.IntVar(&c.maxStreams, "max-streams", guard.DefaultMaxStreams, "most event streams open at once; more are answered 503")
 	fs.IntVar(&c.maxPerAddr, "max-streams-per-addr", guard.DefaultMaxStreamsPerAddr, "most event streams open at once from one client address (an IPv6 /64); more are answered 429")
+	fs.IntVar(&c.fdReserve, "fd-reserve", defaultFDReserve, "open files kept out of the streams' reach for probes, metrics, API requests and the answers that refuse streams; -max-streams is lowered, with a warning, when the open-file limit cannot hold it and these")
+	fs.Float64Var(&c.streamRate, "stream-rate", 0, "new streams per second in all, a token bucket of -stream-burst; more are answered 503 with Retry-After; 0: off")
+	fs.IntVar(&c.streamBurst, "stream-burst", guard.DefaultStreamBurst, "new streams let in at once when -stream-rate is on")
+	fs.Float64Var(&c.addrRate, "stream-rate-per-addr", 0, "new streams per second from one client address (an IPv6 /64), a token bucket of -stream-burst-per-addr; more are answered 429 with Retry-After; 0: off. Polls pass neither bucket")
+	fs.IntVar(&c.addrBurst, "stream-burst-per-addr", guard.DefaultStreamBurstPerAddr, "new streams one address may open at once when -stream-rate-per-addr is on")
+	fs.DurationVar(&c.drainWindow, "drain-window", defaultDrainWindow, "on SIGTERM, /readyz fails at once and the streams are closed evenly over this long, ticks flowing to those still open, before the server stops; 0: every stream closed at once")
 	fs.Var(&c.trustProxies, "trust-proxies", "comma list of proxy addresses or CIDR prefixes whose X-Forwarded-For names the client; empty trusts none")
 	fs.DurationVar(&c.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send a request's headers")
 	fs.IntVar(&c.maxHeader, "max-header-bytes", 16<<10, "largest request line and headers accepted; larger requests are answered 431")
@@ -194,6 +212,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if c.maxHeader < 1024 {
 		return c, usageError{fmt.Errorf("-max-header-bytes %d: want at least 1024", c.maxHeader)}
+	}
+	if c.fdReserve < 0 {
+		return c, usageError{fmt.Errorf("-fd-reserve %d: want 0 (no reserve) or more open files", c.fdReserve)}
 	}
 	if c.stallAfter <= 0 {
 		return c, usageError{fmt.Errorf("-stall-after %v: want a positive duration", c.stallAfter)}
@@ -327,32 +348,37 @@ func (c config) universe() ([]feed.Symbol, []string, error) {
 // edges, the stream limits and the feeds validate, which they name by
 // field.
 var settingFlags = map[string]string{
-	"Symbols":           "symbols",
-	"ReplaySize":        "replay",
-	"FlushInterval":     "flush-interval",
-	"Heartbeat":         "heartbeat",
-	"WriteTimeout":      "write-timeout",
-	"Rate":              "rate",
-	"QueueBytes":        "queue-bytes",
-	"SendBuffer":        "send-buffer",
-	"ResumeWait":        "resume-wait",
-	"MaxPriceJump":      "max-price-jump",
-	"MaxSymbols":        "max-symbols",
-	"MaxQueryBytes":     "max-query-bytes",
-	"Retry":             "retry",
-	"MaxStreams":        "max-streams",
-	"MaxStreamsPerAddr": "max-streams-per-addr",
-	"PingInterval":      "heartbeat",
-	"PongTimeout":       "ws-pong-timeout",
-	"MessageRate":       "ws-message-rate",
-	"MaxWait":           "poll-max-wait",
-	"MaxPerSymbol":      "nats-max-per-symbol",
-	"Secret":            "auth-secret-file",
-	"JWKS":              "auth-jwks-file",
-	"Cookie":            "auth-cookie",
-	"Claim":             "auth-claim",
-	"MaxAge":            "nats-max-age",
-	"Window":            "nats-publish-window",
+	"Symbols":            "symbols",
+	"ReplaySize":         "replay",
+	"FlushInterval":      "flush-interval",
+	"Heartbeat":          "heartbeat",
+	"WriteTimeout":       "write-timeout",
+	"Rate":               "rate",
+	"QueueBytes":         "queue-bytes",
+	"SendBuffer":         "send-buffer",
+	"ResumeWait":         "resume-wait",
+	"MaxPriceJump":       "max-price-jump",
+	"MaxSymbols":         "max-symbols",
+	"MaxQueryBytes":      "max-query-bytes",
+	"Retry":              "retry",
+	"MaxStreams":         "max-streams",
+	"MaxStreamsPerAddr":  "max-streams-per-addr",
+	"PingInterval":       "heartbeat",
+	"PongTimeout":        "ws-pong-timeout",
+	"MessageRate":        "ws-message-rate",
+	"MaxWait":            "poll-max-wait",
+	"MaxPerSymbol":       "nats-max-per-symbol",
+	"Secret":             "auth-secret-file",
+	"JWKS":               "auth-jwks-file",
+	"Cookie":             "auth-cookie",
+	"Claim":              "auth-claim",
+	"MaxAge":             "nats-max-age",
+	"StreamRate":         "stream-rate",
+	"StreamBurst":        "stream-burst",
+	"StreamRatePerAddr":  "stream-rate-per-addr",
+	"StreamBurstPerAddr": "stream-burst-per-addr",
+	"DrainWindow":        "drain-window",
+	"Window":             "nats-publish-window",
 }
 
 // settingError turns a setting a package refused into a usage error that

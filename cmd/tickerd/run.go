@@ -117,6 +117,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.SendBuffer = cfg.sendBuffer
 	engine.ResumeWait = cfg.resumeWait
 	engine.MaxPriceJump = cfg.maxPriceJump / 100
+	engine.DrainWindow = cfg.drainWindow
 	engine.Registerer = reg
 	engine.Logger = log
 	if err := engine.Validate(); err != nil {
@@ -136,11 +137,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return usageError{fmt.Errorf("-symbols: %w", err)}
 		}
 	}
+	fdStreams, err := descriptorStreams(cfg.maxStreams, cfg.fdReserve, log)
+	if err != nil {
+		return err
+	}
 	streams, err := guard.NewStreams(guard.StreamsConfig{
-		MaxStreams:        cfg.maxStreams,
-		MaxStreamsPerAddr: cfg.maxPerAddr,
-		TrustedProxies:    cfg.trustProxies,
-		Registerer:        reg,
+		MaxStreams:         cfg.maxStreams,
+		MaxStreamsPerAddr:  cfg.maxPerAddr,
+		TrustedProxies:     cfg.trustProxies,
+		DescriptorStreams:  fdStreams,
+		StreamRate:         cfg.streamRate,
+		StreamBurst:        cfg.streamBurst,
+		StreamRatePerAddr:  cfg.addrRate,
+		StreamBurstPerAddr: cfg.addrBurst,
+		Registerer:         reg,
+		Logger:             log,
 	})
 	if err != nil {
 		return cfg.settingError(err)
@@ -200,13 +211,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			log.Debug("tick rejected", "err", err)
 		}
 	}
+	// When ctx is done the hub drains: /readyz fails at once and the
+	// streams close over -drain-window. Everything else goes on until the
+	// hub has returned: the feed, so that streams still open get ticks; the
+	// WebSocket readers; the HTTP server, for probes, metrics and requests
+	// (new streams are answered 503), which then shuts down within -grace.
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return hub.Run(gctx) })
-	g.Go(func() error { return sockets.Run(gctx) })
-	g.Go(func() error { return source.Run(gctx, publish) })
+	serving, drained := context.WithCancel(context.Background())
+	defer drained()
+	g.Go(func() error {
+		defer drained()
+		return hub.Run(gctx)
+	})
+	g.Go(func() error { return sockets.Run(serving) })
+	g.Go(func() error { return source.Run(serving, publish) })
 	// Requests wait in the listen queue until the hub serves streams: a
 	// stream answered 503 at start would end a browser's EventSource.
-	serve(gctx, g, srv, ln, cfg.grace, log, hub.Started(), func() {
+	serve(serving, g, srv, ln, cfg.grace, log, hub.Started(), func() {
 		base := "http://" + displayAddr(ln.Addr())
 		log.Info("tickerd serving", append([]any{
 			"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
@@ -215,7 +236,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 	if debugLn != nil {
 		log.Info("profiling served", "pprof", "http://"+displayAddr(debugLn.Addr())+"/debug/pprof/")
-		serve(gctx, g, newServer(debugRoutes(), cfg, log), debugLn, cfg.grace, log, nil,
+		serve(serving, g, newServer(debugRoutes(), cfg, log), debugLn, cfg.grace, log, nil,
 			func() { bound("debug-addr", debugLn.Addr()) })
 	}
 	err = g.Wait()
@@ -249,7 +270,7 @@ func newServer(h http.Handler, cfg config, log *slog.Logger) *http.Server {
 		ReadTimeout:       max(readTimeout, cfg.readHeader),
 		MaxHeaderBytes:    cfg.maxHeader,
 		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ErrorLog:          serverErrorLog(log),
 	}
 }
 
