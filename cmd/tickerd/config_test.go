@@ -305,6 +305,7 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 	publishOnly := map[string][]refusal{
 		"nats-max-per-symbol": {{args: []string{"-nats-max-per-symbol", "0"}}},
 		"nats-max-age":        {{args: []string{"-nats-max-age", "0s"}}, {args: []string{"-nats-max-age", "500ms"}}},
+		"nats-publish-window": {{args: []string{"-nats-publish-window", "0"}}, {args: []string{"-nats-publish-window", "70000"}}},
 	}
 	// The flags tickerd publish reads: those it shares with the server, and its own.
 	publish := map[string][]refusal{}
