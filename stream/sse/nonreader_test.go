@@ -201,7 +201,10 @@ func TestClientsThatNeverReadAreConflatedAndClosedInSeconds(t *testing.T) {
 	// A writer counts its closes at the end of its cycle, after the
 	// resets, so the last ones may still be on their way.
 	var closedSlow float64
-	if !eventually(func() bool { closedSlow = th.metric(t, "tickerd_streams_closed_total", "slow"); return closedSlow == clients }) {
+	if !eventually(func() bool {
+		closedSlow = th.metric(t, "tickerd_streams_closed_total", "slow")
+		return closedSlow == clients
+	}) {
 		t.Errorf("closed{slow} = %v, want %d", closedSlow, clients)
 	}
 	orphaned := tcpStat(t, "orphan") - orphans
