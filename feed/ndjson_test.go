@@ -158,3 +158,18 @@ func FuzzParseTickLine(f *testing.F) {
 		}
 	})
 }
+
+func TestParseSymbolNames(t *testing.T) {
+	got, err := feed.ParseSymbolNames(" ACME, NYSE:XYZ ,AAPL=10/0.2")
+	if err != nil || strings.Join(got, ",") != "ACME,NYSE:XYZ,AAPL" {
+		t.Fatalf("%v %v", got, err)
+	}
+	if got, err := feed.ParseSymbolNames(""); err != nil || len(got) != len(feed.DefaultUniverse()) {
+		t.Fatalf("default: %d %v", len(got), err)
+	}
+	for spec, want := range map[string]string{"acme": "lower-case", "A,,B": "symbol 2: empty", "A,A": "listed twice", "A=-1/0.2": "price -1"} {
+		if _, err := feed.ParseSymbolNames(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", spec, err, want)
+		}
+	}
+}

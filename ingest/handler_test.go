@@ -133,12 +133,12 @@ func TestPublishAcceptsGoodLinesAndNamesTheBadOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRejected := map[int]string{
-		2:  "incomplete JSON object",
-		3:  "bid not below ask",
-		4:  `unknown symbol "FOO"`,
-		7:  `"px" is string, want a finite number`,
-		8:  "price implausibly far",
-		9:  "size=0",
+		2: "incomplete JSON object",
+		3: "bid not below ask",
+		4: `unknown symbol "FOO"`,
+		7: `"px" is string, want a finite number`,
+		8: "price implausibly far",
+		9: "size=0",
 	}
 	if res.Accepted != 3 || len(res.Rejected) != len(wantRejected) {
 		t.Fatalf("result %s; want 3 accepted and lines 2 3 4 7 8 9 rejected", raw)
