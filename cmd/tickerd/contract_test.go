@@ -793,9 +793,10 @@ func TestREADMEMatchesTheContract(t *testing.T) {
 	}
 
 	for endpoint, schemas := range map[string][]string{
-		"`GET /api/symbols`": {"QuoteList"},
-		"`GET /api/history?": {"History", "Bar"},
-		"`GET /healthz`":     {"Health"},
+		"`GET /api/symbols`":  {"QuoteList"},
+		"`GET /api/history?":  {"History", "Bar"},
+		"`GET /healthz`":      {"Health"},
+		"`POST /api/publish`": {"PublishResult", "RejectedLine"},
 	} {
 		i := strings.Index(readme, "| "+endpoint)
 		if i < 0 {
