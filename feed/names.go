@@ -12,7 +12,7 @@ import (
 // Every name follows the symbol rule ([CheckSymbol]); the list is
 // between 1 and [MaxSymbols] distinct names.
 func ParseSymbolNames(spec string) ([]string, error) {
-	if spec == "" || strings.HasPrefix(spec, "@") {
+	if spec == "" || strings.HasPrefix(spec, "@") || strings.HasPrefix(spec, syntheticPrefix) {
 		syms, err := ParseSymbols(spec)
 		if err != nil {
 			return nil, err

@@ -167,6 +167,9 @@ func TestParseSymbolNames(t *testing.T) {
 	if got, err := feed.ParseSymbolNames(""); err != nil || len(got) != len(feed.DefaultUniverse()) {
 		t.Fatalf("default: %d %v", len(got), err)
 	}
+	if got, err := feed.ParseSymbolNames("synthetic:2000"); err != nil || len(got) != 2000 {
+		t.Fatalf("synthetic: %d %v", len(got), err)
+	}
 	for spec, want := range map[string]string{"acme": "lower-case", "A,,B": "symbol 2: empty", "A,A": "listed twice", "A=-1/0.2": "price -1"} {
 		if _, err := feed.ParseSymbolNames(spec); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", spec, err, want)
