@@ -54,7 +54,7 @@ func NewReplay(cfg ReplayConfig) (*Replay, error) {
 	case cfg.Path == "":
 		return nil, errors.New("replay: no file")
 	case !(cfg.Speed >= MinReplaySpeed && cfg.Speed <= MaxReplaySpeed):
-		return nil, fmt.Errorf("replay speed %v: want %v to %v", cfg.Speed, MinReplaySpeed, float64(MaxReplaySpeed))
+		return nil, fmt.Errorf("replay speed %v: want %v to %d", cfg.Speed, MinReplaySpeed, int64(MaxReplaySpeed))
 	case cfg.Clock == nil:
 		return nil, errors.New("replay: no clock")
 	case cfg.MaxSymbols < 1:

@@ -222,7 +222,7 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	case c.feed == feedReplay && c.replayFile == "":
 		return c, usageError{errors.New("-feed replay: needs -replay-file, the file to play")}
 	case !(c.replaySpeed >= feed.MinReplaySpeed && c.replaySpeed <= feed.MaxReplaySpeed):
-		return c, usageError{fmt.Errorf("-replay-speed %v: want %v to %v", c.replaySpeed, feed.MinReplaySpeed, float64(feed.MaxReplaySpeed))}
+		return c, usageError{fmt.Errorf("-replay-speed %v: want %v to %d", c.replaySpeed, feed.MinReplaySpeed, int64(feed.MaxReplaySpeed))}
 	}
 	if (r == rolePublish || c.feed == feedNATS) && c.natsURL == "" {
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}

@@ -78,6 +78,19 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-max-streams", "0"}, nil, "-max-streams 0: want at least 1 stream"},
 		{[]string{"-max-symbols", "0"}, nil, "-max-symbols 0: want at least 1 symbol"},
 		{[]string{"-retry", "-1s"}, nil, "-retry -1s: want 0 (reconnect at once) or more"},
+		{[]string{"-feed", "http"}, nil, "-feed http: needs -publish-key-file"},
+		{[]string{"-feed", "replay"}, nil, "-feed replay: needs -replay-file"},
+		{[]string{"publish", "-feed", "nats"}, nil, "tickerd publish wants memory, http or replay"},
+		{[]string{"-publish-key-file", shortSecret}, nil, "-publish-key-file " + shortSecret + ": a key of 9 bytes; want at least 32"},
+		{[]string{"-publish-key-file", "/nonexistent/key"}, nil, "-publish-key-file"},
+		{[]string{"-publish-key-file", goodSecret, "-publish-rate", "0"}, nil, "-publish-rate 0: want requests per second above 0"},
+		{[]string{"-publish-key-file", goodSecret, "-publish-max-lines", "0"}, nil, "-publish-max-lines 0: want at least 1 line"},
+		{[]string{"-publish-key-file", goodSecret, "-publish-max-bytes", "0"}, nil, "-publish-max-bytes 0: want at least 1024 bytes"},
+		{[]string{"-feed", "replay", "-replay-file", "/nonexistent/day.ndjson"}, nil, "-replay-file: replay file: open /nonexistent/day.ndjson"},
+		{[]string{"-feed", "replay", "-replay-file", goodSecret, "-replay-speed", "0"}, nil, "-replay-speed 0: want 0.001 to 1000000"},
+		{[]string{"-feed", "replay", "-replay-file", goodSecret}, nil, "line 1: not in a tick format"},
+		{[]string{"record"}, nil, "-o: want the file to write"},
+		{[]string{"record", "-o", filepath.Join(dir, "x.ndjson"), "-count", "-1"}, nil, "-count -1"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stderr bytes.Buffer
