@@ -176,3 +176,15 @@ func TestParseSymbolNames(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseTickLine parses one publisher's line.
+func BenchmarkParseTickLine(b *testing.B) {
+	line := []byte(`{"sym":"AAPL","px":189.23,"bid":189.22,"ask":189.24,"size":300,"ts":1764012345678901234}`)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := feed.ParseTickLine(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

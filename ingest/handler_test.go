@@ -363,3 +363,41 @@ func TestNewHandlerRefusesBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPublishBody posts a body of 1,000 ticks through the handler
+// into a hub (not running: Publish and its hygiene only), and reports
+// lines per second.
+func BenchmarkPublishBody(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	cfg := stream.DefaultConfig([]string{"AAPL", "MSFT"}, sse.Framing{})
+	hub, err := stream.NewHub(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := ingest.NewHandler(ingest.Config{
+		Key: testKey, Engine: ingest.NewSequencer(hub, 1, feed.SystemClock{}),
+		MaxBodyBytes: 1 << 20, MaxLines: 1000, Rate: 1e6, MaxPublishers: 1,
+		IdleTimeout: time.Minute, Registerer: reg,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var body bytes.Buffer
+	for i := range 1000 {
+		px := 100 + float64(i%10)/100
+		body.WriteString(line("AAPL", px, px-0.01, px+0.01, 100) + "\n")
+	}
+	b.SetBytes(int64(body.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/api/publish", bytes.NewReader(body.Bytes()))
+		req.Header.Set("Content-Type", ingest.ContentType)
+		req.Header.Set("Authorization", "Bearer "+string(testKey))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "lines/s")
+}
