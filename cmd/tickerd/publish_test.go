@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tickerd/tickerd/feed"
@@ -137,6 +138,52 @@ func TestPublishedTicksReachTheStreamsInOrder(t *testing.T) {
 	}
 	if got[2].Time != time.Unix(0, 1764012345678901234) {
 		t.Errorf("a line's ts became %v", got[2].Time)
+	}
+	// The other transports carry the same ticks, with the same ids.
+	wsTicks := func() []feed.Tick {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(td.URL, "http")+"/ws?symbols=*&lastEventId=0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		var out []feed.Tick
+		for len(out) < len(want) {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkMessage(t, data)
+			var m struct{ Type string }
+			if json.Unmarshal(data, &m) == nil && m.Type == "tick" {
+				var tk feed.Tick
+				if err := json.Unmarshal(untyped(data, "tick"), &tk); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, tk)
+			}
+		}
+		return out
+	}()
+	var poll struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(get(t, td.URL+"/api/ticks?since=0")), &poll); err != nil {
+		t.Fatal(err)
+	}
+	var polled []feed.Tick
+	for _, e := range poll.Events {
+		var tk feed.Tick
+		if err := json.Unmarshal(untyped(e, "tick"), &tk); err != nil {
+			t.Fatal(err)
+		}
+		polled = append(polled, tk)
+	}
+	for i := range want {
+		if i >= len(polled) || wsTicks[i] != got[i] || polled[i] != got[i] {
+			t.Fatalf("tick %d: SSE %+v, WebSocket %+v, polling %v", i, got[i], wsTicks[i], polled)
+		}
 	}
 	var history struct {
 		Seq  uint64 `json:"seq"`
