@@ -35,7 +35,7 @@ const ContentType = "application/x-ndjson"
 const (
 	DefaultMaxBodyBytes  = 16 << 20
 	DefaultMaxLines      = 100_000
-	DefaultRate          = 10
+	DefaultRequestRate   = 10
 	DefaultMaxPublishers = 100
 	DefaultIdleTimeout   = 30 * time.Second
 )
@@ -53,7 +53,7 @@ type Config struct {
 
 	MaxBodyBytes int64   // largest body; more is answered 413
 	MaxLines     int     // most lines of one body; more is answered 413
-	Rate         float64 // requests per second of one publisher (twice as many at once); more are answered 429
+	RequestRate  float64 // requests per second of one publisher (twice as many at once); more are answered 429
 	// MaxPublishers bounds the publishers told apart, each with its own
 	// rate limit and metric label; those beyond share one.
 	MaxPublishers int
@@ -75,8 +75,8 @@ func (c *Config) Validate() error {
 		return setting.Bad("MaxBodyBytes", c.MaxBodyBytes, "at least 1024 bytes")
 	case c.MaxLines < 1:
 		return setting.Bad("MaxLines", c.MaxLines, "at least 1 line")
-	case !(c.Rate > 0 && c.Rate <= 1e6):
-		return setting.Bad("Rate", c.Rate, "requests per second above 0 and at most 1000000")
+	case !(c.RequestRate > 0 && c.RequestRate <= 1e6):
+		return setting.Bad("RequestRate", c.RequestRate, "requests per second above 0 and at most 1000000")
 	case c.MaxPublishers < 1:
 		return setting.Bad("MaxPublishers", c.MaxPublishers, "at least 1 publisher")
 	case c.IdleTimeout < time.Second:
@@ -119,8 +119,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 }
 
 func (h *Handler) newPublisher(label string) *publisher {
-	burst := max(1, int(math.Ceil(2*h.cfg.Rate)))
-	return &publisher{label: label, limiter: rate.NewLimiter(rate.Limit(h.cfg.Rate), burst)}
+	burst := max(1, int(math.Ceil(2*h.cfg.RequestRate)))
+	return &publisher{label: label, limiter: rate.NewLimiter(rate.Limit(h.cfg.RequestRate), burst)}
 }
 
 // Result is the answer to a publish request that was read: the lines
@@ -158,7 +158,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res.Cancel()
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		h.fail(w, resultRateLimited, http.StatusTooManyRequests,
-			fmt.Sprintf("more than %v publish requests per second", h.cfg.Rate))
+			fmt.Sprintf("more than %v publish requests per second", h.cfg.RequestRate))
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != ContentType {

@@ -67,7 +67,7 @@ func newFixture(t *testing.T, edit func(*ingest.Config)) *fixture {
 	}
 	c := ingest.Config{
 		Key: testKey, Tokens: verifier, Engine: ingest.NewSequencer(eng, 100, clock),
-		MaxBodyBytes: 1 << 20, MaxLines: 1000, Rate: 1000, MaxPublishers: 3,
+		MaxBodyBytes: 1 << 20, MaxLines: 1000, RequestRate: 1000, MaxPublishers: 3,
 		IdleTimeout: ingest.DefaultIdleTimeout, Registerer: reg,
 	}
 	if edit != nil {
@@ -243,7 +243,7 @@ func TestPublishRefusesRequestsWithTheFittingStatus(t *testing.T) {
 }
 
 func TestPublishLimitsBodyLinesAndRate(t *testing.T) {
-	f := newFixture(t, func(c *ingest.Config) { c.MaxBodyBytes = 4096; c.MaxLines = 3; c.Rate = 1 })
+	f := newFixture(t, func(c *ingest.Config) { c.MaxBodyBytes = 4096; c.MaxLines = 3; c.RequestRate = 1 })
 	var body bytes.Buffer
 	for i := range 5 {
 		px := 100 + float64(i)/100
@@ -352,11 +352,11 @@ func TestNewHandlerRefusesBadSettings(t *testing.T) {
 	}{
 		{func(c *ingest.Config) { c.Key = []byte("short") }, "Key"},
 		{func(c *ingest.Config) { c.MaxLines = 0 }, "MaxLines"},
-		{func(c *ingest.Config) { c.Rate = 0 }, "Rate"},
+		{func(c *ingest.Config) { c.RequestRate = 0 }, "RequestRate"},
 		{func(c *ingest.Config) { c.MaxBodyBytes = 0 }, "MaxBodyBytes"},
 	} {
 		c0 := ingest.Config{Key: testKey, Engine: engineFunc(func(feed.Tick) error { return nil }), MaxBodyBytes: 1 << 20,
-			MaxLines: 10, Rate: 1, MaxPublishers: 1, IdleTimeout: time.Minute, Registerer: prometheus.NewRegistry()}
+			MaxLines: 10, RequestRate: 1, MaxPublishers: 1, IdleTimeout: time.Minute, Registerer: prometheus.NewRegistry()}
 		c.edit(&c0)
 		if _, err := ingest.NewHandler(c0); err == nil || !strings.HasPrefix(err.Error(), c.name+" ") {
 			t.Errorf("%s: %v", c.name, err)
@@ -376,7 +376,7 @@ func BenchmarkPublishBody(b *testing.B) {
 	}
 	h, err := ingest.NewHandler(ingest.Config{
 		Key: testKey, Engine: ingest.NewSequencer(hub, 1, feed.SystemClock{}),
-		MaxBodyBytes: 1 << 20, MaxLines: 1000, Rate: 1e6, MaxPublishers: 1,
+		MaxBodyBytes: 1 << 20, MaxLines: 1000, RequestRate: 1e6, MaxPublishers: 1,
 		IdleTimeout: time.Minute, Registerer: reg,
 	})
 	if err != nil {

@@ -51,7 +51,7 @@ func newPublishAPI(cfg config, engine ingest.Engine, verifier *auth.Verifier, re
 		Engine:        engine,
 		MaxBodyBytes:  cfg.publishMaxBytes,
 		MaxLines:      cfg.publishMaxLines,
-		Rate:          cfg.publishRate,
+		RequestRate:   cfg.publishRate,
 		MaxPublishers: ingest.DefaultMaxPublishers,
 		IdleTimeout:   ingest.DefaultIdleTimeout,
 		Registerer:    reg,

@@ -78,7 +78,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		MaxAge:       cfg.natsMaxAge,
 	})
 	if err != nil {
-		return usageError{err}
+		return usageError{cfg.settingError(err)}
 	}
 	var publishAPI http.Handler
 	if checker != nil {
@@ -93,7 +93,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("listen on -addr: %w", err)
 	}
 	srv := newServer(publisherRoutes(pub.Ready, reg, publishAPI), cfg, log)
 	base := "http://" + displayAddr(ln.Addr())

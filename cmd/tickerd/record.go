@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/stream"
 )
 
 // runRecord is tickerd record: the ticks a running tickerd streams on GET
@@ -49,6 +51,11 @@ func runRecord(ctx context.Context, args []string, getenv func(string) string, s
 		return usageError{fmt.Errorf("-count %d: want 0 (until interrupted) or more", *count)}
 	case fs.NArg() > 0:
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *symbols != "" {
+		if _, err := stream.ParseSymbolList([]string{*symbols}, math.MaxInt); err != nil {
+			return usageError{fmt.Errorf("-symbols %q: %w", *symbols, err)}
+		}
 	}
 	token := getenv("TICKERD_RECORD_TOKEN")
 	if *tokenFile != "" {
