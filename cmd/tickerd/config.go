@@ -69,11 +69,12 @@ type config struct {
 	logLevel      slog.Level
 	logFormat     string
 
-	feed             string        // where a server's ticks come from: memory or nats
-	resumeWait       time.Duration // how long a resume ahead of the feed is held
-	natsURL          string
-	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
-	natsMaxAge       time.Duration // and for how long at most (publish)
+	feed              string        // where a server's ticks come from: memory or nats
+	resumeWait        time.Duration // how long a resume ahead of the feed is held
+	natsURL           string
+	natsMaxPerSymbol  int64         // ticks the stream keeps per symbol (publish)
+	natsMaxAge        time.Duration // and for how long at most (publish)
+	natsPublishWindow int           // publications awaiting acknowledgement at once (publish)
 
 	publishKeyFile  string // the publish API's key; empty: the API is off
 	publishMaxBytes int64
@@ -178,6 +179,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
+	fs.IntVar(&c.natsPublishWindow, "nats-publish-window", feed.DefaultPublishWindow, "publish: ticks sent to JetStream and not yet acknowledged at most; 1 waits for each acknowledgement")
 	fs.StringVar(&c.publishKeyFile, "publish-key-file", "", "file holding the API key (at least 32 bytes) that publishers send to POST /api/publish as Authorization: Bearer; setting it turns the publish API on")
 	fs.Int64Var(&c.publishMaxBytes, "publish-max-bytes", ingest.DefaultMaxBodyBytes, "largest body of one POST /api/publish; larger are answered 413")
 	fs.IntVar(&c.publishMaxLines, "publish-max-lines", ingest.DefaultMaxLines, "most tick lines in one POST /api/publish; more are answered 413")
@@ -412,6 +414,7 @@ var settingFlags = map[string]string{
 	"StreamRatePerAddr":  "stream-rate-per-addr",
 	"StreamBurstPerAddr": "stream-burst-per-addr",
 	"DrainWindow":        "drain-window",
+	"Window":             "nats-publish-window",
 	"Key":                "publish-key-file",
 	"MaxBodyBytes":       "publish-max-bytes",
 	"MaxLines":           "publish-max-lines",
