@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"fmt"
 	"log/slog"
 	"runtime"
 	"time"
@@ -22,6 +23,7 @@ const (
 	DefaultResumeWait    = 2 * time.Second
 	DefaultMaxPriceJump  = 0.2
 	DefaultBarCapacity   = 720
+	DefaultBarBytes      = 128 << 20
 )
 
 // Config sets up a Hub. Start from DefaultConfig: a zero value is taken as
@@ -42,7 +44,12 @@ type Config struct {
 	// arrive ahead of the one it lands on.
 	ResumeWait   time.Duration
 	MaxPriceJump float64 // largest accepted move from a symbol's last price, as a fraction
-	BarCapacity  int     // bars kept per symbol and interval
+	BarCapacity  int     // bars kept per symbol and interval, at most
+	// BarBytes is the most memory the bars of all symbols take: each
+	// symbol's intervals get an equal share of it (BarsPerInterval), at most
+	// BarCapacity bars each. 128 MiB keeps 720 bars up to about 970 symbols
+	// and 69 per interval at 10,000.
+	BarBytes int
 
 	// Framings are the transports' ways of framing events; a stream
 	// attaches with one of them. Each tick is framed once per framing.
@@ -66,6 +73,7 @@ func DefaultConfig(symbols []string, framings ...Framing) Config {
 		Writers:       runtime.GOMAXPROCS(0),
 		MaxPriceJump:  DefaultMaxPriceJump,
 		BarCapacity:   DefaultBarCapacity,
+		BarBytes:      DefaultBarBytes,
 		Framings:      framings,
 		Clock:         feed.SystemClock{},
 		Registerer:    prometheus.NewRegistry(),
@@ -98,6 +106,9 @@ func (c *Config) Validate() error {
 		return bad("MaxPriceJump", c.MaxPriceJump, "a fraction above 0 and at most 100")
 	case c.BarCapacity < 1:
 		return bad("BarCapacity", c.BarCapacity, "at least 1 bar")
+	case BarsPerInterval(c.BarBytes, len(c.Symbols), c.BarCapacity) < 1:
+		n := len(c.Symbols)
+		return bad("BarBytes", c.BarBytes, fmt.Sprintf("at least %d bytes: one bar of each interval for each of the %d symbols", barSize*len(barIntervals)*n, n))
 	case len(c.Framings) == 0:
 		return bad("Framings", "[]", "at least one framing")
 	case c.Clock == nil:

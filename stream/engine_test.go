@@ -207,6 +207,8 @@ func TestConfigRefusesWhatMakesNoSense(t *testing.T) {
 		{"long resume wait", func(c *Config) { c.ResumeWait = time.Hour }, "ResumeWait 1h0m0s: want a resume wait"},
 		{"zero price jump", func(c *Config) { c.MaxPriceJump = 0 }, "MaxPriceJump 0"},
 		{"no bars", func(c *Config) { c.BarCapacity = 0 }, "BarCapacity 0"},
+		{"no bar memory", func(c *Config) { c.BarBytes = 0 }, "BarBytes 0: want at least 192 bytes: one bar of each interval for each of the 1 symbols"},
+		{"bar memory under one bar each", func(c *Config) { c.Symbols = []string{"AAPL", "MSFT"}; c.BarBytes = 383 }, "BarBytes 383: want at least 384 bytes"},
 		{"no framing", func(c *Config) { c.Framings = nil }, "Framings"},
 		{"a framing twice", func(c *Config) { c.Framings = []Framing{testFraming{}, testFraming{}} }, "each framing once"},
 		{"no clock", func(c *Config) { c.Clock = nil }, "Clock"},

@@ -81,7 +81,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		quotes:   make([]feed.Quote, len(cfg.Symbols)),
 		prices:   make([]priceGuard, len(cfg.Symbols)),
 		pending:  make([]framed, len(cfg.Framings)),
-		bars:     NewBarStore(cfg.Symbols, cfg.BarCapacity),
+		bars:     NewBarStore(cfg.Symbols, BarsPerInterval(cfg.BarBytes, len(cfg.Symbols), cfg.BarCapacity)),
 		started:  make(chan struct{}),
 	}
 	for range cfg.Framings {

@@ -66,6 +66,9 @@ type config struct {
 	natsURL          string
 	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
 	natsMaxAge       time.Duration // and for how long at most (publish)
+
+	barBytes         int // memory for all symbols' bars
+	symbolMetricsMax int // largest universe with per-symbol tick series
 }
 
 // role is what the process does: serve clients (all-in-one or replica,
@@ -147,6 +150,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
+	fs.IntVar(&c.barBytes, "bar-bytes", stream.DefaultBarBytes, "most memory the bars of all symbols take (/api/history); each symbol gets an equal share, at most 720 bars per interval")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -338,6 +342,7 @@ var settingFlags = map[string]string{
 	"PongTimeout":       "ws-pong-timeout",
 	"MessageRate":       "ws-message-rate",
 	"MaxWait":           "poll-max-wait",
+	"BarBytes":          "bar-bytes",
 }
 
 // settingError turns a setting a package refused into a usage error that

@@ -116,6 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.QueueBytes = cfg.queueBytes
 	engine.ResumeWait = cfg.resumeWait
 	engine.MaxPriceJump = cfg.maxPriceJump / 100
+	engine.BarBytes = cfg.barBytes
 	engine.Registerer = reg
 	engine.Logger = log
 	if err := engine.Validate(); err != nil {
