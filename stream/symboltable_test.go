@@ -1,0 +1,78 @@
+package stream
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestLatestEventsKeepsTheLatestPerSymbolInOrder(t *testing.T) {
+	l := newLatestEvents(10_000)
+	for _, e := range []event{{seq: 1, sym: 9999}, {seq: 2, sym: 3}, {seq: 3, sym: 9999}, {seq: 4, sym: 17}, {seq: 5, sym: 3}} {
+		l.put(e)
+	}
+	if got := seqs(l.inOrder()); !slices.Equal(got, []uint64{3, 4, 5}) {
+		t.Fatalf("inOrder = %v, want [3 4 5]", got)
+	}
+	if n := l.drop(func(sym int) bool { return sym != 17 }); n != 1 {
+		t.Fatalf("drop = %d, want 1", n)
+	}
+	if got := seqs(l.inOrder()); !slices.Equal(got, []uint64{3, 5}) {
+		t.Fatalf("after dropping 17: %v, want [3 5]", got)
+	}
+	if l.put(event{seq: 6, sym: 17}) {
+		t.Error("a dropped symbol's next event replaced something")
+	}
+	if got := allocatedPages(&l.events); got != 3 {
+		t.Errorf("%d pages allocated for 3 symbols far apart, want 3", got)
+	}
+	if (*latestEvents)(nil).inOrder() != nil {
+		t.Error("nil latestEvents has events")
+	}
+}
+
+// TestThrottleMemoryFollowsItsSymbols checks that a throttled stream of a
+// few symbols in a large universe holds state for those, and that release
+// looks only at the held ticks.
+func TestThrottleMemoryFollowsItsSymbols(t *testing.T) {
+	th := newThrottle(1, 100_000)
+	const s = int64(time.Second)
+	syms := []int32{5, 40_000, 99_999}
+	for i, sym := range syms {
+		if !th.admit(&event{seq: uint64(1 + i), sym: sym}, 0) {
+			t.Fatalf("first tick of %d held", sym)
+		}
+	}
+	for i, sym := range syms {
+		if th.admit(&event{seq: uint64(10 - i), sym: sym}, s/2) {
+			t.Fatalf("second tick of %d passed within the interval", sym)
+		}
+	}
+	if got := allocatedPages(&th.slots); got != len(syms) {
+		t.Errorf("%d pages for %d symbols, want %d", got, len(syms), len(syms))
+	}
+	if got := seqs(th.release(s)); !slices.Equal(got, []uint64{8, 9, 10}) {
+		t.Errorf("released %v, want [8 9 10] in sequence order", got)
+	}
+	if th.holding() || len(th.waiting) != 0 {
+		t.Errorf("still holding %d after releasing all", th.held)
+	}
+}
+
+func allocatedPages[T any](t *symbolTable[T]) int {
+	n := 0
+	for _, p := range t.pages {
+		if p != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func seqs(events []event) []uint64 {
+	out := make([]uint64, len(events))
+	for i, e := range events {
+		out[i] = e.seq
+	}
+	return out
+}
