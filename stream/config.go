@@ -24,6 +24,7 @@ const (
 	DefaultMaxPriceJump  = 0.2
 	DefaultBarCapacity   = 720
 	DefaultBarBytes      = 128 << 20
+	DefaultSymbolSeries  = 1000
 )
 
 // Config sets up a Hub. Start from DefaultConfig: a zero value is taken as
@@ -50,6 +51,10 @@ type Config struct {
 	// BarCapacity bars each. 128 MiB keeps 720 bars up to about 970 symbols
 	// and 69 per interval at 10,000.
 	BarBytes int
+	// SymbolSeries is the largest universe whose tickerd_feed_ticks_total
+	// has a series per symbol; a larger one gets one series for all
+	// symbols (0: always one series).
+	SymbolSeries int
 
 	// Framings are the transports' ways of framing events; a stream
 	// attaches with one of them. Each tick is framed once per framing.
@@ -74,6 +79,7 @@ func DefaultConfig(symbols []string, framings ...Framing) Config {
 		MaxPriceJump:  DefaultMaxPriceJump,
 		BarCapacity:   DefaultBarCapacity,
 		BarBytes:      DefaultBarBytes,
+		SymbolSeries:  DefaultSymbolSeries,
 		Framings:      framings,
 		Clock:         feed.SystemClock{},
 		Registerer:    prometheus.NewRegistry(),
@@ -109,6 +115,8 @@ func (c *Config) Validate() error {
 	case BarsPerInterval(c.BarBytes, len(c.Symbols), c.BarCapacity) < 1:
 		n := len(c.Symbols)
 		return bad("BarBytes", c.BarBytes, fmt.Sprintf("at least %d bytes: one bar of each interval for each of the %d symbols", barSize*len(barIntervals)*n, n))
+	case c.SymbolSeries < 0:
+		return bad("SymbolSeries", c.SymbolSeries, "0 (one series for all symbols) or more symbols")
 	case len(c.Framings) == 0:
 		return bad("Framings", "[]", "at least one framing")
 	case c.Clock == nil:

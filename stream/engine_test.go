@@ -209,6 +209,7 @@ func TestConfigRefusesWhatMakesNoSense(t *testing.T) {
 		{"no bars", func(c *Config) { c.BarCapacity = 0 }, "BarCapacity 0"},
 		{"no bar memory", func(c *Config) { c.BarBytes = 0 }, "BarBytes 0: want at least 192 bytes: one bar of each interval for each of the 1 symbols"},
 		{"bar memory under one bar each", func(c *Config) { c.Symbols = []string{"AAPL", "MSFT"}; c.BarBytes = 383 }, "BarBytes 383: want at least 384 bytes"},
+		{"negative symbol series", func(c *Config) { c.SymbolSeries = -1 }, "SymbolSeries -1: want 0 (one series for all symbols) or more symbols"},
 		{"no framing", func(c *Config) { c.Framings = nil }, "Framings"},
 		{"a framing twice", func(c *Config) { c.Framings = []Framing{testFraming{}, testFraming{}} }, "each framing once"},
 		{"no clock", func(c *Config) { c.Clock = nil }, "Clock"},

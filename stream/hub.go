@@ -101,7 +101,7 @@ func NewHub(cfg Config) (*Hub, error) {
 	for i, f := range cfg.Framings {
 		transports[i] = f.Name()
 	}
-	m, err := newMetrics(cfg.Registerer, cfg.Symbols, transports)
+	m, err := newMetrics(cfg.Registerer, cfg.Symbols, transports, len(cfg.Symbols) <= cfg.SymbolSeries)
 	if err != nil {
 		return nil, err
 	}

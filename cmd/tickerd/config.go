@@ -67,8 +67,8 @@ type config struct {
 	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
 	natsMaxAge       time.Duration // and for how long at most (publish)
 
-	barBytes         int // memory for all symbols' bars
-	symbolMetricsMax int // largest universe with per-symbol tick series
+	barBytes     int // memory for all symbols' bars
+	symbolSeries int // largest universe with a tick series per symbol
 }
 
 // role is what the process does: serve clients (all-in-one or replica,
@@ -151,6 +151,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
 	fs.IntVar(&c.barBytes, "bar-bytes", stream.DefaultBarBytes, "most memory the bars of all symbols take (/api/history); each symbol gets an equal share, at most 720 bars per interval")
+	fs.IntVar(&c.symbolSeries, "symbol-series", stream.DefaultSymbolSeries, "largest universe whose tickerd_feed_ticks_total has a series per symbol; a larger one gets one series for all symbols; 0: always one series")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -343,6 +344,7 @@ var settingFlags = map[string]string{
 	"MessageRate":       "ws-message-rate",
 	"MaxWait":           "poll-max-wait",
 	"BarBytes":          "bar-bytes",
+	"SymbolSeries":      "symbol-series",
 }
 
 // settingError turns a setting a package refused into a usage error that
