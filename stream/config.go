@@ -25,6 +25,7 @@ const (
 	DefaultBarCapacity   = 720
 	DefaultBarBytes      = 128 << 20
 	DefaultSymbolSeries  = 1000
+	DefaultFirehose      = 1000
 )
 
 // Config sets up a Hub. Start from DefaultConfig: a zero value is taken as
@@ -55,6 +56,12 @@ type Config struct {
 	// has a series per symbol; a larger one gets one series for all
 	// symbols (0: always one series).
 	SymbolSeries int
+	// Firehose is the most symbols a stream that asks for every symbol (no
+	// symbols, or *) may get: past it such a stream is refused and told to
+	// name its symbols. Its snapshot is a quote per symbol, composed under
+	// the engine's lock: 10,000 are 1.7 MB per connection (0: every-symbol
+	// streams are always refused).
+	Firehose int
 
 	// Framings are the transports' ways of framing events; a stream
 	// attaches with one of them. Each tick is framed once per framing.
@@ -80,6 +87,7 @@ func DefaultConfig(symbols []string, framings ...Framing) Config {
 		BarCapacity:   DefaultBarCapacity,
 		BarBytes:      DefaultBarBytes,
 		SymbolSeries:  DefaultSymbolSeries,
+		Firehose:      DefaultFirehose,
 		Framings:      framings,
 		Clock:         feed.SystemClock{},
 		Registerer:    prometheus.NewRegistry(),
@@ -117,6 +125,8 @@ func (c *Config) Validate() error {
 		return bad("BarBytes", c.BarBytes, fmt.Sprintf("at least %d bytes: one bar of each interval for each of the %d symbols", barSize*len(barIntervals)*n, n))
 	case c.SymbolSeries < 0:
 		return bad("SymbolSeries", c.SymbolSeries, "0 (one series for all symbols) or more symbols")
+	case c.Firehose < 0:
+		return bad("Firehose", c.Firehose, "0 (no stream of every symbol) or more symbols")
 	case len(c.Framings) == 0:
 		return bad("Framings", "[]", "at least one framing")
 	case c.Clock == nil:

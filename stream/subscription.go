@@ -162,6 +162,31 @@ func (h *Hub) SelectFunc(keep func(symbol string) bool) (*SymbolSet, int) {
 	return set, n
 }
 
+// FirehoseError refuses a stream of every symbol (no symbols, or *) whose
+// symbols are more than the hub serves that way (Config.Firehose).
+type FirehoseError struct {
+	Symbols int // symbols the stream would get
+	Max     int // Config.Firehose
+}
+
+func (e *FirehoseError) Error() string {
+	if e.Max == 0 {
+		return fmt.Sprintf("%v: streams of every symbol are off; name the symbols wanted", ErrBadSubscription)
+	}
+	return fmt.Sprintf("%v: every symbol is %d symbols, more than the %d a stream of every symbol may have; name the symbols wanted", ErrBadSubscription, e.Symbols, e.Max)
+}
+
+func (e *FirehoseError) Unwrap() error { return ErrBadSubscription }
+
+// CheckFirehose reports, as a *FirehoseError, whether a stream that asked
+// for every symbol and would get n of them is refused.
+func (h *Hub) CheckFirehose(n int) error {
+	if n > h.cfg.Firehose {
+		return &FirehoseError{Symbols: n, Max: h.cfg.Firehose}
+	}
+	return nil
+}
+
 // checkSymbolName applies feed's one symbol rule to a name a client sent.
 func checkSymbolName(name string) error {
 	if err := feed.CheckSymbol(name); err != nil {

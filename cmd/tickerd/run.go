@@ -118,6 +118,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.MaxPriceJump = cfg.maxPriceJump / 100
 	engine.BarBytes = cfg.barBytes
 	engine.SymbolSeries = cfg.symbolSeries
+	engine.Firehose = cfg.firehose
 	engine.Registerer = reg
 	engine.Logger = log
 	if err := engine.Validate(); err != nil {
