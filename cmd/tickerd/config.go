@@ -66,6 +66,7 @@ type config struct {
 	natsURL          string
 	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
 	natsMaxAge       time.Duration // and for how long at most (publish)
+	natsMaxBytes     int64         // and in how many bytes in all (publish)
 
 	barBytes     int // memory for all symbols' bars
 	symbolSeries int // largest universe with a tick series per symbol
@@ -151,6 +152,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
+	fs.Int64Var(&c.natsMaxBytes, "nats-max-bytes", 1<<30, "publish: most bytes the JetStream stream keeps in all, the oldest ticks going first (at least 1048576)")
 	fs.IntVar(&c.barBytes, "bar-bytes", stream.DefaultBarBytes, "most memory the bars of all symbols take (/api/history); each symbol gets an equal share, at most 720 bars per interval")
 	fs.IntVar(&c.symbolSeries, "symbol-series", stream.DefaultSymbolSeries, "largest universe whose tickerd_feed_ticks_total has a series per symbol; a larger one gets one series for all symbols; 0: always one series")
 	fs.IntVar(&c.firehose, "firehose", stream.DefaultFirehose, "most symbols a stream that asks for every symbol (no symbols, or *) may get; past it such a stream is refused with 400 and told to name its symbols; 0: always refused")
@@ -202,6 +204,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if r == roleServe && c.feed != feedMemory && c.feed != feedNATS {
 		return c, usageError{fmt.Errorf("-feed %q: want memory or nats", c.feed)}
+	}
+	if r == rolePublish && c.natsMaxBytes < 1<<20 {
+		return c, usageError{fmt.Errorf("-nats-max-bytes %d: want at least 1048576 bytes", c.natsMaxBytes)}
 	}
 	if (r == rolePublish || c.feed == feedNATS) && c.natsURL == "" {
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}

@@ -81,6 +81,7 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-bar-bytes", "0"}, nil, "-bar-bytes 0: want at least 9984 bytes: one bar of each interval for each of the 52 symbols"},
 		{[]string{"-symbols", "synthetic:10", "-bar-bytes", "1919"}, nil, "-bar-bytes 1919: want at least 1920 bytes"},
 		{[]string{"-symbol-series", "-1"}, nil, "-symbol-series -1: want 0 (one series for all symbols) or more symbols"},
+		{[]string{"publish", "-nats-max-bytes", "0"}, nil, "-nats-max-bytes 0: want at least 1048576 bytes"},
 		{[]string{"-firehose", "-1"}, nil, "-firehose -1: want 0 (no stream of every symbol) or more symbols"},
 		{[]string{"-symbols", "synthetic:0"}, nil, "-symbols: synthetic:0: synthetic universe of 0 symbols: want 1 to 100000"},
 	} {
