@@ -65,13 +65,25 @@ func (h *Hub) Empty() *SymbolSet { return h.newSymbolSet() }
 // Names returns the names of the set's symbols in universe order (every
 // symbol for nil).
 func (h *Hub) Names(s *SymbolSet) []string {
+	if s == nil {
+		return append([]string{}, h.symbols...)
+	}
 	names := []string{}
-	for i, sym := range h.symbols {
-		if s.Has(i) {
-			names = append(names, sym)
+	s.each(func(i int) { names = append(names, h.symbols[i]) })
+	return names
+}
+
+// each calls fn with the index of every symbol in the non-nil set s, in
+// universe order. It skips empty words, so a set of a few symbols in a
+// large universe costs a pass over its words, not a test per symbol.
+func (s *SymbolSet) each(fn func(i int)) {
+	for w, word := range s.bits {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			fn(w<<6 | b)
+			word &= word - 1
 		}
 	}
-	return names
 }
 
 func (h *Hub) newSymbolSet() *SymbolSet {

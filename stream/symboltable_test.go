@@ -76,3 +76,25 @@ func seqs(events []event) []uint64 {
 	}
 	return out
 }
+
+func TestNamesOfASetInALargeUniverse(t *testing.T) {
+	syms := benchSymbols(10_000)
+	h, err := NewHub(DefaultConfig(syms, testFraming{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{syms[0], syms[63], syms[64], syms[4097], syms[9999]}
+	set, err := h.Select([]string{syms[9999], syms[64], syms[0], syms[4097], syms[63]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.Names(set); !slices.Equal(got, want) {
+		t.Errorf("Names = %v, want %v in universe order", got, want)
+	}
+	if got := h.Names(h.Empty()); got == nil || len(got) != 0 {
+		t.Errorf("Names of the empty set = %#v, want an empty list", got)
+	}
+	if got := h.Names(nil); len(got) != len(syms) || got[9999] != syms[9999] {
+		t.Errorf("Names of every symbol: %d names", len(got))
+	}
+}
