@@ -53,6 +53,7 @@ type Hub struct {
 type framed struct {
 	buf    []byte
 	events []event
+	syms   *SymbolSet // the symbols of events, in a batch; nil: not known
 }
 
 type hubState int
@@ -391,6 +392,10 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 				buf:    make([]byte, 0, len(p.buf)+len(p.buf)/4),
 				events: make([]event, 0, len(p.events)+len(p.events)/4),
 			}
+		}
+		syms := h.batchSymbols(b.frames[0].events)
+		for f := range b.frames {
+			b.frames[f].syms = syms
 		}
 		for _, t := range h.ticks {
 			h.quotes[h.index[t.Symbol]].Apply(t)

@@ -98,3 +98,65 @@ func TestNamesOfASetInALargeUniverse(t *testing.T) {
 		t.Errorf("Names of every symbol: %d names", len(got))
 	}
 }
+
+// TestASetOfFewSymbolsSkipsBatchesWithoutThem checks what a writer relies
+// on to skip a stream: a set that lists its symbols meets a batch only if
+// one of them is in it, and a set that does not list them (too many, or a
+// batch of unknown symbols) always meets it.
+func TestASetOfFewSymbolsSkipsBatchesWithoutThem(t *testing.T) {
+	syms := benchSymbols(10_000)
+	h, err := NewHub(DefaultConfig(syms, testFraming{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, _ := h.Select([]string{syms[7], syms[9000]})
+	if !mine.listed || !slices.Equal(mine.few, []int32{7, 9000}) {
+		t.Fatalf("a set of 2 lists %v (listed %v)", mine.few, mine.listed)
+	}
+	batch := func(idx ...int32) *SymbolSet {
+		var events []event
+		for _, i := range idx {
+			events = append(events, event{sym: i})
+		}
+		return h.batchSymbols(events)
+	}
+	if mine.meets(batch(1, 2, 8999, 9001)) {
+		t.Error("met a batch without its symbols")
+	}
+	if !mine.meets(batch(1, 9000)) || !mine.meets(batch(7)) {
+		t.Error("did not meet a batch with one of its symbols")
+	}
+	if batch(3, -1) != nil || !mine.meets(nil) {
+		t.Error("a batch with an event of no symbol must be met by every set")
+	}
+	var names []string
+	for i := range maxListed + 1 {
+		names = append(names, syms[i*100])
+	}
+	many, _ := h.Select(names)
+	if many.listed || !many.meets(batch(1)) {
+		t.Errorf("a set of %d symbols is listed (%v) or skips a batch", len(names), many.listed)
+	}
+	if fewer := many.Minus(mustSelect(t, h, syms[0], syms[100])); !fewer.listed || len(fewer.few) != maxListed-1 {
+		t.Errorf("Minus left %d listed (%v), want %d", len(fewer.few), fewer.listed, maxListed-1)
+	}
+	if both := mine.Union(mustSelect(t, h, syms[8])); !slices.Equal(both.few, []int32{7, 8, 9000}) {
+		t.Errorf("Union lists %v", both.few)
+	}
+	if empty := h.Empty(); !empty.listed || empty.meets(batch(1, 2, 3)) {
+		t.Error("the empty set meets a batch")
+	}
+	var every *SymbolSet
+	if !every.meets(batch(1)) {
+		t.Error("every symbol does not meet a batch")
+	}
+}
+
+func mustSelect(t *testing.T, h *Hub, names ...string) *SymbolSet {
+	t.Helper()
+	s, err := h.Select(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

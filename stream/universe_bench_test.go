@@ -40,7 +40,7 @@ func BenchmarkShareOfUniverse(b *testing.B) {
 				for _, i := range mine {
 					sub.add(i)
 				}
-				c := &client{sub: sub}
+				c := &client{sub: sub.seal()}
 				if maxFreq > 0 {
 					c.throttle = newThrottle(maxFreq, n)
 				}
@@ -61,6 +61,7 @@ func BenchmarkShareOfUniverse(b *testing.B) {
 					fr.events[i].data = fr.buf[start:fr.events[i].end]
 					start = fr.events[i].end
 				}
+				fr.syms = h.batchSymbols(fr.events)
 				w := newWriter(h)
 				now := time.Unix(0, 0)
 				b.ReportAllocs()
@@ -79,11 +80,16 @@ func BenchmarkShareOfUniverse(b *testing.B) {
 // uniformly over the universe (20,000 ticks/s at the default 5 ms flush),
 // to 1,000 streams each on 10 random symbols, sockets included, in a
 // universe of 52 and of 10,000 symbols. Fewer ticks reach each stream in the
-// larger universe; what it must not do is cost more.
+// larger universe; what it must not do is cost more. unlisted streams test
+// every event's bit in their bit set, as before sets listed their symbols.
 func BenchmarkFanoutOfUniverse(b *testing.B) {
 	const clients, perBatch = 1000, 100
-	for _, n := range benchUniverses {
-		b.Run(fmt.Sprintf("universe=%d", n), func(b *testing.B) {
+	for _, bc := range []struct {
+		n      int
+		listed bool
+	}{{52, true}, {10_000, false}, {10_000, true}} {
+		n := bc.n
+		b.Run(fmt.Sprintf("universe=%d/listed=%v", n, bc.listed), func(b *testing.B) {
 			symbols := benchSymbols(n)
 			cfg := DefaultConfig(symbols, testFraming{})
 			cfg.ReplaySize = 1024
@@ -100,6 +106,9 @@ func BenchmarkFanoutOfUniverse(b *testing.B) {
 				sub := h.newSymbolSet()
 				for _, i := range rng.Perm(n)[:10] {
 					sub.add(i)
+				}
+				if bc.listed {
+					sub.seal()
 				}
 				if _, err := h.Attach(Subscription{Symbols: sub}, Sink{Conn: conn, Framing: testFraming{}}); err != nil {
 					b.Fatal(err)
@@ -133,6 +142,66 @@ func BenchmarkFanoutOfUniverse(b *testing.B) {
 			for _, stop := range stops {
 				stop()
 			}
+		})
+	}
+}
+
+// BenchmarkFilterOfUniverse measures what 1,000 streams of 10 random
+// symbols each pay to find their events in a batch of 100 ticks drawn
+// uniformly over the universe, without writing them: the subscription
+// filter alone, over every stream's state, as a writer runs it each cycle.
+// unlisted streams test every event's bit in their own bit set.
+func BenchmarkFilterOfUniverse(b *testing.B) {
+	const clients, perBatch = 1000, 100
+	for _, bc := range []struct {
+		n      int
+		listed bool
+	}{{52, true}, {10_000, false}, {10_000, true}} {
+		b.Run(fmt.Sprintf("universe=%d/listed=%v", bc.n, bc.listed), func(b *testing.B) {
+			h, err := NewHub(DefaultConfig(benchSymbols(bc.n), testFraming{}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(5, 6))
+			cs := make([]*client, clients)
+			for i := range cs {
+				sub := h.newSymbolSet()
+				for _, s := range rng.Perm(bc.n)[:10] {
+					sub.add(s)
+				}
+				if bc.listed {
+					sub.seal()
+				}
+				cs[i] = &client{sub: sub}
+			}
+			// A few batches, so that consecutive cycles do not see the same one.
+			batches := make([]framed, 16)
+			for k := range batches {
+				fr := &batches[k]
+				for j := range perBatch {
+					fr.buf = append(fr.buf, "id: 1\nevent: tick\ndata: {}\n\n"...)
+					fr.events = append(fr.events, event{seq: uint64(j + 1), sym: int32(rng.IntN(bc.n)), end: len(fr.buf)})
+				}
+				start := 0
+				for i := range fr.events {
+					fr.events[i].data = fr.buf[start:fr.events[i].end]
+					start = fr.events[i].end
+				}
+				fr.syms = h.batchSymbols(fr.events)
+			}
+			w := newWriter(h)
+			now := time.Now()
+			delivered := 0
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				fr := &batches[i%len(batches)]
+				for _, c := range cs {
+					events, _ := w.share(c, fr, now)
+					delivered += events
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/clients, "ns/stream")
+			b.ReportMetric(float64(delivered)/float64(b.N)/clients, "events/stream")
 		})
 	}
 }

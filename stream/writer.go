@@ -177,6 +177,9 @@ func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
 		w.shared = append(w.shared, b.events...)
 		return len(b.events), len(b.buf)
 	}
+	if !c.throttle.holding() && !c.sub.meets(b.syms) {
+		return 0, 0 // nothing of the batch is for c, nor held for it
+	}
 	if c.throttle != nil {
 		for _, e := range c.throttle.release(now.UnixNano()) {
 			w.segs = append(w.segs, e.data)
