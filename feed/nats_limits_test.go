@@ -70,7 +70,7 @@ func TestPublisherRefusesATinyStream(t *testing.T) {
 		_, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 			NATSConfig: feed.NATSConfig{URL: "nats://127.0.0.1:1"}, Symbols: []string{"AAPL"}, MaxPerSymbol: 1, MaxAge: time.Hour, MaxBytes: b,
 		})
-		if err == nil || !strings.Contains(err.Error(), "want 0 (no limit) or at least 1048576") {
+		if err == nil || !strings.Contains(err.Error(), "want 0 (no limit) or at least 1048576 bytes") {
 			t.Errorf("MaxBytes %d: %v", b, err)
 		}
 	}

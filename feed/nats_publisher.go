@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+
+	"github.com/tickerd/tickerd/internal/setting"
 )
 
 // NATSPublisherConfig configures a [NATSPublisher].
@@ -58,13 +60,13 @@ func NewNATSPublisher(cfg NATSPublisherConfig) (*NATSPublisher, error) {
 		return nil, err
 	}
 	if cfg.MaxPerSymbol < 1 {
-		return nil, fmt.Errorf("ticks kept per symbol %d is less than 1", cfg.MaxPerSymbol)
+		return nil, setting.Bad("MaxPerSymbol", cfg.MaxPerSymbol, "at least 1 tick kept per symbol")
 	}
 	if cfg.MaxAge < time.Second {
-		return nil, fmt.Errorf("tick retention %v is shorter than 1s", cfg.MaxAge)
+		return nil, setting.Bad("MaxAge", cfg.MaxAge, "a tick retention of at least 1s")
 	}
 	if cfg.MaxBytes < 0 || cfg.MaxBytes > 0 && cfg.MaxBytes < minStreamBytes {
-		return nil, fmt.Errorf("tick store of %d bytes: want 0 (no limit) or at least %d", cfg.MaxBytes, minStreamBytes)
+		return nil, setting.Bad("MaxBytes", cfg.MaxBytes, fmt.Sprintf("0 (no limit) or at least %d bytes", minStreamBytes))
 	}
 	m, err := newPublisherMetrics(cfg.Registerer)
 	if err != nil {
