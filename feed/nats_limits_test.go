@@ -29,7 +29,7 @@ func TestPublisherBoundsTheStreamInBytes(t *testing.T) {
 	const limit = 1 << 20
 	p, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 		NATSConfig: feed.NATSConfig{URL: ns.URL(), Name: "test-publisher", Registerer: reg, Logger: testLogger(t)},
-		Symbols:    names, MaxPerSymbol: 10_000, MaxAge: time.Hour, MaxBytes: limit,
+		Symbols:    names, MaxPerSymbol: 10_000, MaxAge: time.Hour, MaxBytes: limit, Window: feed.DefaultPublishWindow,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestPublisherBoundsTheStreamInBytes(t *testing.T) {
 func TestPublisherRefusesATinyStream(t *testing.T) {
 	for _, b := range []int64{-1, 1, 1<<20 - 1} {
 		_, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
-			NATSConfig: feed.NATSConfig{URL: "nats://127.0.0.1:1"}, Symbols: []string{"AAPL"}, MaxPerSymbol: 1, MaxAge: time.Hour, MaxBytes: b,
+			NATSConfig: feed.NATSConfig{URL: "nats://127.0.0.1:1"}, Symbols: []string{"AAPL"}, MaxPerSymbol: 1, MaxAge: time.Hour, MaxBytes: b, Window: 1,
 		})
 		if err == nil || !strings.Contains(err.Error(), "want 0 (no limit) or at least 1048576 bytes") {
 			t.Errorf("MaxBytes %d: %v", b, err)

@@ -78,6 +78,8 @@ type config struct {
 	barBytes     int // memory for all symbols' bars
 	symbolSeries int // largest universe with a tick series per symbol
 	firehose     int // most symbols a stream of every symbol may get
+
+	natsPublishWindow int // publications awaiting acknowledgement at once (publish)
 }
 
 // Defaults of the flags that only the program has.
@@ -176,6 +178,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.barBytes, "bar-bytes", stream.DefaultBarBytes, "most memory the bars of all symbols take (/api/history); each symbol gets an equal share, at most 720 bars per interval")
 	fs.IntVar(&c.symbolSeries, "symbol-series", stream.DefaultSymbolSeries, "largest universe whose tickerd_feed_ticks_total has a series per symbol; a larger one gets one series for all symbols; 0: always one series")
 	fs.IntVar(&c.firehose, "firehose", stream.DefaultFirehose, "most symbols a stream that asks for every symbol (no symbols, or *) may get; past it such a stream is refused with 400 and told to name its symbols; 0: always refused")
+	fs.IntVar(&c.natsPublishWindow, "nats-publish-window", feed.DefaultPublishWindow, "publish: ticks sent to JetStream and not yet acknowledged at most; 1 waits for each acknowledgement")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -391,6 +394,7 @@ var settingFlags = map[string]string{
 	"SymbolSeries":       "symbol-series",
 	"Firehose":           "firehose",
 	"MaxBytes":           "nats-max-bytes",
+	"Window":             "nats-publish-window",
 }
 
 // settingError turns a setting a package refused into a usage error that

@@ -42,6 +42,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		MaxPerSymbol: cfg.natsMaxPerSymbol,
 		MaxAge:       cfg.natsMaxAge,
 		MaxBytes:     cfg.natsMaxBytes,
+		Window:       cfg.natsPublishWindow,
 	})
 	if err != nil {
 		return usageError{cfg.settingError(err)}
