@@ -41,6 +41,11 @@
 // The same SimulatorConfig (Seed included) and the same clock start give the
 // same ticks, in the same order, with the same times.
 //
+// A universe is the [DefaultUniverse], a list or a file ([ParseSymbols]),
+// or up to [MaxSymbols] generated ones ([SyntheticUniverse]: the default
+// universe, then generated names and parameters, the same for the same
+// seed), so that a server can be run at the size of a national market.
+//
 // # Sources and the NATS engine
 //
 // A [Source] is what a server's hub is fed from. The [Simulator] is the

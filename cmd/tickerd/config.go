@@ -69,12 +69,17 @@ type config struct {
 	logLevel      slog.Level
 	logFormat     string
 
-	feed              string        // where a server's ticks come from: memory or nats
-	resumeWait        time.Duration // how long a resume ahead of the feed is held
-	natsURL           string
-	natsMaxPerSymbol  int64         // ticks the stream keeps per symbol (publish)
-	natsMaxAge        time.Duration // and for how long at most (publish)
-	natsPublishWindow int           // publications awaiting acknowledgement at once (publish)
+	feed             string        // where a server's ticks come from: memory or nats
+	resumeWait       time.Duration // how long a resume ahead of the feed is held
+	natsURL          string
+	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
+	natsMaxAge       time.Duration // and for how long at most (publish)
+	natsMaxBytes     int64         // and in how many bytes in all (publish)
+
+	barBytes          int // memory for all symbols' bars
+	symbolSeries      int // largest universe with a tick series per symbol
+	firehose          int // most symbols a stream of every symbol may get
+	natsPublishWindow int // publications awaiting acknowledgement at once (publish)
 
 	publishKeyFile  string // the publish API's key; empty: the API is off
 	publishMaxBytes int64
@@ -179,6 +184,10 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
+	fs.Int64Var(&c.natsMaxBytes, "nats-max-bytes", 1<<30, "publish: most bytes the JetStream stream keeps in all, the oldest ticks going first (at least 1048576)")
+	fs.IntVar(&c.barBytes, "bar-bytes", stream.DefaultBarBytes, "most memory the bars of all symbols take (/api/history); each symbol gets an equal share, at most 720 bars per interval")
+	fs.IntVar(&c.symbolSeries, "symbol-series", stream.DefaultSymbolSeries, "largest universe whose tickerd_feed_ticks_total has a series per symbol; a larger one gets one series for all symbols; 0: always one series")
+	fs.IntVar(&c.firehose, "firehose", stream.DefaultFirehose, "most symbols a stream that asks for every symbol (no symbols, or *) may get; past it such a stream is refused with 400 and told to name its symbols; 0: always refused")
 	fs.IntVar(&c.natsPublishWindow, "nats-publish-window", feed.DefaultPublishWindow, "publish: ticks sent to JetStream and not yet acknowledged at most; 1 waits for each acknowledgement")
 	fs.StringVar(&c.publishKeyFile, "publish-key-file", "", "file holding the API key (at least 32 bytes) that publishers send to POST /api/publish as Authorization: Bearer; setting it turns the publish API on")
 	fs.Int64Var(&c.publishMaxBytes, "publish-max-bytes", ingest.DefaultMaxBodyBytes, "largest body of one POST /api/publish; larger are answered 413")
@@ -248,6 +257,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 		return c, usageError{errors.New("-feed replay: needs -replay-file, the file to play")}
 	case !(c.replaySpeed >= feed.MinReplaySpeed && c.replaySpeed <= feed.MaxReplaySpeed):
 		return c, usageError{fmt.Errorf("-replay-speed %v: want %v to %d", c.replaySpeed, feed.MinReplaySpeed, int64(feed.MaxReplaySpeed))}
+	}
+	if r == rolePublish && c.natsMaxBytes < 1<<20 {
+		return c, usageError{fmt.Errorf("-nats-max-bytes %d: want at least 1048576 bytes", c.natsMaxBytes)}
 	}
 	if (r == rolePublish || c.feed == feedNATS) && c.natsURL == "" {
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}
@@ -414,6 +426,10 @@ var settingFlags = map[string]string{
 	"StreamRatePerAddr":  "stream-rate-per-addr",
 	"StreamBurstPerAddr": "stream-burst-per-addr",
 	"DrainWindow":        "drain-window",
+	"BarBytes":           "bar-bytes",
+	"SymbolSeries":       "symbol-series",
+	"Firehose":           "firehose",
+	"MaxBytes":           "nats-max-bytes",
 	"Window":             "nats-publish-window",
 	"Key":                "publish-key-file",
 	"MaxBodyBytes":       "publish-max-bytes",

@@ -96,6 +96,12 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-feed", "replay", "-replay-file", goodSecret}, nil, "line 1: not in a tick format"},
 		{[]string{"record"}, nil, "-o: want the file to write"},
 		{[]string{"record", "-o", filepath.Join(dir, "x.ndjson"), "-count", "-1"}, nil, "-count -1"},
+		{[]string{"-bar-bytes", "0"}, nil, "-bar-bytes 0: want at least 9984 bytes: one bar of each interval for each of the 52 symbols"},
+		{[]string{"-symbols", "synthetic:10", "-bar-bytes", "1919"}, nil, "-bar-bytes 1919: want at least 1920 bytes"},
+		{[]string{"-symbol-series", "-1"}, nil, "-symbol-series -1: want 0 (one series for all symbols) or more symbols"},
+		{[]string{"publish", "-nats-max-bytes", "0"}, nil, "-nats-max-bytes 0: want at least 1048576 bytes"},
+		{[]string{"-firehose", "-1"}, nil, "-firehose -1: want 0 (no stream of every symbol) or more symbols"},
+		{[]string{"-symbols", "synthetic:0"}, nil, "-symbols: synthetic:0: synthetic universe of 0 symbols: want 1 to 100000"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -292,6 +298,9 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 		"stream-rate-per-addr":  {{args: []string{"-stream-rate-per-addr", "-1"}}},
 		"stream-burst-per-addr": {{args: []string{"-stream-rate-per-addr", "10", "-stream-burst-per-addr", "0"}}},
 		"drain-window":          {{args: []string{"-drain-window", "-1s"}}, {args: []string{"-drain-window", "1h"}}},
+		"bar-bytes":             {{args: []string{"-bar-bytes", "0"}}},
+		"symbol-series":         {{args: []string{"-symbol-series", "-1"}}},
+		"firehose":              {{args: []string{"-firehose", "-1"}}},
 		"trust-proxies":         {{args: []string{"-trust-proxies", "proxy.local"}}},
 		"read-header-timeout":   {{args: []string{"-read-header-timeout", "0s"}}},
 		"max-header-bytes":      {{args: []string{"-max-header-bytes", "100"}}},
@@ -328,6 +337,7 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 	publishOnly := map[string][]refusal{
 		"nats-max-per-symbol": {{args: []string{"-nats-max-per-symbol", "0"}}},
 		"nats-max-age":        {{args: []string{"-nats-max-age", "0s"}}, {args: []string{"-nats-max-age", "500ms"}}},
+		"nats-max-bytes":      {{args: []string{"-nats-max-bytes", "0"}}, {args: []string{"-nats-max-bytes", "1048575"}}},
 		"nats-publish-window": {{args: []string{"-nats-publish-window", "0"}}, {args: []string{"-nats-publish-window", "70000"}}},
 	}
 	// The flags tickerd publish reads: those it shares with the server, and its own.

@@ -76,6 +76,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		Symbols:      names,
 		MaxPerSymbol: cfg.natsMaxPerSymbol,
 		MaxAge:       cfg.natsMaxAge,
+		MaxBytes:     cfg.natsMaxBytes,
 		Window:       cfg.natsPublishWindow,
 	})
 	if err != nil {

@@ -133,6 +133,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.SendBuffer = cfg.sendBuffer
 	engine.ResumeWait = cfg.resumeWait
 	engine.MaxPriceJump = cfg.maxPriceJump / 100
+	engine.BarBytes = cfg.barBytes
+	engine.SymbolSeries = cfg.symbolSeries
+	engine.Firehose = cfg.firehose
 	engine.DrainWindow = cfg.drainWindow
 	engine.Registerer = reg
 	engine.Logger = log
