@@ -29,6 +29,9 @@ const (
 	DefaultFirehose      = 1000
 )
 
+// MaxLearnSymbols is the largest Config.LearnSymbols.
+const MaxLearnSymbols = 100_000
+
 // MaxDrainWindow is the longest Config.DrainWindow.
 const MaxDrainWindow = 10 * time.Minute
 
@@ -36,7 +39,15 @@ const MaxDrainWindow = 10 * time.Minute
 // it is, never replaced by a default, and Validate refuses what makes no
 // sense.
 type Config struct {
-	Symbols       []string      // the universe, in display order; required
+	Symbols []string // the universe, in display order; required
+	// LearnSymbols is how many symbols beyond Symbols the hub takes up from
+	// the feed: a tick of a symbol it does not know, whose name follows
+	// feed.CheckSymbol, makes it the next symbol of the universe (after
+	// Symbols, in the order of their first accepted tick) while fewer than
+	// LearnSymbols have been; past that it is rejected. Memory and metric
+	// series are sized for Symbols plus LearnSymbols from the start (0: the
+	// universe is Symbols, a tick of another symbol is rejected).
+	LearnSymbols  int
 	ReplaySize    int           // ticks kept for resuming streams; 0 turns replay off: every resume is a resync
 	FlushInterval time.Duration // while a cycle is being written, how long the ticks that arrive are gathered for the next; an idle hub writes a tick at once
 	Heartbeat     time.Duration // an idle stream gets its framing's heartbeat this often
@@ -115,6 +126,10 @@ func DefaultConfig(symbols []string, framings ...Framing) Config {
 	}
 }
 
+// capacity is how many symbols the universe may hold: those configured and
+// those it may learn.
+func (c *Config) capacity() int { return len(c.Symbols) + c.LearnSymbols }
+
 // Validate reports the first setting of c that the engine cannot run
 // with, as a *setting.Error.
 func (c *Config) Validate() error {
@@ -142,8 +157,10 @@ func (c *Config) Validate() error {
 		return bad("MaxPriceJump", c.MaxPriceJump, "a fraction above 0 and at most 100")
 	case c.BarCapacity < 1:
 		return bad("BarCapacity", c.BarCapacity, "at least 1 bar")
-	case BarsPerInterval(c.BarBytes, len(c.Symbols), c.BarCapacity) < 1:
-		n := len(c.Symbols)
+	case c.LearnSymbols < 0 || c.LearnSymbols > MaxLearnSymbols:
+		return bad("LearnSymbols", c.LearnSymbols, fmt.Sprintf("0 (the universe is Symbols) to %d symbols", MaxLearnSymbols))
+	case BarsPerInterval(c.BarBytes, c.capacity(), c.BarCapacity) < 1:
+		n := c.capacity()
 		return bad("BarBytes", c.BarBytes, fmt.Sprintf("at least %d bytes: one bar of each interval for each of the %d symbols", barSize*len(barIntervals)*n, n))
 	case c.SymbolSeries < 0:
 		return bad("SymbolSeries", c.SymbolSeries, "0 (one series for all symbols) or more symbols")

@@ -56,7 +56,9 @@ var ErrUnknownInterval = errors.New("unknown bar interval")
 // be called by one goroutine for every tick; Bars may be called by any
 // number of goroutines at the same time.
 type BarStore struct {
-	symbols map[string]*symbolBars // fixed at construction; never written after
+	symbols  map[string]*symbolBars // fixed at construction; never written after
+	capacity int                    // bars per symbol and interval
+	learned  sync.Map               // symbol → *symbolBars: the symbols tracked after construction
 }
 
 // symbolBars holds every interval's ring of one symbol.
@@ -99,18 +101,41 @@ func NewBarStore(symbols []string, capacity int) *BarStore {
 	if capacity <= 0 {
 		panic("stream: NewBarStore capacity must be positive")
 	}
-	s := &BarStore{symbols: make(map[string]*symbolBars, len(symbols))}
+	s := &BarStore{symbols: make(map[string]*symbolBars, len(symbols)), capacity: capacity}
 	for _, sym := range symbols {
 		if _, ok := s.symbols[sym]; ok {
 			continue
 		}
-		sb := &symbolBars{}
-		for i, iv := range barIntervals {
-			sb.rings[i] = barRing{step: int64(iv.d), capacity: capacity}
-		}
-		s.symbols[sym] = sb
+		s.symbols[sym] = newSymbolBars(capacity)
 	}
 	return s
+}
+
+func newSymbolBars(capacity int) *symbolBars {
+	sb := &symbolBars{}
+	for i, iv := range barIntervals {
+		sb.rings[i] = barRing{step: int64(iv.d), capacity: capacity}
+	}
+	return sb
+}
+
+// track has the store keep the bars of symbol from now on: a symbol the
+// hub learned from its feed. It is called by Add's goroutine.
+func (s *BarStore) track(symbol string) {
+	if s.of(symbol) == nil {
+		s.learned.Store(symbol, newSymbolBars(s.capacity))
+	}
+}
+
+// of returns the bars of symbol, nil if the store does not track it.
+func (s *BarStore) of(symbol string) *symbolBars {
+	if sb := s.symbols[symbol]; sb != nil {
+		return sb
+	}
+	if sb, ok := s.learned.Load(symbol); ok {
+		return sb.(*symbolBars)
+	}
+	return nil
 }
 
 // Add folds t into the current bar of each interval of its symbol, or
@@ -118,7 +143,7 @@ func NewBarStore(symbols []string, capacity int) *BarStore {
 // symbol, and a tick older than the newest bar of an interval, leave that
 // interval unchanged: closed bars are never rewritten.
 func (s *BarStore) Add(t feed.Tick) {
-	sb := s.symbols[t.Symbol]
+	sb := s.of(t.Symbol)
 	if sb == nil {
 		return
 	}
@@ -201,7 +226,7 @@ func (s *BarStore) series(symbol string, interval time.Duration) ([]Bar, uint64,
 	if i < 0 {
 		return nil, 0, fmt.Errorf("%w: %v", ErrUnknownInterval, interval)
 	}
-	sb := s.symbols[symbol]
+	sb := s.of(symbol)
 	if sb == nil {
 		return nil, 0, fmt.Errorf("%w: %q", ErrNoHistory, symbol)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
@@ -23,8 +24,10 @@ import (
 // keep coming, gathered for up to FlushInterval.
 type Hub struct {
 	cfg      Config
-	symbols  []string
-	index    map[string]int
+	symbols  []string       // one slot per symbol the universe may hold: the configured, then the learned
+	index    map[string]int // the configured symbols' indices; fixed
+	learned  sync.Map       // symbol → index of each learned symbol, stored under mu
+	known    atomic.Int32   // symbols in the universe now: symbols[:known]; grows under mu
 	framings []Framing
 	clock    feed.Clock
 	metrics  *metrics
@@ -79,15 +82,15 @@ func NewHub(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{
 		cfg:      cfg,
-		symbols:  cfg.Symbols,
+		symbols:  append(make([]string, 0, cfg.capacity()), cfg.Symbols...)[:cfg.capacity()],
 		index:    make(map[string]int, len(cfg.Symbols)),
 		framings: cfg.Framings,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
-		quotes:   make([]feed.Quote, len(cfg.Symbols)),
-		prices:   make([]priceGuard, len(cfg.Symbols)),
+		quotes:   make([]feed.Quote, cfg.capacity()),
+		prices:   make([]priceGuard, cfg.capacity()),
 		pending:  make([]framed, len(cfg.Framings)),
-		bars:     NewBarStore(cfg.Symbols, BarsPerInterval(cfg.BarBytes, len(cfg.Symbols), cfg.BarCapacity)),
+		bars:     NewBarStore(cfg.Symbols, BarsPerInterval(cfg.BarBytes, cfg.capacity(), cfg.BarCapacity)),
 		started:  make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 	}
@@ -104,11 +107,12 @@ func NewHub(cfg Config) (*Hub, error) {
 		h.index[s] = i
 		h.quotes[i].Last.Symbol = s
 	}
+	h.known.Store(int32(len(cfg.Symbols)))
 	transports := make([]string, len(cfg.Framings))
 	for i, f := range cfg.Framings {
 		transports[i] = f.Name()
 	}
-	m, err := newMetrics(cfg.Registerer, cfg.Symbols, transports, len(cfg.Symbols) <= cfg.SymbolSeries)
+	m, err := newMetrics(cfg.Registerer, cfg.Symbols, transports, cfg.capacity() <= cfg.SymbolSeries)
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +124,48 @@ func NewHub(cfg Config) (*Hub, error) {
 	return h, nil
 }
 
-// Symbols returns the universe in display order.
-func (h *Hub) Symbols() []string { return h.symbols }
+// Symbols returns the universe in display order: the configured symbols,
+// then those learned from the feed in the order of their first tick.
+func (h *Hub) Symbols() []string {
+	n := h.known.Load()
+	return h.symbols[:n:n]
+}
+
+// lookup returns the index of symbol in the universe.
+func (h *Hub) lookup(symbol string) (int, bool) {
+	if i, ok := h.index[symbol]; ok {
+		return i, true
+	}
+	if h.cfg.LearnSymbols == 0 {
+		return 0, false
+	}
+	i, ok := h.learned.Load(symbol)
+	if !ok {
+		return 0, false
+	}
+	return i.(int), true
+}
+
+// learnLocked makes symbol, which a tick being accepted is of, the next
+// symbol of the universe, unless the universe has learned as many as it
+// may or another tick learned it first. h.mu is held.
+func (h *Hub) learnLocked(symbol string) (int, error) {
+	if i, ok := h.lookup(symbol); ok {
+		return i, nil
+	}
+	n := int(h.known.Load())
+	if n == len(h.symbols) {
+		h.metrics.rejectedBy[rejectedUniverseFull].Inc()
+		return 0, fmt.Errorf("%w %s: the universe is full (%d learned)", ErrUnknownSymbol, symbol, h.cfg.LearnSymbols)
+	}
+	h.symbols[n] = symbol
+	h.quotes[n].Last.Symbol = symbol
+	h.bars.track(symbol)
+	h.metrics.learnSymbol(symbol, n+1)
+	h.learned.Store(symbol, n)
+	h.known.Store(int32(n + 1))
+	return n, nil
+}
 
 // Errors Publish returns for ticks it rejects.
 var (
@@ -132,17 +176,20 @@ var (
 )
 
 // Publish is where every tick enters the engine, whatever its source. It
-// checks the tick (a symbol outside the universe, a sequence number not
+// checks the tick (a symbol outside the universe, unless the hub learns it
+// (Config.LearnSymbols), a sequence number not
 // above the previous one, impossible prices, or a price more than
 // MaxPriceJump from the symbol's last are rejected and counted, and reach
 // nothing), then folds it into the symbol's bars and queues it, framed
 // once per framing, for the next batch, which updates the quotes and the
 // replay ring and goes to the streams.
 func (h *Hub) Publish(t feed.Tick) error {
-	i, ok := h.index[t.Symbol]
+	i, ok := h.lookup(t.Symbol)
 	if !ok {
-		h.metrics.rejectedBy[rejectedUnknownSymbol].Inc()
-		return fmt.Errorf("%w %q", ErrUnknownSymbol, t.Symbol)
+		if err := h.learnable(t.Symbol); err != nil {
+			h.metrics.rejectedBy[rejectedUnknownSymbol].Inc()
+			return err
+		}
 	}
 	if !validPrice(t.Price) || !validPrice(t.Bid) || !validPrice(t.Ask) || t.Bid >= t.Ask || t.Size <= 0 {
 		h.metrics.rejectedBy[rejectedBadPrice].Inc()
@@ -153,6 +200,12 @@ func (h *Hub) Publish(t feed.Tick) error {
 	if t.Seq <= h.lastSeq {
 		h.metrics.rejectedBy[rejectedSequence].Inc()
 		return fmt.Errorf("%w: %d after %d", ErrSequence, t.Seq, h.lastSeq)
+	}
+	if !ok {
+		var err error
+		if i, err = h.learnLocked(t.Symbol); err != nil {
+			return err
+		}
 	}
 	if last, ok := h.prices[i].admit(t.Price, h.cfg.MaxPriceJump); !ok {
 		h.metrics.rejectedBy[rejectedPriceJump].Inc()
@@ -172,6 +225,19 @@ func (h *Hub) Publish(t feed.Tick) error {
 	h.wakeLocked()
 	h.metrics.ticks[i].Inc()
 	h.metrics.lastTick.Set(float64(t.Time.UnixNano()) / 1e9)
+	return nil
+}
+
+// learnable reports why a tick of symbol, which is not in the universe,
+// cannot make it a symbol of the universe: learning is off, or the name
+// breaks the symbol rule.
+func (h *Hub) learnable(symbol string) error {
+	if h.cfg.LearnSymbols == 0 {
+		return fmt.Errorf("%w %q", ErrUnknownSymbol, symbol)
+	}
+	if err := feed.CheckSymbol(symbol); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnknownSymbol, err)
+	}
 	return nil
 }
 
@@ -217,12 +283,12 @@ func (g *priceGuard) admit(price, maxJump float64) (float64, bool) {
 func (h *Hub) Quotes() ([]feed.Quote, uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]feed.Quote(nil), h.quotes...), h.flushed
+	return append([]feed.Quote(nil), h.quotes[:h.known.Load()]...), h.flushed
 }
 
 // Quote returns the latest quote of one symbol.
 func (h *Hub) Quote(symbol string) (feed.Quote, bool) {
-	i, ok := h.index[symbol]
+	i, ok := h.lookup(symbol)
 	if !ok {
 		return feed.Quote{}, false
 	}
@@ -558,7 +624,8 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 			b.frames[f].syms = syms
 		}
 		for _, t := range h.ticks {
-			h.quotes[h.index[t.Symbol]].Apply(t)
+			i, _ := h.lookup(t.Symbol)
+			h.quotes[i].Apply(t)
 		}
 		h.flushed = h.ticks[len(h.ticks)-1].Seq
 		h.ticks = h.ticks[:0]
@@ -721,7 +788,7 @@ func (h *Hub) appendSnapshot(dst []byte, framing Framing, sub *SymbolSet, resync
 	body = strconv.AppendBool(body, resync)
 	body = append(body, `,"quotes":[`...)
 	first := true
-	for i := range h.quotes {
+	for i := range h.quotes[:h.known.Load()] {
 		if !sub.Has(i) {
 			continue
 		}

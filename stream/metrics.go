@@ -17,6 +17,8 @@ type metrics struct {
 	streamsClosed *prometheus.CounterVec
 	closedBy      [][len(closeReasonNames)]prometheus.Counter // per framing, streamsClosed's series by CloseReason; none for keepOpen
 	ticks         []prometheus.Counter                        // per symbol, in universe order
+	tickSeries    *prometheus.CounterVec                      // tickerd_feed_ticks_total by symbol; nil: one series
+	universe      prometheus.Gauge
 	ticksRejected *prometheus.CounterVec
 	rejectedBy    [tickRejections]prometheus.Counter // ticksRejected's series by tickRejection
 	lastTick      prometheus.Gauge
@@ -46,7 +48,7 @@ var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttle
 // ticksRejectedNames are the labels of tickerd_feed_ticks_rejected_total,
 // which Hub.Publish counts as it refuses a tick. The labels of
 // tickerd_streams_closed_total are CloseReason's names.
-var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump"}
+var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump", "universe_full"}
 
 // Why Publish refuses a tick: indices into ticksRejectedNames.
 const (
@@ -54,6 +56,7 @@ const (
 	rejectedBadPrice
 	rejectedSequence
 	rejectedPriceJump
+	rejectedUniverseFull // an unknown symbol with the universe learned to its bound
 	tickRejections
 )
 
@@ -88,7 +91,7 @@ func newMetrics(reg prometheus.Registerer, symbols, transports []string, perSymb
 		}, []string{"transport", "reason"}),
 		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_feed_ticks_rejected_total",
-			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump.",
+			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump, universe_full (an unknown symbol after the server learned as many as it may).",
 		}, []string{"reason"}),
 		lastTick: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tickerd_feed_last_tick_timestamp_seconds",
@@ -176,6 +179,7 @@ func tickCounters(m *metrics, symbols []string, perSymbol bool) (prometheus.Coll
 		Help: "Symbols in the universe the server serves.",
 	})
 	universe.Set(float64(len(symbols)))
+	m.universe = universe
 	m.ticks = make([]prometheus.Counter, len(symbols))
 	if !perSymbol {
 		total := prometheus.NewCounter(prometheus.CounterOpts{
@@ -194,7 +198,19 @@ func tickCounters(m *metrics, symbols []string, perSymbol bool) (prometheus.Coll
 	for i, s := range symbols {
 		m.ticks[i] = ticks.WithLabelValues(s)
 	}
+	m.tickSeries = ticks
 	return ticks, universe
+}
+
+// learnSymbol counts the ticks of a symbol the hub learned, the next in
+// universe order, which makes the universe n symbols. The hub's lock is held.
+func (m *metrics) learnSymbol(symbol string, n int) {
+	if m.tickSeries != nil {
+		m.ticks = append(m.ticks, m.tickSeries.WithLabelValues(symbol))
+	} else {
+		m.ticks = append(m.ticks, m.ticks[0])
+	}
+	m.universe.Set(float64(n))
 }
 
 // writerStats is what one writer counted during a cycle.

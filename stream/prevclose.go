@@ -6,7 +6,7 @@ import "fmt"
 // close (until a session has closed, the price the market started from),
 // which its quote carries from then on, traded or not.
 func (h *Hub) SetPrevClose(symbol string, price float64) error {
-	i, ok := h.index[symbol]
+	i, ok := h.lookup(symbol)
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownSymbol, symbol)
 	}

@@ -124,7 +124,7 @@ func (h *Hub) Empty() *SymbolSet { return h.newSymbolSet().seal() }
 // symbol for nil).
 func (h *Hub) Names(s *SymbolSet) []string {
 	if s == nil {
-		return append([]string{}, h.symbols...)
+		return append([]string{}, h.Symbols()...)
 	}
 	names := []string{}
 	s.each(func(i int) { names = append(names, h.symbols[i]) })
@@ -205,7 +205,7 @@ func (h *Hub) Select(names []string) (*SymbolSet, error) {
 	set := h.newSymbolSet()
 	var unknown []string
 	for _, name := range names {
-		i, ok := h.index[name]
+		i, ok := h.lookup(name)
 		if !ok {
 			unknown = append(unknown, name)
 			continue
@@ -223,7 +223,7 @@ func (h *Hub) Select(names []string) (*SymbolSet, error) {
 func (h *Hub) SelectFunc(keep func(symbol string) bool) (*SymbolSet, int) {
 	set := h.newSymbolSet()
 	n := 0
-	for i, s := range h.symbols {
+	for i, s := range h.Symbols() {
 		if keep(s) {
 			set.add(i)
 			n++
