@@ -88,6 +88,7 @@ type config struct {
 	replayFile      string  // -feed replay
 	replaySpeed     float64 // -feed replay
 	replayLoop      bool    // -feed replay
+	learnSymbols    int     // symbols a server fed from outside may learn from its feed
 }
 
 // Defaults of the flags that only the program has.
@@ -196,6 +197,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.replayFile, "replay-file", "", "with -feed replay: the tick file to play (NDJSON or CSV, .gz or not), as tickerd record writes")
 	fs.Float64Var(&c.replaySpeed, "replay-speed", 1, "with -feed replay: how many times faster than recorded the file plays")
 	fs.BoolVar(&c.replayLoop, "replay-loop", false, "with -feed replay: play the file again from its start after its end")
+	fs.IntVar(&c.learnSymbols, "learn-symbols", 0, "with -feed http, replay or nats (and tickerd publish -feed http): how many symbols beyond -symbols the universe takes up from the feed, on each one's first accepted tick; past them a tick of an unknown symbol is rejected; 0: the universe is -symbols")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -255,6 +257,12 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 		return c, usageError{errors.New("-feed http: needs -publish-key-file, the key publishers send")}
 	case c.feed == feedReplay && c.replayFile == "":
 		return c, usageError{errors.New("-feed replay: needs -replay-file, the file to play")}
+	case c.learnSymbols < 0 || c.learnSymbols > stream.MaxLearnSymbols:
+		return c, usageError{fmt.Errorf("-learn-symbols %d: want 0 (the universe is -symbols) to %d symbols", c.learnSymbols, stream.MaxLearnSymbols)}
+	case c.learnSymbols != 0 && c.feed == feedMemory:
+		return c, usageError{fmt.Errorf("-learn-symbols %d: with -feed memory the universe is the simulated one (-symbols); symbols are learned from -feed http, replay or nats", c.learnSymbols)}
+	case c.learnSymbols != 0 && r == rolePublish && c.feed != feedHTTP:
+		return c, usageError{fmt.Errorf("-learn-symbols %d: tickerd publish checks the symbols of -feed http only; a file is published as it is, and the replicas learn its symbols", c.learnSymbols)}
 	case !(c.replaySpeed >= feed.MinReplaySpeed && c.replaySpeed <= feed.MaxReplaySpeed):
 		return c, usageError{fmt.Errorf("-replay-speed %v: want %v to %d", c.replaySpeed, feed.MinReplaySpeed, int64(feed.MaxReplaySpeed))}
 	}
@@ -435,6 +443,7 @@ var settingFlags = map[string]string{
 	"MaxBodyBytes":       "publish-max-bytes",
 	"MaxLines":           "publish-max-lines",
 	"RequestRate":        "publish-rate",
+	"LearnSymbols":       "learn-symbols",
 }
 
 // settingError turns a setting a package refused into a usage error that

@@ -326,6 +326,11 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 		"publish-rate":          {{args: []string{"-publish-key-file", secret, "-publish-rate", "0"}}, {args: []string{"-publish-key-file", secret, "-publish-rate", "NaN"}}},
 		"replay-file":           {{args: []string{"-feed", "replay", "-replay-file", "/nonexistent/day.ndjson"}}, {args: []string{"-feed", "replay", "-replay-file", secret}}},
 		"replay-speed":          {{args: []string{"-replay-speed", "0"}}, {args: []string{"-replay-speed", "2e6"}}},
+		"learn-symbols": {
+			{args: []string{"-learn-symbols", "3"}, want: "-learn-symbols 3: with -feed memory the universe is the simulated one"},
+			{args: []string{"-feed", "http", "-publish-key-file", secret, "-learn-symbols", "-1"}},
+			{args: []string{"-feed", "http", "-publish-key-file", secret, "-learn-symbols", "100001"}},
+		},
 	}
 	// Flags whose every value of their type means something.
 	anyValue := map[string]string{
@@ -352,6 +357,11 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 	// The publish API is served with -feed http only.
 	publish["publish-key-file"] = []refusal{{args: []string{"-feed", "http", "-publish-key-file", "/nonexistent/key"}}, {args: []string{"-feed", "http"}, want: "needs -publish-key-file"}}
 	publish["replay-file"] = []refusal{{args: []string{"-feed", "replay", "-replay-file", "/nonexistent/day.ndjson"}}}
+	publish["learn-symbols"] = []refusal{
+		{args: []string{"-learn-symbols", "3"}, want: "-learn-symbols 3: with -feed memory"},
+		{args: []string{"-feed", "replay", "-replay-file", secret, "-learn-symbols", "3"}, want: "-learn-symbols 3: tickerd publish checks the symbols of -feed http only"},
+		{args: []string{"-feed", "http", "-publish-key-file", secret, "-learn-symbols", "-1"}},
+	}
 	for name, r := range publishOnly {
 		publish[name] = r
 	}

@@ -47,7 +47,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		reg = newRegistry(0)
 		relay := ingest.NewRelay()
 		source = relay
-		if checker, err = newCheckedRelay(names, reg, relay); err != nil {
+		if checker, err = newCheckedRelay(names, cfg.learnSymbols, reg, relay); err != nil {
 			return cfg.settingError(err)
 		}
 		logArgs = []any{"feed", feedHTTP}
@@ -122,8 +122,9 @@ type checkedRelay struct {
 	relay *ingest.Relay
 }
 
-func newCheckedRelay(names []string, reg prometheus.Registerer, relay *ingest.Relay) (*checkedRelay, error) {
+func newCheckedRelay(names []string, learn int, reg prometheus.Registerer, relay *ingest.Relay) (*checkedRelay, error) {
 	cfg := stream.DefaultConfig(names, sse.Framing{})
+	cfg.LearnSymbols = learn
 	cfg.ReplaySize = 0
 	cfg.BarCapacity = 1
 	cfg.Writers = 1

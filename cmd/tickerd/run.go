@@ -136,6 +136,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.BarBytes = cfg.barBytes
 	engine.SymbolSeries = cfg.symbolSeries
 	engine.Firehose = cfg.firehose
+	engine.LearnSymbols = cfg.learnSymbols
 	engine.DrainWindow = cfg.drainWindow
 	engine.Registerer = reg
 	engine.Logger = log
