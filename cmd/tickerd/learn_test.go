@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/tickerd/tickerd/ingest"
 )
@@ -52,6 +55,13 @@ func TestLearnedSymbolsJoinTheUniverse(t *testing.T) {
 		t.Fatalf("stream of NEWB got %+v, want its ticks at 11.01 and 11.02 in order", got)
 	}
 
+	if q := get(t, td.URL+"/api/quotes/NEWB"); !strings.Contains(q, `"sym":"NEWB","px":11.02`) {
+		t.Errorf("/api/quotes/NEWB = %s, want its last tick at 11.02", q)
+	}
+	if h := get(t, td.URL+"/api/history?symbol=NEWB&interval=1m"); !strings.Contains(h, `"c":11.02`) {
+		t.Errorf("/api/history of NEWB = %s, want a bar closing at 11.02", h)
+	}
+
 	text := scrape(t, td)
 	for _, line := range []string{
 		`tickerd_feed_ticks_rejected_total{reason="universe_full"} 3`,
@@ -62,4 +72,31 @@ func TestLearnedSymbolsJoinTheUniverse(t *testing.T) {
 			t.Errorf("/metrics has no %q", line)
 		}
 	}
+}
+
+// TestPageShowsALearnedSymbolOnReload loads the page of a server that
+// learns symbols, publishes a symbol it did not know, and reloads: the
+// board, which reads /api/symbols when it loads, has the learned symbol's
+// row with its price.
+func TestPageShowsALearnedSymbolOnReload(t *testing.T) {
+	td := startPageServer(t, "-feed", "http", "-publish-key-file", secretFile(t, "key", publishKey), "-symbols", "AAPL", "-learn-symbols", "3")
+	a := postTicks(t, td.URL, publishKey, ingest.ContentType, strings.NewReader(tickLine("AAPL", 230, 10)+"\n"))
+	if a.status != 200 || a.result.Accepted != 1 {
+		t.Fatalf("publish: %d %s", a.status, a.raw)
+	}
+	p := newPage(t, 1280, 800)
+	p.do(chromedp.Navigate(td.URL + "/"))
+	p.waitFor("the board of the configured symbol", `document.querySelectorAll('#rows tr[data-sym]').length === 1`, 15*time.Second)
+
+	a = postTicks(t, td.URL, publishKey, ingest.ContentType, strings.NewReader(tickLine("NYSE:LRN", 42.5, 10)+"\n"))
+	if a.status != 200 || a.result.Accepted != 1 {
+		t.Fatalf("publish of a new symbol: %d %s", a.status, a.raw)
+	}
+	p.do(chromedp.Reload())
+	p.waitFor("the learned symbol's row", `document.querySelectorAll('#rows tr[data-sym]').length === 2 &&
+		document.querySelector('#rows tr[data-sym="NYSE:LRN"] .c-last span')?.textContent === '42.50'`, 15*time.Second)
+	if got := p.boardPrices(); len(got) != 2 || got[0][0] != "AAPL" || got[1] != [2]string{"NYSE:LRN", "42.50"} {
+		t.Errorf("board %v, want AAPL then NYSE:LRN at 42.50", got)
+	}
+	p.checkNoProblems()
 }
