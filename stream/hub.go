@@ -131,42 +131,6 @@ func (h *Hub) Symbols() []string {
 	return h.symbols[:n:n]
 }
 
-// lookup returns the index of symbol in the universe.
-func (h *Hub) lookup(symbol string) (int, bool) {
-	if i, ok := h.index[symbol]; ok {
-		return i, true
-	}
-	if h.cfg.LearnSymbols == 0 {
-		return 0, false
-	}
-	i, ok := h.learned.Load(symbol)
-	if !ok {
-		return 0, false
-	}
-	return i.(int), true
-}
-
-// learnLocked makes symbol, which a tick being accepted is of, the next
-// symbol of the universe, unless the universe has learned as many as it
-// may or another tick learned it first. h.mu is held.
-func (h *Hub) learnLocked(symbol string) (int, error) {
-	if i, ok := h.lookup(symbol); ok {
-		return i, nil
-	}
-	n := int(h.known.Load())
-	if n == len(h.symbols) {
-		h.metrics.rejectedBy[rejectedUniverseFull].Inc()
-		return 0, fmt.Errorf("%w %s: the universe is full (%d learned)", ErrUnknownSymbol, symbol, h.cfg.LearnSymbols)
-	}
-	h.symbols[n] = symbol
-	h.quotes[n].Last.Symbol = symbol
-	h.bars.track(symbol)
-	h.metrics.learnSymbol(symbol, n+1)
-	h.learned.Store(symbol, n)
-	h.known.Store(int32(n + 1))
-	return n, nil
-}
-
 // Errors Publish returns for ticks it rejects.
 var (
 	ErrUnknownSymbol = errors.New("unknown symbol")
@@ -225,19 +189,6 @@ func (h *Hub) Publish(t feed.Tick) error {
 	h.wakeLocked()
 	h.metrics.ticks[i].Inc()
 	h.metrics.lastTick.Set(float64(t.Time.UnixNano()) / 1e9)
-	return nil
-}
-
-// learnable reports why a tick of symbol, which is not in the universe,
-// cannot make it a symbol of the universe: learning is off, or the name
-// breaks the symbol rule.
-func (h *Hub) learnable(symbol string) error {
-	if h.cfg.LearnSymbols == 0 {
-		return fmt.Errorf("%w %q", ErrUnknownSymbol, symbol)
-	}
-	if err := feed.CheckSymbol(symbol); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnknownSymbol, err)
-	}
 	return nil
 }
 
