@@ -45,7 +45,7 @@ func TestCalendarDays(t *testing.T) {
 		{"2026-12-24T12:00:00-05:00", true, "", true, "2026-12-24T14:30:00Z", "2026-12-24T18:00:00Z", "2026-12-24T22:00:00Z"},
 		{"2026-12-25T12:00:00-05:00", false, "Christmas Day", false, "", "", ""},
 		{"2025-07-03T12:00:00-04:00", true, "", true, "2025-07-03T13:30:00Z", "2025-07-03T17:00:00Z", "2025-07-03T21:00:00Z"},
-		{"2021-12-24T12:00:00-05:00", false, "Christmas Day", false, "", "", ""},                                              // Christmas on a Saturday
+		{"2021-12-24T12:00:00-05:00", false, "Christmas Day", false, "", "", ""},                                               // Christmas on a Saturday
 		{"2021-12-31T12:00:00-05:00", true, "", false, "2021-12-31T14:30:00Z", "2021-12-31T21:00:00Z", "2022-01-01T01:00:00Z"}, // New Year's Day on a Saturday is not made up
 		{"2021-06-18T12:00:00-04:00", true, "", false, "2021-06-18T13:30:00Z", "2021-06-18T20:00:00Z", "2021-06-19T00:00:00Z"}, // before the exchanges kept Juneteenth
 		{"2027-06-18T12:00:00-04:00", false, "Juneteenth", false, "", "", ""},
