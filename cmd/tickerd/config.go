@@ -66,6 +66,8 @@ type config struct {
 	natsURL          string
 	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
 	natsMaxAge       time.Duration // and for how long at most (publish)
+
+	market marketFlags // the simulated market's sessions and clock
 }
 
 // role is what the process does: serve clients (all-in-one or replica,
@@ -147,6 +149,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
+	c.market.register(fs)
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -195,6 +198,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if r == roleServe && c.feed != feedMemory && c.feed != feedNATS {
 		return c, usageError{fmt.Errorf("-feed %q: want memory or nats", c.feed)}
+	}
+	if _, err := c.market.validate(); err != nil {
+		return c, usageError{err}
 	}
 	if (r == rolePublish || c.feed == feedNATS) && c.natsURL == "" {
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}

@@ -227,7 +227,11 @@ func newSimulator(cfg config, universe []feed.Symbol) (sim *feed.Simulator, seed
 	if firstSeq == 0 {
 		firstSeq = uint64(time.Now().UnixMicro())
 	}
-	sim, err = feed.NewSimulator(feed.SimulatorConfig{Symbols: universe, Rate: cfg.rate, Seed: seed, FirstSeq: firstSeq})
+	simCfg := feed.SimulatorConfig{Symbols: universe, Rate: cfg.rate, Seed: seed, FirstSeq: firstSeq}
+	if err := cfg.market.simulator(&simCfg); err != nil {
+		return nil, 0, 0, usageError{err}
+	}
+	sim, err = feed.NewSimulator(simCfg)
 	if err != nil {
 		return nil, 0, 0, usageError{err}
 	}
