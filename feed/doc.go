@@ -41,6 +41,18 @@
 // The same SimulatorConfig (Seed included) and the same clock start give the
 // same ticks, in the same order, with the same times.
 //
+// # The market
+//
+// With a [MarketConfig], a simulator is a market ([Simulator.RunMarket]):
+// it keeps the exchanges' sessions of a [market.Calendar] (no trades while
+// the market is closed; before and after the regular session a tenth of
+// the arrivals trade, at four times the spread), LULD bands around each
+// symbol's recent mean price, a five-minute pause for a symbol whose price
+// would leave them, and news halts at a configured rate. Its statuses and
+// bands take sequence numbers from the ticks' sequence, so a consumer sees
+// one ordered stream. On a [ScaledClock] simulated time runs faster than
+// real time while Rate stays per real second.
+//
 // # Sources and the NATS engine
 //
 // A [Source] is what a server's hub is fed from. The [Simulator] is the
