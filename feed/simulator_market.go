@@ -2,7 +2,6 @@ package feed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -92,7 +91,8 @@ func newMarketState(cfg *MarketConfig, start time.Time) (*marketState, error) {
 	return m, nil
 }
 
-// RunMarket is Run for a simulator made with a MarketConfig: it hands
+// RunMarket is Run for a simulator made with a MarketConfig (without one,
+// it is Run and hands events only ticks): it hands
 // events its ticks and, in the same sequence, the market's session as it
 // changes (first the one it starts in) and each symbol's status and bands.
 //
@@ -107,7 +107,7 @@ func newMarketState(cfg *MarketConfig, start time.Time) (*marketState, error) {
 // begin; while the market is closed there are no trades.
 func (s *Simulator) RunMarket(ctx context.Context, events MarketEvents) error {
 	if s.market == nil {
-		return errors.New("simulator has no MarketConfig")
+		return s.Run(ctx, events.Tick)
 	}
 	return s.run(ctx, func(now time.Time) bool { return s.marketStep(now, events) })
 }

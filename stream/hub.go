@@ -47,12 +47,14 @@ type Hub struct {
 	flushes  chan struct{} // closed at the next batch with ticks; nil until someone waits
 	state    hubState
 	lastAt   time.Time // when the newest tick was accepted
+	market   marketBook
 }
 
 // framed is one framing's encoding of a run of events, back to back in buf.
 type framed struct {
 	buf    []byte
 	events []event
+	bars   bool // some of events are bars
 }
 
 type hubState int
@@ -83,6 +85,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		pending:  make([]framed, len(cfg.Framings)),
 		bars:     NewBarStore(cfg.Symbols, cfg.BarCapacity),
 		started:  make(chan struct{}),
+		market:   newMarketBook(len(cfg.Symbols)),
 	}
 	for range cfg.Framings {
 		h.rings = append(h.rings, newReplayRing(cfg.ReplaySize))
@@ -121,6 +124,7 @@ var (
 	ErrSequence      = errors.New("sequence number not after the previous tick's")
 	ErrBadPrice      = errors.New("price not positive and finite, or bid not below ask")
 	ErrPriceJump     = errors.New("price implausibly far from the symbol's last")
+	ErrHalted        = errors.New("symbol's trading is halted")
 )
 
 // Publish is where every tick enters the engine, whatever its source. It
@@ -146,6 +150,10 @@ func (h *Hub) Publish(t feed.Tick) error {
 		h.metrics.rejectedBy[rejectedSequence].Inc()
 		return fmt.Errorf("%w: %d after %d", ErrSequence, t.Seq, h.lastSeq)
 	}
+	if h.market.halted[i] {
+		h.metrics.rejectedBy[rejectedHalted].Inc()
+		return fmt.Errorf("%w: %s", ErrHalted, t.Symbol)
+	}
 	if last, ok := h.prices[i].admit(t.Price, h.cfg.MaxPriceJump); !ok {
 		h.metrics.rejectedBy[rejectedPriceJump].Inc()
 		return fmt.Errorf("%w: %s px=%v after %v", ErrPriceJump, t.Symbol, t.Price, last)
@@ -154,12 +162,7 @@ func (h *Hub) Publish(t feed.Tick) error {
 	h.lastAt = h.clock.Now()
 	h.bars.Add(t)
 	h.body = t.AppendJSON(h.body[:0])
-	for f, framing := range h.framings {
-		p := &h.pending[f]
-		p.buf = framing.AppendEvent(p.buf, KindTick, t.Seq, h.body)
-		// data is set in takeBatch, once buf has stopped growing.
-		p.events = append(p.events, event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano(), end: len(p.buf)})
-	}
+	h.enqueue(event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano()}, t.Seq, h.body)
 	h.ticks = append(h.ticks, t)
 	h.metrics.ticks[i].Inc()
 	h.metrics.lastTick.Set(float64(t.Time.UnixNano()) / 1e9)
@@ -372,7 +375,7 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 	}
 	controls := h.takeControls()
 	var b batch
-	if len(h.ticks) > 0 {
+	if h.lastSeq > h.flushed {
 		b.frames = make([]framed, len(h.pending))
 		for f := range h.pending {
 			p := h.pending[f]
@@ -392,10 +395,8 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 				events: make([]event, 0, len(p.events)+len(p.events)/4),
 			}
 		}
-		for _, t := range h.ticks {
-			h.quotes[h.index[t.Symbol]].Apply(t)
-		}
-		h.flushed = h.ticks[len(h.ticks)-1].Seq
+		h.applyTicks()
+		h.flushed = h.lastSeq
 		h.ticks = h.ticks[:0]
 		if h.flushes != nil {
 			close(h.flushes)
@@ -561,7 +562,9 @@ func (h *Hub) appendSnapshot(dst []byte, framing Framing, sub *SymbolSet, resync
 		first = false
 		body = h.quotes[i].AppendJSON(body)
 	}
-	body = append(body, "]}"...)
+	body = append(body, ']')
+	body = h.appendMarketSnapshot(body, sub)
+	body = append(body, '}')
 	h.body = body
 	return framing.AppendEvent(dst, KindSnapshot, h.flushed, body)
 }

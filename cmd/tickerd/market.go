@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/market"
+	"github.com/tickerd/tickerd/stream"
 )
 
 // Values of -session.
@@ -77,4 +80,38 @@ func (m *marketFlags) simulator(cfg *feed.SimulatorConfig) error {
 		cfg.Market.Calendar = market.NewYork()
 	}
 	return nil
+}
+
+// runSource feeds hub from source until ctx is done: its ticks, and its
+// statuses and bands when it is a market.
+func runSource(ctx context.Context, source feed.Source, hub *stream.Hub, log *slog.Logger) error {
+	events := hubEvents{hub: hub, log: log}
+	if m, ok := source.(feed.MarketSource); ok {
+		return m.RunMarket(ctx, events)
+	}
+	return source.Run(ctx, events.Tick)
+}
+
+// hubEvents hands a source's events to the hub and logs those it rejects.
+type hubEvents struct {
+	hub *stream.Hub
+	log *slog.Logger
+}
+
+func (e hubEvents) Tick(t feed.Tick) {
+	if err := e.hub.Publish(t); err != nil {
+		e.log.Debug("tick rejected", "err", err)
+	}
+}
+
+func (e hubEvents) Status(s market.Status) {
+	if err := e.hub.PublishStatus(s); err != nil {
+		e.log.Debug("status rejected", "err", err)
+	}
+}
+
+func (e hubEvents) Bands(b market.Bands) {
+	if err := e.hub.PublishBands(b); err != nil {
+		e.log.Debug("bands rejected", "err", err)
+	}
 }

@@ -189,15 +189,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	srv := newServer(routes(hub, transports{events: events, sockets: sockets, polls: polls}, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
-	publish := func(t feed.Tick) {
-		if err := hub.Publish(t); err != nil {
-			log.Debug("tick rejected", "err", err)
-		}
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return sockets.Run(gctx) })
-	g.Go(func() error { return source.Run(gctx, publish) })
+	g.Go(func() error { return runSource(gctx, source, hub, log) })
 	// Requests wait in the listen queue until the hub serves streams: a
 	// stream answered 503 at start would end a browser's EventSource.
 	serve(gctx, g, srv, ln, cfg.grace, log, hub.Started(), func() {
