@@ -37,8 +37,8 @@ type client struct {
 	conflating bool
 	latest     []event
 	replaced   int
-	heldMarket []event             // the latest status, bands and bar events while conflating
-	heldIndex  map[marketKey]int   // their places in heldMarket
+	heldMarket []event           // the latest status, bands and bar events while conflating
+	heldIndex  map[marketKey]int // their places in heldMarket
 
 	bars BarSet // the bar intervals it receives
 

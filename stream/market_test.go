@@ -144,7 +144,9 @@ func TestSnapshotCarriesTheMarket(t *testing.T) {
 		func() error {
 			return h.PublishBands(market.Bands{Seq: 4, Symbol: "AAPL", Ref: 100, Lower: 95, Upper: 105, Time: time.Unix(0, 4)})
 		},
-		func() error { return h.PublishStatus(testStatus(5, "MSFT", market.StateHalted, market.ReasonNewsPending)) },
+		func() error {
+			return h.PublishStatus(testStatus(5, "MSFT", market.StateHalted, market.ReasonNewsPending))
+		},
 	}
 	for i, step := range steps {
 		if err := step(); err != nil {
