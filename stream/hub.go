@@ -48,6 +48,7 @@ type Hub struct {
 	state    hubState
 	lastAt   time.Time // when the newest tick was accepted
 	market   marketBook
+	barClock barClock
 }
 
 // framed is one framing's encoding of a run of events, back to back in buf.
@@ -86,6 +87,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		bars:     NewBarStore(cfg.Symbols, cfg.BarCapacity),
 		started:  make(chan struct{}),
 		market:   newMarketBook(len(cfg.Symbols)),
+		barClock: newBarClock(len(cfg.Symbols)),
 	}
 	for range cfg.Framings {
 		h.rings = append(h.rings, newReplayRing(cfg.ReplaySize))
@@ -160,7 +162,9 @@ func (h *Hub) Publish(t feed.Tick) error {
 	}
 	h.lastSeq = t.Seq
 	h.lastAt = h.clock.Now()
+	h.closeBars(t.Time.UnixNano(), t.Seq)
 	h.bars.Add(t)
+	h.noteBars(i, t.Seq, t.Time.UnixNano())
 	h.body = t.AppendJSON(h.body[:0])
 	h.enqueue(event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano()}, t.Seq, h.body)
 	h.ticks = append(h.ticks, t)
@@ -416,6 +420,7 @@ type Subscription struct {
 	LastID  uint64
 	MaxFreq float64   // most ticks per second per symbol, the latest winning; 0: no cap
 	Until   time.Time // when the stream's credentials expire and it ends; zero: never
+	Bars    BarSet    // the intervals whose bar events it receives
 }
 
 // Sink is where an attached stream's events go.
@@ -463,6 +468,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	if sub.MaxFreq > 0 {
 		c.throttle = newThrottle(sub.MaxFreq, len(h.symbols))
 	}
+	c.bars = sub.Bars
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != hubRunning {

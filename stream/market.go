@@ -68,6 +68,7 @@ func (h *Hub) PublishStatus(s market.Status) error {
 		return fmt.Errorf("status: %w: %d after %d", ErrSequence, s.Seq, h.lastSeq)
 	}
 	h.lastSeq = s.Seq
+	h.closeBars(s.Time.UnixNano(), s.Seq)
 	if sym >= 0 {
 		h.market.halted[sym] = s.Halted()
 	}

@@ -147,7 +147,7 @@ func (h *handler) parse(w http.ResponseWriter, r *http.Request) (request, bool) 
 	if err == nil && q.Values.Has("maxfreq") {
 		err = fmt.Errorf("%w: maxfreq is for streams; a poll gets every tick after since", stream.ErrBadSubscription)
 	}
-	req := request{symbols: q.Symbols}
+	req := request{symbols: q.Symbols, bars: q.Bars}
 	if err == nil {
 		req.since, req.resume, err = parseSince(q.Values["since"])
 	}
