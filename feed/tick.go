@@ -82,6 +82,7 @@ type Quote struct {
 	Change        float64
 	ChangePercent float64
 	Volume        int64
+	PrevClose     float64 `json:"prevClose"` // the reference price; 0: not known
 }
 
 // Apply folds t into the quote. The first tick applied opens the session.

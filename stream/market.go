@@ -34,6 +34,14 @@ func newMarketBook(symbols int) marketBook {
 	}
 }
 
+// Session returns the market's session as of the last batch, and false
+// if the feed has not said.
+func (h *Hub) Session() (market.Status, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.market.session, h.market.session.Seq != 0
+}
+
 // Errors PublishStatus and PublishBands return for events they reject.
 var (
 	ErrBadStatus = errors.New("status not one of its kind's states")
@@ -152,7 +160,8 @@ func (h *Hub) applyTicks() {
 
 // applyMarket folds one status or bands event into the book. The market's
 // regular session opening starts every quote's session afresh; its close
-// drops every symbol's bands, which hold only in the regular session.
+// makes each symbol's last price its reference price (PrevClose) and drops
+// every symbol's bands, which hold only in the regular session.
 // h.mu is held.
 func (h *Hub) applyMarket(u marketUpdate) {
 	m := &h.market
@@ -173,12 +182,19 @@ func (h *Hub) applyMarket(u marketUpdate) {
 		}
 		if was == market.StateTrading && u.status.State != market.StateTrading {
 			clear(m.bands)
+			// The session's last trade is the next one's reference price.
+			for i := range h.quotes {
+				if q := &h.quotes[i]; q.Last.Seq != 0 {
+					q.PrevClose = q.Last.Price
+				}
+			}
 		}
 	}
 }
 
 // appendMarketSnapshot appends the market's members of a snapshot of sub
-// to body, an object still open: "market" (the session's status, or null),
+// to body, an object still open: "market" (the session's status, when the
+// feed has said it),
 // "status" (each symbol's that has one) and "bands" (each symbol's that
 // has them). A hub that never had a status or bands appends nothing.
 // h.mu is held.
@@ -187,11 +203,9 @@ func (h *Hub) appendMarketSnapshot(body []byte, sub *SymbolSet) []byte {
 	if !m.seen {
 		return body
 	}
-	body = append(body, `,"market":`...)
 	if m.session.Seq != 0 {
+		body = append(body, `,"market":`...)
 		body = m.session.AppendJSON(body)
-	} else {
-		body = append(body, "null"...)
 	}
 	body = append(body, `,"status":[`...)
 	first := true

@@ -174,6 +174,13 @@ func TestSnapshotCarriesTheMarket(t *testing.T) {
 	if got := snapshot(); !strings.Contains(got, `"bands":[]`) || !strings.Contains(got, `"state":"post"`) {
 		t.Errorf("snapshot after the close %s; want no bands and the post session", got)
 	}
+	quotes, _ := h.Quotes()
+	if quotes[0].PrevClose != 100 || quotes[1].PrevClose != 0 {
+		t.Errorf("reference prices after the close %v, %v; want AAPL's last price and none for MSFT, which never traded", quotes[0].PrevClose, quotes[1].PrevClose)
+	}
+	if s, ok := h.Session(); !ok || s.State != market.StatePost {
+		t.Errorf("Session = %+v, %v; want post", s, ok)
+	}
 }
 
 // TestResumeReplaysStatuses resumes a stream from before a halt.

@@ -199,7 +199,7 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	if r == roleServe && c.feed != feedMemory && c.feed != feedNATS {
 		return c, usageError{fmt.Errorf("-feed %q: want memory or nats", c.feed)}
 	}
-	if _, err := c.market.validate(); err != nil {
+	if err := c.market.validate(); err != nil {
 		return c, usageError{err}
 	}
 	if (r == rolePublish || c.feed == feedNATS) && c.natsURL == "" {

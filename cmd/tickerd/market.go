@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tickerd/tickerd/api"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/market"
 	"github.com/tickerd/tickerd/stream"
@@ -24,6 +25,8 @@ type marketFlags struct {
 	clockStart string // RFC 3339; empty: now
 	clockSpeed float64
 	haltRate   float64
+
+	clock feed.Clock // the market's, made by validate; nil: the system's
 }
 
 func (m *marketFlags) register(fs *flag.FlagSet) {
@@ -33,42 +36,51 @@ func (m *marketFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&m.haltRate, "halt-rate", 0, "news halts per hour of the simulated market's regular session, over all symbols; 0: none")
 }
 
-// validate checks the market flags and returns the start of the clock
-// (zero: now).
-func (m *marketFlags) validate() (time.Time, error) {
+// validate checks the market flags and makes the market's clock: the
+// system's, or a scaled one when -clock-start or -clock-speed is given.
+func (m *marketFlags) validate() error {
 	if m.session != sessionAlways && m.session != sessionExchange {
-		return time.Time{}, fmt.Errorf("-session %q: want always or exchange", m.session)
+		return fmt.Errorf("-session %q: want always or exchange", m.session)
 	}
 	if !(m.clockSpeed > 0 && m.clockSpeed <= feed.MaxSpeed) {
-		return time.Time{}, fmt.Errorf("-clock-speed %v: want a speed above 0 and at most %v", m.clockSpeed, float64(feed.MaxSpeed))
+		return fmt.Errorf("-clock-speed %v: want a speed above 0 and at most %v", m.clockSpeed, float64(feed.MaxSpeed))
 	}
 	if !(m.haltRate >= 0 && m.haltRate <= feed.MaxNewsHalts) {
-		return time.Time{}, fmt.Errorf("-halt-rate %v: want 0 to %d halts an hour", m.haltRate, feed.MaxNewsHalts)
+		return fmt.Errorf("-halt-rate %v: want 0 to %d halts an hour", m.haltRate, feed.MaxNewsHalts)
 	}
-	if m.clockStart == "" {
-		return time.Time{}, nil
+	m.clock = nil
+	if m.clockStart == "" && m.clockSpeed == 1 {
+		return nil
 	}
-	start, err := time.Parse(time.RFC3339, m.clockStart)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("-clock-start %q: %w; want an RFC 3339 time such as 2026-12-24T12:55:00-05:00", m.clockStart, err)
+	start := time.Now()
+	if m.clockStart != "" {
+		var err error
+		if start, err = time.Parse(time.RFC3339, m.clockStart); err != nil {
+			return fmt.Errorf("-clock-start %q: %w; want an RFC 3339 time such as 2026-12-24T12:55:00-05:00", m.clockStart, err)
+		}
 	}
-	return start, nil
+	m.clock = feed.NewScaledClock(feed.SystemClock{}, start, m.clockSpeed)
+	return nil
+}
+
+// api returns what GET /api/market knows of the market: the calendar of
+// -session and the clock of -clock-start and -clock-speed. A replica has
+// the publisher's flags, so it answers the same schedule.
+func (m *marketFlags) api() api.MarketConfig {
+	var cfg api.MarketConfig
+	if m.session == sessionExchange {
+		cfg.Calendar = market.NewYork()
+	}
+	cfg.Clock = m.clock
+	return cfg
 }
 
 // simulator fills the market part of a simulator's configuration: its
 // clock, and its sessions and halts unless the market trades around the
 // clock without halts.
 func (m *marketFlags) simulator(cfg *feed.SimulatorConfig) error {
-	start, err := m.validate()
-	if err != nil {
-		return err
-	}
-	if !start.IsZero() || m.clockSpeed != 1 {
-		if start.IsZero() {
-			start = time.Now()
-		}
-		cfg.Clock = feed.NewScaledClock(feed.SystemClock{}, start, m.clockSpeed)
-		cfg.Speed = m.clockSpeed
+	if m.clock != nil {
+		cfg.Clock, cfg.Speed = m.clock, m.clockSpeed
 	}
 	// Around the clock and without halts, the market is the bare random
 	// walk it always was: no statuses, no bands.

@@ -45,11 +45,17 @@ func TestMarketFlags(t *testing.T) {
 func TestMarketFlagsConfigureTheSimulator(t *testing.T) {
 	var m marketFlags
 	m.session, m.clockSpeed = sessionAlways, 1
+	if err := m.validate(); err != nil {
+		t.Fatal(err)
+	}
 	var cfg feed.SimulatorConfig
 	if err := m.simulator(&cfg); err != nil || cfg.Market != nil || cfg.Clock != nil {
 		t.Fatalf("always, no halts: market %+v clock %v err %v; want the bare random walk on the system clock", cfg.Market, cfg.Clock, err)
 	}
 	m.session, m.clockStart, m.clockSpeed = sessionExchange, "2026-12-24T12:55:00-05:00", 60
+	if err := m.validate(); err != nil {
+		t.Fatal(err)
+	}
 	if err := m.simulator(&cfg); err != nil || cfg.Market == nil || cfg.Market.Calendar == nil || cfg.Speed != 60 {
 		t.Fatalf("exchange: market %+v speed %v err %v", cfg.Market, cfg.Speed, err)
 	}

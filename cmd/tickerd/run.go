@@ -188,7 +188,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("listen on -debug-addr: %w", err)
 		}
 	}
-	srv := newServer(routes(hub, transports{events: events, sockets: sockets, polls: polls}, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
+	srv := newServer(routes(hub, transports{events: events, sockets: sockets, polls: polls, market: cfg.market.api()}, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return sockets.Run(gctx) })
