@@ -113,9 +113,15 @@ func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
 
 	runID := nuid.Next() // message ids are unique to this run, whatever Seq starts at
 	var buf []byte
+	store := func(subject string, seq uint64) {
+		p.publish(ctx, js, &nats.Msg{Subject: subject, Data: buf}, runID+"-"+strconv.FormatUint(seq, 10))
+	}
+	if m, ok := src.(MarketSource); ok {
+		return m.RunMarket(ctx, publishedEvents{store: store, buf: &buf})
+	}
 	return src.Run(ctx, func(t Tick) {
 		buf = t.AppendJSON(buf[:0])
-		p.publish(ctx, js, &nats.Msg{Subject: Subject(t.Symbol), Data: buf}, runID+"-"+strconv.FormatUint(t.Seq, 10))
+		store(Subject(t.Symbol), t.Seq)
 	})
 }
 

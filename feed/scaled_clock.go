@@ -2,28 +2,34 @@ package feed
 
 import (
 	"math"
+	"sync"
 	"time"
 )
 
-// ScaledClock is a [Clock] that reads start when it is made and then runs
-// speed times as fast as its base: a simulated clock for watching an open
-// or a close in a minute.
+// ScaledClock is a [Clock] that reads start when it is first read and
+// then runs speed times as fast as its base: a simulated clock for
+// watching an open or a close in a minute. Two processes given the same
+// start begin their markets at the same instant of it, whenever they start.
 type ScaledClock struct {
-	base   Clock
-	origin time.Time // base's time when the clock was made
-	start  time.Time
-	speed  float64
+	base  Clock
+	start time.Time
+	speed float64
+
+	once   sync.Once
+	origin time.Time // base's time when the clock was first read
 }
 
-// NewScaledClock returns a clock that reads start now and runs speed
-// (positive) times as fast as base.
+// NewScaledClock returns a clock that reads start when first read and runs
+// speed (positive) times as fast as base.
 func NewScaledClock(base Clock, start time.Time, speed float64) *ScaledClock {
-	return &ScaledClock{base: base, origin: base.Now(), start: start, speed: speed}
+	return &ScaledClock{base: base, start: start, speed: speed}
 }
 
 // Now returns the scaled time.
 func (c *ScaledClock) Now() time.Time {
-	return c.start.Add(time.Duration(float64(c.base.Now().Sub(c.origin)) * c.speed))
+	now := c.base.Now()
+	c.once.Do(func() { c.origin = now })
+	return c.start.Add(time.Duration(float64(now.Sub(c.origin)) * c.speed))
 }
 
 // NewTimer returns a timer that fires when the scaled clock has moved by d.

@@ -25,8 +25,9 @@ const MaxRate = 1e6
 // [NewSimulator] accepts: a trading day in about a second.
 const MaxSpeed = 1e5
 
-// ResyncLag is how far behind its schedule [Simulator.Run] may fall, say
-// because the process was suspended, before it drops the ticks it missed
+// ResyncLag is how far behind its schedule [Simulator.Run] may fall, in
+// real time (with a Speed, that much of real time), say because the
+// process was suspended, before it drops the ticks it missed
 // and restarts the schedule at the clock's time instead of publishing them
 // in a burst.
 const ResyncLag = time.Second
@@ -71,6 +72,8 @@ type Simulator struct {
 	seq     uint64    // sequence number of the next tick
 	running atomic.Bool
 	market  *marketState // nil without SimulatorConfig.Market
+	// resyncLag is ResyncLag of real time, in the clock's time.
+	resyncLag time.Duration
 }
 
 // symbolState is the price process of one symbol, with its parameters in
@@ -114,6 +117,8 @@ func NewSimulator(cfg SimulatorConfig) (*Simulator, error) {
 		start:   cfg.Clock.Now(),
 		meanGap: float64(time.Second) * cfg.Speed / cfg.Rate,
 		seq:     cfg.FirstSeq,
+		// ResyncLag is real time: a clock that runs faster is further ahead.
+		resyncLag: time.Duration(float64(ResyncLag) * cfg.Speed),
 	}
 	year := float64(TradingYear)
 	for i, sym := range s.symbols {
@@ -211,7 +216,7 @@ func (s *Simulator) run(ctx context.Context, step func(now time.Time) bool) erro
 	}()
 	for {
 		now := s.clock.Now()
-		if now.Sub(s.timeAt(s.at)) > ResyncLag {
+		if now.Sub(s.timeAt(s.at)) > s.resyncLag {
 			s.at = float64(now.Sub(s.start))
 		}
 		for {

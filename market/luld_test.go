@@ -99,4 +99,12 @@ func TestStatusAndBandsJSON(t *testing.T) {
 			t.Errorf("json = %s, %v; want %s", b, err, tt.want)
 		}
 	}
+	var s market.Status
+	if err := json.Unmarshal([]byte(tests[0].want), &s); err != nil || s != tests[0].v.(market.Status) {
+		t.Errorf("status read back %+v, %v", s, err)
+	}
+	var b market.Bands
+	if err := json.Unmarshal([]byte(tests[2].want), &b); err != nil || b != tests[2].v.(market.Bands) {
+		t.Errorf("bands read back %+v, %v", b, err)
+	}
 }

@@ -1,6 +1,8 @@
 package market
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -64,6 +66,24 @@ func (s *Status) AppendJSON(dst []byte) []byte {
 // MarshalJSON implements json.Marshaler with the form AppendJSON writes.
 func (s Status) MarshalJSON() ([]byte, error) { return s.AppendJSON(nil), nil }
 
+type statusJSON struct {
+	Seq    uint64 `json:"seq"`
+	Symbol string `json:"sym"`
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+	TS     int64  `json:"ts"`
+}
+
+// UnmarshalJSON implements json.Unmarshaler for the form AppendJSON writes.
+func (s *Status) UnmarshalJSON(b []byte) error {
+	var j statusJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("decode status: %w", err)
+	}
+	*s = Status{Seq: j.Seq, Symbol: j.Symbol, State: j.State, Reason: j.Reason, Time: time.Unix(0, j.TS)}
+	return nil
+}
+
 // Bands are a symbol's Limit Up–Limit Down price bands from Time on: a
 // trade below Lower or above Upper pauses it.
 //
@@ -98,3 +118,20 @@ func (b *Bands) AppendJSON(dst []byte) []byte {
 
 // MarshalJSON implements json.Marshaler with the form AppendJSON writes.
 func (b Bands) MarshalJSON() ([]byte, error) { return b.AppendJSON(nil), nil }
+
+// UnmarshalJSON implements json.Unmarshaler for the form AppendJSON writes.
+func (b *Bands) UnmarshalJSON(data []byte) error {
+	var j struct {
+		Seq    uint64  `json:"seq"`
+		Symbol string  `json:"sym"`
+		Ref    float64 `json:"ref"`
+		Lower  float64 `json:"lower"`
+		Upper  float64 `json:"upper"`
+		TS     int64   `json:"ts"`
+	}
+	if err := json.Unmarshal(data, &j); err != nil {
+		return fmt.Errorf("decode bands: %w", err)
+	}
+	*b = Bands{Seq: j.Seq, Symbol: j.Symbol, Ref: j.Ref, Lower: j.Lower, Upper: j.Upper, Time: time.Unix(0, j.TS)}
+	return nil
+}

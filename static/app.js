@@ -70,6 +70,7 @@ Object.defineProperty(window, 'tickerd', {
 
 connection.start({
   open() {
+    market.refresh();
     chart.loadWhenWanted();
     retryFailed();
   },

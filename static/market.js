@@ -3,14 +3,14 @@
 // symbols on the board (a data-halted attribute on their rows, which the
 // style sheet labels) and above the chart; and draws the selected symbol's
 // LULD bands on the chart. It learns the session and the schedule from
-// GET /api/market, and keeps up with the status and bands events of the
-// page's stream.
+// GET /api/market, asked when the stream opens and at every change of
+// session, and keeps up with the status and bands events of the page's
+// stream. Between answers the market's clock is taken to run at the pace
+// of the browser's.
 
 import { requestFrame } from './frame.js';
 import { selection } from './selection.js';
 import { priceSeries } from './chart.js';
-
-const REFRESH_MS = 10000; // how often the schedule is asked again
 
 const SESSION_LABELS = { pre: 'Pre-market', trading: 'Regular session', post: 'After-hours', closed: 'Market closed' };
 
@@ -28,7 +28,6 @@ const market = {
 let headEl = null;
 let chartHaltEl = null;
 let drawnBands = { sym: null, key: '', lines: [] };
-let refreshTimer = 0;
 
 // start puts the session into the header and asks for the schedule.
 export function start() {
@@ -44,12 +43,10 @@ export function start() {
   chartHaltEl.className = 'chart-halt';
   chartHaltEl.hidden = true;
   if (title) title.append(chartHaltEl);
-  refresh();
 }
 
-async function refresh() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(refresh, REFRESH_MS);
+// refresh asks for the session and the schedule again.
+export async function refresh() {
   try {
     const res = await fetch('/api/market', { cache: 'no-store' });
     if (!res.ok) return;

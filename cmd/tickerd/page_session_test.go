@@ -24,9 +24,8 @@ func TestPageShowsAHaltedSymbol(t *testing.T) {
 				getComputedStyle(tr.querySelector('.c-sym'), '::after').content.includes('halted');
 		});
 	})()`, 20*time.Second)
-	if got := eval[string](p, `tickerdMarket.header`); got != "Trading around the clock" {
-		t.Errorf("header %q; want the market trading around the clock", got)
-	}
+	p.waitFor("the market trading around the clock in the header",
+		`document.getElementById('market').textContent === 'Trading around the clock'`, 10*time.Second)
 
 	sym := eval[string](p, `tickerdMarket.halted.find((s) => document.querySelector('#rows tr[data-sym="' + s + '"]'))`)
 	p.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#rows tr[data-sym=%q]`, sym))))
