@@ -58,7 +58,8 @@
 // A [Source] is what a server's hub is fed from. The [Simulator] is the
 // default, in memory, in the same process. For more than one server, one
 // process runs the simulator into a [NATSPublisher], which stores every
-// tick in the JetStream stream TICKS on its symbol's subject ([Subject]:
+// tick (and, of a market, every status and bands, on [StatusSubject] and
+// [BandsSubject]) in the JetStream stream TICKS on its symbol's subject ([Subject]:
 // ticks.AAPL, ticks.NASDAQ_3AAAPL; the tick's JSON, with an acknowledgement
 // and a message id, so that a retry is stored once), and every replica reads that stream through a [NATSSource]
 // in stream order. The source hands each tick on with Seq replaced by its
