@@ -2,6 +2,7 @@ package stream
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,10 +15,15 @@ import (
 // "updated":true, before the tick itself. Bar events carry no id: they
 // come before the event whose id a client resumes from, so a resume after
 // that id has seen them and one before it gets them again.
+//
+// An interval's bar events are made only while some stream asks for them,
+// so that streams without bars, and the replay ring, carry none; a resume
+// replays those made while it was away.
 type barClock struct {
-	mark   [len(barIntervals)]int64   // start of the open interval, Unix ns; 0: no event yet
-	open   [len(barIntervals)][]int32 // symbols with a bar in the open interval
-	listed [len(barIntervals)][]bool  // per symbol: in open
+	subs   [len(barIntervals)]atomic.Int32 // streams that receive each interval's bars
+	mark   [len(barIntervals)]int64        // start of the open interval, Unix ns; 0: no event yet
+	open   [len(barIntervals)][]int32      // symbols with a bar in the open interval
+	listed [len(barIntervals)][]bool       // per symbol: in open
 }
 
 func newBarClock(symbols int) barClock {
@@ -39,8 +45,12 @@ func (h *Hub) closeBars(ns int64, seq uint64) {
 			continue
 		}
 		bc.mark[iv] = start
+		wanted := bc.subs[iv].Load() > 0
 		for _, sym := range bc.open[iv] {
 			bc.listed[iv][sym] = false
+			if !wanted {
+				continue
+			}
 			if bar, ok := h.bars.newest(h.symbols[sym], iv); ok {
 				h.enqueueBar(int(sym), iv, bar, false, seq, ns)
 			}
@@ -63,8 +73,20 @@ func (h *Hub) noteBars(sym int, seq uint64, ns int64) {
 			}
 			continue
 		}
+		if bc.subs[iv].Load() == 0 {
+			continue
+		}
 		if bar, ok := h.bars.at(h.symbols[sym], iv, start); ok {
 			h.enqueueBar(sym, iv, bar, true, seq, ns)
+		}
+	}
+}
+
+// countBars adds delta to the count of streams that receive each interval of set.
+func (h *Hub) countBars(set BarSet, delta int32) {
+	for iv := range barIntervals {
+		if set.has(iv) {
+			h.barClock.subs[iv].Add(delta)
 		}
 	}
 }

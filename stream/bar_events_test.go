@@ -146,3 +146,23 @@ func TestLateTickChangesTheOlderBarItFallsIn(t *testing.T) {
 		t.Errorf("bars %+v; want %+v", got, want)
 	}
 }
+
+// TestNoBarsWithoutAStreamThatWantsThem keeps bar events out of batches
+// and the replay ring while no stream asks for their interval.
+func TestNoBarsWithoutAStreamThatWantsThem(t *testing.T) {
+	cfg := DefaultConfig([]string{"AAPL"}, testFraming{})
+	cfg.FlushInterval = time.Millisecond
+	h := runHub(t, cfg)
+	r := attach(t, h, Subscription{})
+	r.next()
+	for i, after := range []time.Duration{0, 2 * time.Second, 65 * time.Second} {
+		if err := h.Publish(barTick(uint64(i+1), "AAPL", after, 10, 1)); err != nil {
+			t.Fatal(err)
+		}
+		r.next()
+	}
+	got, _, n, _ := h.AppendSince(nil, testFraming{}, nil, allBars, 0, true, 10)
+	if n != 3 || strings.Contains(string(got), "bar ") {
+		t.Errorf("the ring holds %q; want the three ticks and no bar", got)
+	}
+}

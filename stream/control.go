@@ -118,7 +118,9 @@ func (w *writer) apply(ctl control) {
 	case controlSend:
 		c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)
 	case controlBars:
+		w.hub.countBars(c.bars, -1)
 		c.bars = ctl.bars
+		w.hub.countBars(c.bars, 1)
 	case controlClose:
 		if len(ctl.bytes) > 0 {
 			c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)

@@ -477,6 +477,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	buf := append([]byte(nil), sink.Head...)
 	h.metrics.clientsNow[fi].Add(1)
 	h.metrics.streamsOpened[fi].Inc()
+	h.countBars(c.bars, 1)
 	st := &Stream{h: h, c: c}
 	if sub.Resume && sub.LastID > h.flushed && h.cfg.ResumeWait > 0 {
 		c.held = true
@@ -513,7 +514,7 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 	switch kind {
 	case startReplay:
 		ring.after(lastID, func(e *event) {
-			if c.sub.Has(int(e.sym)) {
+			if wants(c.sub, c.bars, e) {
 				buf = append(buf, e.data...)
 			}
 		})

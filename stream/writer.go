@@ -381,6 +381,7 @@ func (w *writer) close(c *client, reason CloseReason) {
 	}
 	w.stats.closed[c.framing][reason]++
 	w.hub.metrics.clientsNow[c.framing].Add(-1)
+	w.hub.countBars(c.bars, -1)
 	if c.onClose != nil {
 		c.onClose()
 	}
