@@ -83,23 +83,19 @@ func handOn(subject string, data []byte, seq uint64, events MarketEvents) error 
 
 // publishedEvents stores a market's events in the tick stream, in the
 // order the market made them: ticks on their symbol's subject, statuses
-// and bands on theirs.
+// and bands on theirs, each message in bytes of its own.
 type publishedEvents struct {
-	store func(subject string, seq uint64)
-	buf   *[]byte
+	store func(subject string, data []byte, seq uint64)
 }
 
 func (e publishedEvents) Tick(t Tick) {
-	*e.buf = t.AppendJSON((*e.buf)[:0])
-	e.store(Subject(t.Symbol), t.Seq)
+	e.store(Subject(t.Symbol), t.AppendJSON(make([]byte, 0, 160)), t.Seq)
 }
 
 func (e publishedEvents) Status(s market.Status) {
-	*e.buf = s.AppendJSON((*e.buf)[:0])
-	e.store(StatusSubject(s.Symbol), s.Seq)
+	e.store(StatusSubject(s.Symbol), s.AppendJSON(make([]byte, 0, 96)), s.Seq)
 }
 
 func (e publishedEvents) Bands(b market.Bands) {
-	*e.buf = b.AppendJSON((*e.buf)[:0])
-	e.store(BandsSubject(b.Symbol), b.Seq)
+	e.store(BandsSubject(b.Symbol), b.AppendJSON(make([]byte, 0, 128)), b.Seq)
 }

@@ -45,12 +45,11 @@ func TestHandOnGivesTheStreamSequence(t *testing.T) {
 		subject string
 		data    []byte
 	}
-	var buf []byte
-	pub := publishedEvents{buf: &buf, store: func(subject string, _ uint64) {
+	pub := publishedEvents{store: func(subject string, data []byte, _ uint64) {
 		stored = append(stored, struct {
 			subject string
 			data    []byte
-		}{subject, append([]byte(nil), buf...)})
+		}{subject, data})
 	}}
 	pub.Status(market.Status{Seq: 7, State: market.StateTrading, Reason: market.ReasonSession, Time: at})
 	pub.Bands(market.Bands{Seq: 8, Symbol: "BRK.B", Ref: 400, Lower: 380, Upper: 420, Time: at})

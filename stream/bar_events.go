@@ -26,8 +26,8 @@ type barClock struct {
 	listed [len(barIntervals)][]bool       // per symbol: in open
 }
 
-func newBarClock(symbols int) barClock {
-	var b barClock
+func newBarClock(symbols int) *barClock {
+	b := &barClock{}
 	for i := range b.listed {
 		b.listed[i] = make([]bool, symbols)
 	}
@@ -38,7 +38,7 @@ func newBarClock(symbols int) barClock {
 // bar events with seq (the sequence number of the event that moved it).
 // h.mu is held.
 func (h *Hub) closeBars(ns int64, seq uint64) {
-	bc := &h.barClock
+	bc := h.barClock
 	for iv := range barIntervals {
 		start := barStart(ns, int64(barIntervals[iv].d))
 		if start <= bc.mark[iv] {
@@ -63,7 +63,7 @@ func (h *Hub) closeBars(ns int64, seq uint64) {
 // bars, which bars it opened and which closed ones it changed, sending
 // those. h.mu is held.
 func (h *Hub) noteBars(sym int, seq uint64, ns int64) {
-	bc := &h.barClock
+	bc := h.barClock
 	for iv := range barIntervals {
 		start := barStart(ns, int64(barIntervals[iv].d))
 		if start >= bc.mark[iv] {
