@@ -36,7 +36,7 @@ type client struct {
 	// the latest undelivered event of each symbol is kept; replaced counts
 	// the ticks that never went out.
 	conflating bool
-	latest     []event
+	latest     *latestEvents
 	replaced   int
 	heldMarket []event           // the latest status, bands and bar events while conflating
 	heldIndex  map[marketKey]int // their places in heldMarket

@@ -94,10 +94,10 @@ func (m *marketFlags) simulator(cfg *feed.SimulatorConfig) error {
 	return nil
 }
 
-// runSource feeds hub from source until ctx is done: its ticks, and its
-// statuses and bands when it is a market.
-func runSource(ctx context.Context, source feed.Source, hub *stream.Hub, log *slog.Logger) error {
-	events := hubEvents{hub: hub, log: log}
+// runSource feeds hub from source until ctx is done: its ticks through
+// publish, and its statuses and bands when it is a market.
+func runSource(ctx context.Context, source feed.Source, hub *stream.Hub, publish func(feed.Tick), log *slog.Logger) error {
+	events := hubEvents{hub: hub, tick: publish, log: log}
 	if m, ok := source.(feed.MarketSource); ok {
 		return m.RunMarket(ctx, events)
 	}
@@ -106,15 +106,12 @@ func runSource(ctx context.Context, source feed.Source, hub *stream.Hub, log *sl
 
 // hubEvents hands a source's events to the hub and logs those it rejects.
 type hubEvents struct {
-	hub *stream.Hub
-	log *slog.Logger
+	hub  *stream.Hub
+	tick func(feed.Tick)
+	log  *slog.Logger
 }
 
-func (e hubEvents) Tick(t feed.Tick) {
-	if err := e.hub.Publish(t); err != nil {
-		e.log.Debug("tick rejected", "err", err)
-	}
-}
+func (e hubEvents) Tick(t feed.Tick) { e.tick(t) }
 
 func (e hubEvents) Status(s market.Status) {
 	if err := e.hub.PublishStatus(s); err != nil {
