@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,11 +32,12 @@ func getMarket(t *testing.T, td *tickerd) map[string]any {
 }
 
 // TestExchangeSessionOnALiveServer runs the early close of Christmas Eve
-// at half an hour a second: the stream starts in the regular session, gets the
+// at half an hour a second: the stream starts in the regular session (or,
+// started late, in after-hours), gets the
 // close and the end of after-hours as status events, and GET /api/market
 // follows, with Monday's open next.
 func TestExchangeSessionOnALiveServer(t *testing.T) {
-	td := startTickerd(t, "-session", "exchange", "-clock-start", "2026-12-24T12:50:00-05:00", "-clock-speed", "1800", "-rate", "200")
+	td := startTickerd(t, "-session", "exchange", "-clock-start", "2026-12-24T12:30:00-05:00", "-clock-speed", "1800", "-rate", "200")
 	s := openRaw(t, td.URL+"/events", "")
 	ny := market.NewYork().Location()
 	type status struct {
@@ -56,7 +58,7 @@ func TestExchangeSessionOnALiveServer(t *testing.T) {
 		states = append(states, snap.Market.State+"@"+time.Unix(0, snap.Market.TS).In(ny).Format("15:04"))
 	}
 	lastTick := map[string]time.Time{}
-	for len(states) < 3 {
+	for !slices.Contains(states, "closed@17:00") {
 		ev, err := s.next()
 		if err != nil {
 			t.Fatalf("after %v: %v", states, err)
@@ -78,8 +80,10 @@ func TestExchangeSessionOnALiveServer(t *testing.T) {
 			lastTick[tk.Symbol] = tk.Time
 		}
 	}
-	if strings.Join(states, " ") != "trading@12:50 post@13:00 closed@17:00" {
-		t.Fatalf("market statuses %v; want trading from 12:50, post at 13:00 and closed at 17:00", states)
+	// A stream that starts late (a busy machine) begins in after-hours.
+	got := strings.Join(states, " ")
+	if got != "trading@12:30 post@13:00 closed@17:00" && got != "post@13:00 closed@17:00" {
+		t.Fatalf("market statuses %v; want trading from 12:30, post at 13:00 and closed at 17:00", states)
 	}
 	closeAt := time.Date(2026, 12, 24, 22, 0, 0, 0, time.UTC)
 	for sym, at := range lastTick {
