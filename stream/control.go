@@ -43,13 +43,15 @@ func (s *Stream) Resubscribe(symbols *SymbolSet, maxFreq float64, added *SymbolS
 }
 
 // Send queues b, bytes the transport framed (an acknowledgement, a pong),
-// behind what the stream has queued so far.
+// behind what the stream has queued so far. The stream keeps b itself
+// until it is written: nothing may change it afterwards.
 func (s *Stream) Send(b []byte) {
 	s.h.addControl(control{c: s.c, kind: controlSend, bytes: b})
 }
 
 // Close ends the stream for reason once last (the transport's goodbye,
-// nil for none) is written, or when its write timeout runs out first.
+// nil for none; kept as Send keeps its bytes) is written, or when its
+// write timeout runs out first.
 func (s *Stream) Close(last []byte, reason CloseReason) {
 	s.h.addControl(control{c: s.c, kind: controlClose, bytes: last, reason: reason})
 }

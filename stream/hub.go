@@ -17,9 +17,10 @@ import (
 // Hub is the engine: it takes ticks in at one place (Publish), fans them
 // out to attached streams, and keeps what edges read: the latest quote of
 // each symbol, its bars and a replay ring for resuming streams. Publish
-// encodes each tick once per framing; Run gathers what was published every
-// FlushInterval and hands the batch to its writers, which make one
-// non-blocking write per stream.
+// encodes each tick once per framing; Run hands what was published to its
+// writers as one batch, which make one non-blocking write per stream: at
+// once when the hub is idle, or, while a cycle is being written and ticks
+// keep coming, gathered for up to FlushInterval.
 type Hub struct {
 	cfg      Config
 	symbols  []string
@@ -46,6 +47,8 @@ type Hub struct {
 	waiting  []*heldStream // resuming ahead of the feed
 	controls []control     // asked by transports since the last batch
 	flushes  chan struct{} // closed at the next batch with ticks; nil until someone waits
+	armed    bool          // Run is idle: the next tick wakes it rather than waiting for the timer
+	wake     chan struct{} // capacity 1: a tick arrived while Run was armed
 	state    hubState
 	lastAt   time.Time // when the newest tick was accepted
 	market   marketBook
@@ -91,6 +94,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		started:  make(chan struct{}),
 		market:   newMarketBook(len(cfg.Symbols)),
 		barClock: newBarClock(len(cfg.Symbols)),
+		wake:     make(chan struct{}, 1),
 	}
 	for range cfg.Framings {
 		h.rings = append(h.rings, newReplayRing(cfg.ReplaySize))
@@ -172,6 +176,7 @@ func (h *Hub) Publish(t feed.Tick) error {
 	h.body = t.AppendJSON(h.body[:0])
 	h.enqueue(event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano()}, t.Seq, h.body)
 	h.ticks = append(h.ticks, t)
+	h.wakeLocked()
 	h.metrics.ticks[i].Inc()
 	h.metrics.lastTick.Set(float64(t.Time.UnixNano()) / 1e9)
 	return nil
@@ -258,10 +263,30 @@ func (h *Hub) Status() Status {
 // Started is closed once Run serves streams.
 func (h *Hub) Started() <-chan struct{} { return h.started }
 
-// Run flushes published ticks to the streams every FlushInterval until ctx is
-// done, then closes every stream so that its client reconnects (elsewhere,
-// behind a load balancer) and returns nil. Run owns the writer goroutines and
-// waits for them.
+// wakeLocked tells an idle Run that something was queued for the streams.
+// h.mu is held.
+func (h *Hub) wakeLocked() {
+	if !h.armed {
+		return
+	}
+	h.armed = false
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run writes published ticks to the streams until ctx is done, then closes
+// every stream so that its client reconnects (elsewhere, behind a load
+// balancer) and returns nil. Run owns the writer goroutines and waits for
+// them.
+//
+// A tick that arrives while no cycle is being written starts one at once;
+// ticks that arrive while a cycle is being written wait for the next
+// FlushInterval after that cycle began, so that under load every stream
+// gets one write per interval however fast ticks come, and no tick waits
+// longer than the cycle before it plus FlushInterval. Joins, controls,
+// held streams, backlogs and housekeeping go at that pace too.
 func (h *Hub) Run(ctx context.Context) error {
 	h.mu.Lock()
 	if h.state != hubIdle {
@@ -288,18 +313,25 @@ func (h *Hub) Run(ctx context.Context) error {
 		backlogged       bool
 		nextWriter       int
 	)
+	h.rearm()
 	for {
 		select {
 		case <-ctx.Done():
 			h.stop()
 			return nil
 		case <-timer.C():
+			select { // a wake the timer overtook has nothing left to do
+			case <-h.wake:
+			default:
+			}
+		case <-h.wake:
 		}
 		timer.Reset(h.cfg.FlushInterval)
 		now := h.clock.Now()
 		b, joins, controls := h.takeBatch(now)
 		housekeeping := now.Sub(lastHousekeeping) >= h.housekeepingInterval()
 		if b.empty() && len(joins) == 0 && len(controls) == 0 && !backlogged && !housekeeping {
+			h.rearm()
 			continue
 		}
 		if housekeeping {
@@ -315,6 +347,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			w.controls = append(w.controls, ctl)
 		}
 		h.dispatch(cycle{batch: b, now: now, housekeeping: housekeeping})
+		h.rearm()
 		backlogged = false
 		conflating := 0
 		for _, w := range h.writers {
@@ -323,6 +356,15 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		h.metrics.conflating.Set(float64(conflating))
 	}
+}
+
+// rearm lets the next tick wake Run at once, unless ticks arrived while
+// the last cycle was being written: those, and the ones that follow them,
+// wait for the timer.
+func (h *Hub) rearm() {
+	h.mu.Lock()
+	h.armed = len(h.ticks) == 0
+	h.mu.Unlock()
 }
 
 // housekeepingInterval is how often heartbeats, write deadlines and departed
@@ -468,6 +510,12 @@ type batch struct {
 
 func (b *batch) empty() bool { return len(b.frames) == 0 }
 
+// The buffers batches are encoded in: each holds many batches back to back.
+const (
+	batchBufferBytes = 32 << 10 // a new buffer's size, unless one batch needs more
+	minBatchRoom     = 1 << 10  // room below which a buffer gets no further batch
+)
+
 // takeBatch moves the pending ticks into the replay rings and the quotes
 // and returns them with the streams that joined since the last flush.
 // Doing both under one lock is what makes a joining stream's replay or
@@ -475,6 +523,7 @@ func (b *batch) empty() bool { return len(b.frames) == 0 }
 func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.armed = false // a cycle is under way; what arrives now waits for the next
 	// Held streams start from the state before this batch, which then
 	// continues them like any other joining stream; so do the snapshots of
 	// symbols a stream has just added.
@@ -494,12 +543,20 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 				start = e.end
 				h.rings[f].push(*e)
 			}
+			// The next batch is encoded in the rest of this one's buffer,
+			// past the bytes the writers read, so the replay ring, which
+			// keeps a buffer alive while it holds any of its events, holds
+			// a few large buffers full to the end rather than one per batch
+			// with room to spare. A buffer too full for another batch is
+			// followed by a new one.
+			rest := p.buf[len(p.buf):]
+			if cap(rest) < len(p.buf)+len(p.buf)/4 || cap(rest) < minBatchRoom {
+				rest = make([]byte, 0, max(batchBufferBytes, 2*len(p.buf)))
+			}
+			p.buf = p.buf[:len(p.buf):len(p.buf)]
 			b.frames[f] = p
-			// The replay ring keeps this buffer alive while it holds any
-			// of its events, so the next one is sized by this batch, not
-			// grown to the largest burst ever seen.
 			h.pending[f] = framed{
-				buf:    make([]byte, 0, len(p.buf)+len(p.buf)/4),
+				buf:    rest,
 				events: make([]event, 0, len(p.events)+len(p.events)/4),
 			}
 		}

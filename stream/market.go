@@ -83,6 +83,7 @@ func (h *Hub) PublishStatus(s market.Status) error {
 	h.body = s.AppendJSON(h.body[:0])
 	h.enqueue(event{seq: s.Seq, sym: sym, kind: uint8(KindStatus), ts: s.Time.UnixNano()}, s.Seq, h.body)
 	h.market.pending = append(h.market.pending, marketUpdate{ticks: len(h.ticks), status: &s})
+	h.wakeLocked()
 	return nil
 }
 
@@ -124,6 +125,7 @@ func (h *Hub) PublishBands(b market.Bands) error {
 	h.body = b.AppendJSON(h.body[:0])
 	h.enqueue(event{seq: b.Seq, sym: int32(i), kind: uint8(KindBands), ts: b.Time.UnixNano()}, b.Seq, h.body)
 	h.market.pending = append(h.market.pending, marketUpdate{ticks: len(h.ticks), bands: &b})
+	h.wakeLocked()
 	return nil
 }
 

@@ -317,7 +317,7 @@ func (w *writer) endConflation(c *client) {
 
 // flushBacklog makes one non-blocking write of c's backlog.
 func (w *writer) flushBacklog(c *client, now time.Time) CloseReason {
-	w.segs = append(w.segs[:0], c.backlog[c.sent:])
+	w.segs = c.unwritten(w.segs[:0])
 	n, err := w.vectors.write(&c.sock, w.segs)
 	w.stats.writes++
 	w.stats.bytes += n

@@ -150,7 +150,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.replay, "replay", stream.DefaultReplaySize, "ticks kept for resuming streams with Last-Event-ID; 0 turns replay off (every resume gets a resync snapshot)")
 	fs.DurationVar(&c.heartbeat, "heartbeat", stream.DefaultHeartbeat, "heartbeat comment on streams idle this long")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", stream.DefaultWriteTimeout, "close a stream whose client accepts no bytes for this long")
-	fs.DurationVar(&c.flushInterval, "flush-interval", stream.DefaultFlushInterval, "how long ticks are gathered before one write per stream")
+	fs.DurationVar(&c.flushInterval, "flush-interval", stream.DefaultFlushInterval, "while streams are being written, how long new ticks are gathered for one write per stream; a tick that finds the hub idle is written at once")
 	fs.IntVar(&c.queueBytes, "queue-bytes", stream.DefaultQueueBytes, "bytes queued for a slow stream before it gets only the latest tick per symbol")
 	fs.IntVar(&c.sendBuffer, "send-buffer", stream.DefaultSendBuffer, "kernel send buffer (SO_SNDBUF) of each stream's socket, in bytes, so that a client that stops reading is conflated and closed in seconds; 0: the kernel's default, which grows to megabytes")
 	fs.DurationVar(&c.retry, "retry", sse.DefaultRetry, "reconnect delay advertised to clients; 0: reconnect at once")
