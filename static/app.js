@@ -5,6 +5,7 @@
 import * as board from './board.js';
 import * as chart from './chart.js';
 import * as connection from './connection.js';
+import * as market from './market.js';
 import { drawEachFrame, framesDrawn, requestFrame } from './frame.js';
 import { rememberTick } from './recent-ticks.js';
 import { readURL, selection, writeURL } from './selection.js';
@@ -32,10 +33,13 @@ drawEachFrame([
   board.drawSortMarks,
   board.draw,
   chart.draw,
+  market.draw,
 ]);
 
 board.start({ select });
 chart.start();
+market.start();
+Object.defineProperty(window, 'tickerdMarket', { value: market.view });
 
 // A read-only view of the stream's health, for tests and the console.
 const health = connection.health;
@@ -66,6 +70,7 @@ Object.defineProperty(window, 'tickerd', {
 
 connection.start({
   open() {
+    market.refresh();
     chart.loadWhenWanted();
     retryFailed();
   },
@@ -90,6 +95,10 @@ connection.start({
   },
   conflated() {
     chart.reload();
+  },
+  market(kind, body) {
+    if (kind === 'snapshot') market.applySnapshot(body);
+    else market.apply(kind, body);
   },
 });
 

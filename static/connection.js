@@ -81,6 +81,7 @@ const link = {
   snapshot: receiveSnapshot,
   tick: receiveTick,
   conflated: receiveConflated,
+  market: receiveMarket,
 };
 
 // start opens the stream and hands what arrives to on:
@@ -90,6 +91,8 @@ const link = {
 //                                     same stream resumed and newer quotes win
 //   on.tick(t)                        a tick not seen before, in sequence order
 //   on.conflated()                    the server skipped ticks for this page
+//   on.market(kind, body)             a status or bands event, in sequence with the ticks,
+//                                     and ('snapshot', s) for the market's part of each snapshot
 // The page's ?transport=sse|ws|poll chooses the transport; without it the
 // page uses SSE and falls back to polling (see canFallBack).
 export function start(on) {
@@ -192,6 +195,22 @@ function receiveSnapshot(s) {
   }
   stream.haveSnapshot = true;
   handlers.snapshot(s.quotes, { first, fresh });
+  if (handlers.market) handlers.market('snapshot', s);
+}
+
+// receiveMarket takes a status or bands event: it has its place in the
+// ticks' sequence, so it counts there like a tick.
+function receiveMarket(kind, e) {
+  stream.delivered = true;
+  if (stream.haveSnapshot) {
+    if (e.seq <= stream.lastSeq) {
+      stream.duplicates++;
+      return;
+    }
+    if (e.seq !== stream.lastSeq + 1 && stream.lossAllowance === 0) stream.gaps++;
+  }
+  stream.lastSeq = e.seq;
+  if (handlers.market) handlers.market(kind, e);
 }
 
 function receiveTick(t) {

@@ -50,6 +50,10 @@ export function openWebSocket(link) {
       case 'conflated':
         link.conflated(body);
         break;
+      case 'status':
+      case 'bands':
+        link.market(type, body);
+        break;
       case 'error':
         console.warn('tickerd: the server refused a subscription:', body.error, body.symbols || '');
         break;

@@ -43,6 +43,10 @@ type client struct {
 	conflating bool
 	latest     *latestEvents
 	replaced   int
+	heldMarket []event           // the latest status, bands and bar events while conflating
+	heldIndex  map[marketKey]int // their places in heldMarket
+
+	bars BarSet // the bar intervals it receives
 
 	lastWrite    time.Time // last time the socket accepted bytes
 	lastProgress time.Time // same, or when the backlog was last empty

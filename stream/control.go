@@ -18,6 +18,7 @@ const (
 	controlResubscribe controlKind = iota
 	controlSend
 	controlClose
+	controlBars
 )
 
 // control is one change a transport asked of a stream, handed to the
@@ -30,6 +31,7 @@ type control struct {
 	maxFreq float64    // resubscribe: the new cap; 0: none
 	bytes   []byte     // send and close: framed bytes; resubscribe: the snapshot, composed in takeBatch
 	reason  CloseReason
+	bars    BarSet // bars: the new intervals
 }
 
 // Resubscribe makes the stream receive symbols from the next batch on,
@@ -114,6 +116,10 @@ func (w *writer) apply(ctl control) {
 		}
 	case controlSend:
 		c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)
+	case controlBars:
+		w.hub.countBars(c.bars, -1)
+		c.bars = ctl.bars
+		w.hub.countBars(c.bars, 1)
 	case controlClose:
 		if len(ctl.bytes) > 0 {
 			c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)

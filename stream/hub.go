@@ -54,12 +54,15 @@ type Hub struct {
 	wake     chan struct{} // capacity 1: a tick arrived while Run was armed
 	state    hubState
 	lastAt   time.Time // when the newest tick was accepted
+	market   marketBook
+	barClock *barClock
 }
 
 // framed is one framing's encoding of a run of events, back to back in buf.
 type framed struct {
 	buf    []byte
 	events []event
+	bars   bool       // some of events are bars
 	syms   *SymbolSet // the symbols of events, in a batch; nil: not known
 }
 
@@ -92,6 +95,8 @@ func NewHub(cfg Config) (*Hub, error) {
 		pending:  make([]framed, len(cfg.Framings)),
 		bars:     NewBarStore(cfg.Symbols, BarsPerInterval(cfg.BarBytes, cfg.capacity(), cfg.BarCapacity)),
 		started:  make(chan struct{}),
+		market:   newMarketBook(cfg.capacity()),
+		barClock: newBarClock(cfg.capacity()),
 		wake:     make(chan struct{}, 1),
 	}
 	for range cfg.Framings {
@@ -137,6 +142,7 @@ var (
 	ErrSequence      = errors.New("sequence number not after the previous tick's")
 	ErrBadPrice      = errors.New("price not positive and finite, or bid not below ask")
 	ErrPriceJump     = errors.New("price implausibly far from the symbol's last")
+	ErrHalted        = errors.New("symbol's trading is halted")
 )
 
 // Publish is where every tick enters the engine, whatever its source. It
@@ -171,20 +177,21 @@ func (h *Hub) Publish(t feed.Tick) error {
 			return err
 		}
 	}
+	if h.market.halted[i] {
+		h.metrics.rejectedBy[rejectedHalted].Inc()
+		return fmt.Errorf("%w: %s", ErrHalted, t.Symbol)
+	}
 	if last, ok := h.prices[i].admit(t.Price, h.cfg.MaxPriceJump); !ok {
 		h.metrics.rejectedBy[rejectedPriceJump].Inc()
 		return fmt.Errorf("%w: %s px=%v after %v", ErrPriceJump, t.Symbol, t.Price, last)
 	}
 	h.lastSeq = t.Seq
 	h.lastAt = h.clock.Now()
+	h.closeBars(t.Time.UnixNano(), t.Seq)
 	h.bars.Add(t)
+	h.noteBars(i, t.Seq, t.Time.UnixNano())
 	h.body = t.AppendJSON(h.body[:0])
-	for f, framing := range h.framings {
-		p := &h.pending[f]
-		p.buf = framing.AppendEvent(p.buf, KindTick, t.Seq, h.body)
-		// data is set in takeBatch, once buf has stopped growing.
-		p.events = append(p.events, event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano(), end: len(p.buf)})
-	}
+	h.enqueue(event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano()}, t.Seq, h.body)
 	h.ticks = append(h.ticks, t)
 	h.wakeLocked()
 	h.metrics.ticks[i].Inc()
@@ -542,7 +549,7 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 	}
 	controls := h.takeControls()
 	var b batch
-	if len(h.ticks) > 0 {
+	if h.lastSeq > h.flushed {
 		b.frames = make([]framed, len(h.pending))
 		for f := range h.pending {
 			p := h.pending[f]
@@ -574,11 +581,8 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 		for f := range b.frames {
 			b.frames[f].syms = syms
 		}
-		for _, t := range h.ticks {
-			i, _ := h.lookup(t.Symbol)
-			h.quotes[i].Apply(t)
-		}
-		h.flushed = h.ticks[len(h.ticks)-1].Seq
+		h.applyTicks()
+		h.flushed = h.lastSeq
 		h.ticks = h.ticks[:0]
 		if h.flushes != nil {
 			close(h.flushes)
@@ -598,6 +602,7 @@ type Subscription struct {
 	LastID  uint64
 	MaxFreq float64   // most ticks per second per symbol, the latest winning; 0: no cap
 	Until   time.Time // when the stream's credentials expire and it ends; zero: never
+	Bars    BarSet    // the intervals whose bar events it receives
 }
 
 // Sink is where an attached stream's events go.
@@ -645,6 +650,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	if sub.MaxFreq > 0 {
 		c.throttle = newThrottle(sub.MaxFreq, len(h.symbols))
 	}
+	c.bars = sub.Bars
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != hubRunning {
@@ -653,6 +659,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	buf := append([]byte(nil), sink.Head...)
 	h.metrics.clientsNow[fi].Add(1)
 	h.metrics.streamsOpened[fi].Inc()
+	h.countBars(c.bars, 1)
 	st := &Stream{h: h, c: c}
 	h.departed.watch(c)
 	if sub.Resume && sub.LastID > h.flushed && h.cfg.ResumeWait > 0 {
@@ -694,7 +701,7 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 	switch kind {
 	case startReplay:
 		ring.after(lastID, func(e *event) {
-			if c.sub.Has(int(e.sym)) {
+			if wants(c.sub, c.bars, e) {
 				buf = append(buf, e.data...)
 			}
 		})
@@ -749,7 +756,9 @@ func (h *Hub) appendSnapshot(dst []byte, framing Framing, sub *SymbolSet, resync
 		first = false
 		body = h.quotes[i].AppendJSON(body)
 	}
-	body = append(body, "]}"...)
+	body = append(body, ']')
+	body = h.appendMarketSnapshot(body, sub)
+	body = append(body, '}')
 	h.body = body
 	return framing.AppendEvent(dst, KindSnapshot, h.flushed, body)
 }

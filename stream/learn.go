@@ -31,6 +31,12 @@ func (h *Hub) lookup(symbol string) (int, bool) {
 	return i.(int), true
 }
 
+// indexOf returns the index of symbol, which is in the universe.
+func (h *Hub) indexOf(symbol string) int {
+	i, _ := h.lookup(symbol)
+	return i
+}
+
 // learnLocked makes symbol, which a tick being accepted is of, the next
 // symbol of the universe, unless the universe has learned as many as it
 // may or another tick learned it first. h.mu is held.

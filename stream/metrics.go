@@ -48,7 +48,7 @@ var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttle
 // ticksRejectedNames are the labels of tickerd_feed_ticks_rejected_total,
 // which Hub.Publish counts as it refuses a tick. The labels of
 // tickerd_streams_closed_total are CloseReason's names.
-var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump", "universe_full"}
+var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump", "halted", "universe_full"}
 
 // Why Publish refuses a tick: indices into ticksRejectedNames.
 const (
@@ -56,6 +56,7 @@ const (
 	rejectedBadPrice
 	rejectedSequence
 	rejectedPriceJump
+	rejectedHalted
 	rejectedUniverseFull // an unknown symbol with the universe learned to its bound
 	tickRejections
 )
@@ -91,7 +92,7 @@ func newMetrics(reg prometheus.Registerer, symbols, transports []string, perSymb
 		}, []string{"transport", "reason"}),
 		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_feed_ticks_rejected_total",
-			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump, universe_full (an unknown symbol after the server learned as many as it may).",
+			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump, halted (its symbol's trading is halted or paused), universe_full (an unknown symbol after the server learned as many as it may).",
 		}, []string{"reason"}),
 		lastTick: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tickerd_feed_last_tick_timestamp_seconds",

@@ -5,7 +5,9 @@ import "sort"
 // event is one encoded SSE event, shared by every stream that carries it.
 type event struct {
 	seq  uint64
-	sym  int32
+	sym  int32  // index of its symbol; -1 for the market
+	kind uint8  // its Kind; the zero value is KindTick
+	bar  uint8  // of a bar event, the index of its interval
 	ts   int64  // tick creation time, Unix nanoseconds
 	data []byte // the whole event: "id: …\nevent: tick\ndata: {…}\n\n"
 	end  int    // end of data in its batch's buffer

@@ -89,6 +89,8 @@ type config struct {
 	replaySpeed     float64 // -feed replay
 	replayLoop      bool    // -feed replay
 	learnSymbols    int     // symbols a server fed from outside may learn from its feed
+
+	market marketFlags // the simulated market's sessions and clock
 }
 
 // Defaults of the flags that only the program has.
@@ -198,6 +200,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&c.replaySpeed, "replay-speed", 1, "with -feed replay: how many times faster than recorded the file plays")
 	fs.BoolVar(&c.replayLoop, "replay-loop", false, "with -feed replay: play the file again from its start after its end")
 	fs.IntVar(&c.learnSymbols, "learn-symbols", 0, "with -feed http, replay or nats (and tickerd publish -feed http): how many symbols beyond -symbols the universe takes up from the feed, on each one's first accepted tick; past them a tick of an unknown symbol is rejected; 0: the universe is -symbols")
+	c.market.register(fs)
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -268,6 +271,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if r == rolePublish && c.natsMaxBytes < 1<<20 {
 		return c, usageError{fmt.Errorf("-nats-max-bytes %d: want at least 1048576 bytes", c.natsMaxBytes)}
+	}
+	if err := c.market.validate(); err != nil {
+		return c, usageError{err}
 	}
 	if (r == rolePublish || c.feed == feedNATS) && c.natsURL == "" {
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}
