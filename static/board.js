@@ -46,6 +46,7 @@ const changed = {
   sparks: new Set(),
   order: false, // filter, sort or view changed: order again
   window: false, // scrolled or resized: draw other rows
+  toTop: false, // scroll the board to the top of its order
   sortMarks: true,
   views: true,
 };
@@ -100,7 +101,7 @@ export function start({ select, shown }) {
 
   filterInput.addEventListener('input', () => {
     board.filter = filterInput.value.trim().toUpperCase();
-    reorder();
+    reorder({ toTop: true });
   });
   filterInput.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {
@@ -110,7 +111,7 @@ export function start({ select, shown }) {
     } else if (e.key === 'Escape') {
       filterInput.value = '';
       board.filter = '';
-      reorder();
+      reorder({ toTop: true });
     } else if (e.key === 'ArrowDown') {
       focusIndex(0);
       e.preventDefault();
@@ -126,7 +127,12 @@ export function start({ select, shown }) {
   });
 
   for (const b of document.querySelectorAll('[data-sort]')) b.addEventListener('click', () => chooseSort(b.dataset.sort));
-  for (const b of document.querySelectorAll('[data-board-view]')) b.addEventListener('click', () => watchlist.chooseView(b.dataset.boardView));
+  for (const b of document.querySelectorAll('[data-board-view]')) {
+    b.addEventListener('click', () => {
+      changed.toTop = true;
+      watchlist.chooseView(b.dataset.boardView);
+    });
+  }
   watchlist.onChange(() => {
     changed.views = true;
     for (const r of drawn) changed.cells.add(r);
@@ -150,8 +156,11 @@ export function start({ select, shown }) {
   }, RESORT_CHECK_MS);
 }
 
-function reorder() {
+// reorder orders the rows again in the next frame; with toTop (a new
+// filter, sort or view) the board shows the top of the new order.
+function reorder({ toTop } = { toTop: false }) {
   changed.order = true;
+  if (toTop) changed.toTop = true;
   requestFrame();
 }
 
@@ -311,7 +320,7 @@ function chooseSort(key) {
     board.sortDir = key === 'pct' ? -1 : 1; // biggest gainers first
   }
   changed.sortMarks = true;
-  reorder();
+  reorder({ toTop: true });
 }
 
 function resortWhenDue() {
@@ -415,6 +424,10 @@ export function draw(now) {
     changed.order = false;
     order();
     changed.window = true;
+    if (changed.toTop) {
+      changed.toTop = false;
+      if (!whole()) scrollToTop();
+    }
   }
   if (changed.window) {
     changed.window = false;
@@ -532,6 +545,17 @@ function order() {
   document.getElementById('board-count').textContent = f && n !== total ? n + ' of ' + total : String(total);
 }
 
+// scrollToTop scrolls the board, or the page on a narrow screen, to the
+// board's first row.
+function scrollToTop() {
+  if (scroller.scrollHeight > scroller.clientHeight + 1) {
+    scroller.scrollTop = 0;
+  } else {
+    const top = padTop.getBoundingClientRect().top;
+    if (top < 0) window.scrollBy(0, top - tbody.parentElement.tHead.getBoundingClientRect().height);
+  }
+}
+
 // windowRange is the part of the order to draw: all of it when the board
 // is whole, else the rows the screen shows of the board and OVERSCAN more
 // either side.
@@ -544,8 +568,12 @@ function windowRange() {
   const top = Math.max(box.top + head, 0) - origin;
   const bottom = Math.min(box.bottom, window.innerHeight) - origin;
   const h = board.rowHeight;
-  const from = Math.max(0, Math.min(n, Math.floor(top / h) - OVERSCAN));
-  const to = Math.max(from, Math.min(n, Math.ceil(bottom / h) + OVERSCAN));
+  const rows = Math.ceil((bottom - top) / h);
+  // Past the end of a shorter order (before the browser clamps the
+  // scroll), the last screen of it.
+  const first = Math.min(Math.floor(top / h), n - rows);
+  const from = Math.max(0, first - OVERSCAN);
+  const to = Math.max(from, Math.min(n, first + rows + OVERSCAN));
   return [from, to];
 }
 
