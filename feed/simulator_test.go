@@ -118,7 +118,7 @@ func TestSimulatorIsDeterministic(t *testing.T) {
 func onCentGrid(p float64) bool { return math.Round(p*100)/100 == p }
 
 func TestSimulatorTickInvariants(t *testing.T) {
-	thousand := make([]feed.Symbol, feed.MaxSymbols)
+	thousand := make([]feed.Symbol, 1000)
 	for i := range thousand {
 		thousand[i] = feed.Symbol{Name: "S" + strconv.Itoa(i), Price: float64(1 + i), Volatility: 0.5}
 	}

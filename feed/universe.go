@@ -22,8 +22,10 @@ type Symbol struct {
 }
 
 // Limits on a universe, enforced by [ParseSymbols] and [NewSimulator].
+// MaxSymbols is ten times the largest national equity market's listing
+// count; the memory a symbol costs is measured in BENCHMARKS.md.
 const (
-	MaxSymbols    = 1000
+	MaxSymbols    = 100_000
 	MaxVolatility = 5.0
 	MaxDrift      = 5.0
 	// MaxPrice keeps every price, in cents, exactly representable in a
@@ -31,9 +33,10 @@ const (
 	MaxPrice = 1e9
 )
 
-// maxSymbolsFile bounds the size of a file read by ParseSymbols("@path");
-// MaxSymbols entries fit in a small fraction of it.
-const maxSymbolsFile = 1 << 20
+// maxSymbolsFile bounds the size of a file read by ParseSymbols("@path"):
+// MaxSymbols entries of the longest names and parameters written out in
+// full (about 140 bytes each) fit in it.
+const maxSymbolsFile = 16 << 20
 
 // DefaultUniverse returns about fifty large US stocks with plausible start
 // prices and volatilities and zero drift. Each call returns a new slice.
@@ -105,7 +108,9 @@ func DefaultUniverse() []Symbol {
 //     blanks around items are ignored;
 //   - @PATH: a JSON file holding an array of
 //     {"name":"ACME","price":12.5,"volatility":0.4,"drift":0}, where drift
-//     may be omitted (0) and other fields are rejected.
+//     may be omitted (0) and other fields are rejected;
+//   - synthetic:N or synthetic:N/SEED: the universe of [SyntheticUniverse]
+//     (N symbols, seed 1 when none is given).
 //
 // The result has between 1 and [MaxSymbols] symbols with distinct names
 // that follow the symbol rule ([CheckSymbol]), prices in (0, [MaxPrice]],
@@ -117,6 +122,8 @@ func ParseSymbols(spec string) ([]Symbol, error) {
 		return DefaultUniverse(), nil
 	case strings.HasPrefix(spec, "@"):
 		return readSymbolsFile(spec[1:])
+	case strings.HasPrefix(spec, syntheticPrefix):
+		return parseSynthetic(spec[len(syntheticPrefix):])
 	default:
 		return parseSymbolList(spec)
 	}

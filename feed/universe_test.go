@@ -104,8 +104,15 @@ func TestParseSymbols(t *testing.T) {
 		{spec: "ACME=1/NaN", wantErr: `symbol "ACME": volatility NaN must be`},
 		{spec: "ACME=1/0.4/6", wantErr: `symbol "ACME": drift 6 must be in [-5, 5]`},
 		{spec: "ACME=1/0.4/NaN", wantErr: `symbol "ACME": drift NaN must be`},
-		{spec: tooMany, wantErr: "too many symbols: 1001, at most 1000"},
+		{spec: tooMany, wantErr: "too many symbols: 100001, at most 100000"},
 		{spec: "@", wantErr: "symbols file: empty path after @"},
+		{spec: "synthetic:3", want: feed.DefaultUniverse()[:3]},
+		{spec: "synthetic:0", wantErr: "synthetic:0: synthetic universe of 0 symbols: want 1 to 100000"},
+		{spec: "synthetic:100001", wantErr: "synthetic universe of 100001 symbols: want 1 to 100000"},
+		{spec: "synthetic:", wantErr: `synthetic:: "" is not a number of symbols`},
+		{spec: "synthetic:ten", wantErr: `synthetic:ten: "ten" is not a number of symbols`},
+		{spec: "synthetic:10/x", wantErr: `synthetic:10/x: seed "x" is not a whole number`},
+		{spec: "synthetic:10/-1", wantErr: `synthetic:10/-1: seed "-1" is not a whole number`},
 	}
 	for _, tt := range tests {
 		name := tt.spec
@@ -156,8 +163,8 @@ func TestParseSymbolsFile(t *testing.T) {
 		{name: "bad name", content: `[{"name":"acme","price":1,"volatility":1}]`, wantErr: `symbol "acme": lower-case 'a'; names are upper-case`},
 		{name: "bad exchange", content: `[{"name":"N1:ACME","price":1,"volatility":1}]`, wantErr: `symbol "N1:ACME": exchange "N1" has '1'`},
 		{name: "duplicate", content: `[{"name":"A","price":1,"volatility":1},{"name":"A","price":2,"volatility":1}]`, wantErr: `symbol "A": listed twice`},
-		{name: "too many", content: string(many), wantErr: "too many symbols: 1001, at most 1000"},
-		{name: "too large", content: `[` + strings.Repeat(" ", 1<<20) + `]`, wantErr: "larger than 1048576 bytes"},
+		{name: "too many", content: string(many), wantErr: "too many symbols: 100001, at most 100000"},
+		{name: "too large", content: `[` + strings.Repeat(" ", 16<<20) + `]`, wantErr: "larger than 16777216 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,7 +111,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go profiling (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off. Keep it off the public network")
-	fs.StringVar(&c.symbols, "symbols", "", "symbols to simulate: empty for the default universe, a comma list (NAME or NAME=price/volatility), or @file.json")
+	fs.StringVar(&c.symbols, "symbols", "", "symbols to simulate: empty for the default universe, a comma list (NAME or NAME=price/volatility), @file.json, or synthetic:N[/SEED] for N generated symbols")
 	fs.Float64Var(&c.rate, "rate", 100, "total ticks per second across all symbols")
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed of the simulated market; 0 picks one from the clock")
 	fs.Uint64Var(&c.firstSeq, "first-seq", 0, "sequence number of the first tick; 0 means the start time in Unix microseconds, so ids keep growing across restarts")
