@@ -13,8 +13,8 @@ import { backfillShown, backfilledCount, retryFailed } from './sparkline-backfil
 import { listUniverse } from './universe.js';
 import * as watchlist from './watchlist.js';
 
-const AGES_KEPT = 2000;
-const tickAges = []; // how old ticks of the rows drawn were when they arrived, in ms, newest last
+const AGES_KEPT = 5000;
+const tickAges = []; // [arrival (performance.now()), age in ms] of the ticks of rows drawn, newest last
 
 // select shows sym on the chart and marks its row; with focus, the row
 // takes the keyboard focus.
@@ -98,7 +98,10 @@ Object.defineProperty(window, 'tickerd', {
     get order() { return board.shownOrder(); },
     get boardView() { return watchlist.currentView(); },
     get pinned() { return watchlist.pinned(); },
-    get tickAges() { return tickAges.slice(); },
+    // tickAgesSince are how old (in ms, from their ts) the ticks of rows
+    // on screen were when they arrived, for those that arrived after t
+    // (a performance.now() time), of the newest AGES_KEPT.
+    tickAgesSince(t) { return tickAges.filter(([at]) => at > t).map(([, age]) => age); },
   }),
 });
 
@@ -142,7 +145,7 @@ connection.start({
     rememberTick(t);
     const r = board.rowOf(t.sym);
     if (r && r.el) {
-      tickAges.push(Date.now() - t.ts / 1e6);
+      tickAges.push([performance.now(), Date.now() - t.ts / 1e6]);
       if (tickAges.length > AGES_KEPT) tickAges.splice(0, tickAges.length - AGES_KEPT);
     }
     board.applyTick(t);
