@@ -129,7 +129,8 @@ connection.start({
       // A newer quote of the selected symbol than the chart has seen means
       // ticks went by it, while the stream was asking for other symbols.
       const q = quotes.find((x) => x.sym === selection.symbol);
-      if (q && chart.behind(q.seq)) chart.reload();
+      if (fresh && !first) chart.reload(); // a resync: ticks were missed
+      else if (q && chart.behind(q.seq)) chart.reload();
     } else if (first) {
       const asked = readURL().symbol;
       select(board.rowOf(asked) ? asked : board.symbols()[0], { focus: false });

@@ -80,6 +80,8 @@ type result struct {
 	AgeP50      float64 // ms; NaN when the page does not report tick ages
 	AgeP99      float64
 	AgeMax      float64
+	FilterMs    float64 // from a filter's input event to the end of the frame that shows it
+	SortMs      float64 // the same for a sort by change %
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -239,8 +241,8 @@ func measurePoint(ctx context.Context, bin, chromium string, pt point, pages []p
 			return nil, fmt.Errorf("%s: %w", pg.Name, err)
 		}
 		r.Point = pt
-		fmt.Fprintf(stderr, "   %.0f fps median (min %.0f), %d long tasks (longest %.0f ms, %.0f ms/s), heap %.1f MB, %.1f KB/s, %d rows, tick age p99 %.0f ms\n",
-			r.FPSMedian, r.FPSMin, r.LongTasks, r.LongestMS, r.LongMSPerS, r.HeapMB, r.BytesPerSec/1000, r.Rows, r.AgeP99)
+		fmt.Fprintf(stderr, "   %.0f fps median (min %.0f), %d long tasks (longest %.0f ms, %.0f ms/s), heap %.1f MB, %.1f KB/s, %d rows, tick age p99 %.0f ms, filter %.0f ms, sort %.0f ms\n",
+			r.FPSMedian, r.FPSMin, r.LongTasks, r.LongestMS, r.LongMSPerS, r.HeapMB, r.BytesPerSec/1000, r.Rows, r.AgeP99, r.FilterMs, r.SortMs)
 		out = append(out, r)
 	}
 	return out, nil
@@ -323,6 +325,34 @@ const collect = `(() => {
 	});
 })()`
 
+// react measures how long the board takes to answer a filter and then a
+// sort by change %: from the input event to the end of the frame that
+// shows the answer (the frame after the one that drew it has begun).
+const react = `(async () => {
+	const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+	const settle = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+	const f = document.getElementById('filter');
+	await frame();
+	let t = performance.now();
+	f.value = '1';
+	f.dispatchEvent(new Event('input'));
+	await settle();
+	const filterMs = performance.now() - t;
+	f.value = '';
+	f.dispatchEvent(new Event('input'));
+	await settle();
+	await frame();
+	t = performance.now();
+	document.querySelector('[data-sort="pct"]').click();
+	await settle();
+	return { filterMs, sortMs: performance.now() - t };
+})()`
+
+type reaction struct {
+	FilterMs float64 `json:"filterMs"`
+	SortMs   float64 `json:"sortMs"`
+}
+
 type collected struct {
 	T0     float64   `json:"t0"`
 	T1     float64   `json:"t1"`
@@ -390,7 +420,13 @@ func measurePage(ctx context.Context, chromium, tickerdAddr string, pg page, win
 	if err != nil {
 		return result{}, err
 	}
-	return summarize(pg.Name, got, bytesPerSec), nil
+	r := summarize(pg.Name, got, bytesPerSec)
+	reacted, err := chromedp.Run(bctx, chromedp.Evaluate[reaction](react, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return result{}, err
+	}
+	r.FilterMs, r.SortMs = reacted.FilterMs, reacted.SortMs
+	return r, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -443,17 +479,30 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// loadStart is the load average when the run began.
+var loadStart = loadAverage()
+
+// loadAverage is the machine's 1-minute load average, or "?" where
+// /proc/loadavg is not there.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
+
 // render writes the results as the Markdown of BENCHMARKS.md's page
 // section: one table per page, a row per point.
 func render(results []result, pages []page, window time.Duration, started time.Time, took time.Duration) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "Measured %s on %s (%s/%s, %d CPUs), %v window per page and point, took %v.\n\n",
-		started.UTC().Format("2006-01-02 15:04 MST"), host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), window, took.Round(time.Second))
+	fmt.Fprintf(&b, "Measured %s on %s (%s/%s, %d CPUs), %v window per page and point, took %v; load average %s at the start, %s at the end.\n\n",
+		started.UTC().Format("2006-01-02 15:04 MST"), host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), window, took.Round(time.Second), loadStart, loadAverage())
 	for _, pg := range pages {
 		fmt.Fprintf(&b, "#### %s\n\n", pg.Name)
-		b.WriteString("| symbols | ticks/s | fps median | fps min | long tasks | longest | long tasks ms/s | JS heap | received | rows in DOM | tick age p50 / p99 / max |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| symbols | ticks/s | fps median | fps min | long tasks | longest | long tasks ms/s | JS heap | received | rows in DOM | tick age p50 / p99 / max | filter | sort |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range results {
 			if r.Page != pg.Name {
 				continue
@@ -462,9 +511,9 @@ func render(results []result, pages []page, window time.Duration, started time.T
 			if !math.IsNaN(r.AgeP99) {
 				age = fmt.Sprintf("%.0f / %.0f / %.0f ms", r.AgeP50, r.AgeP99, r.AgeMax)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %d | %.0f ms | %.0f | %.1f MB | %.1f KB/s | %d | %s |\n",
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %d | %.0f ms | %.0f | %.1f MB | %.1f KB/s | %d | %s | %.0f ms | %.0f ms |\n",
 				thousands(r.Point.Symbols), thousands(r.Point.Rate), r.FPSMedian, r.FPSMin, r.LongTasks, r.LongestMS, r.LongMSPerS,
-				r.HeapMB, r.BytesPerSec/1000, r.Rows, age)
+				r.HeapMB, r.BytesPerSec/1000, r.Rows, age, r.FilterMs, r.SortMs)
 		}
 		b.WriteString("\n")
 	}
