@@ -171,21 +171,24 @@ export function want(sub) {
 }
 
 // follow makes sub (at most MAX_SUBSCRIBED symbols of it) the stream's
-// subscription: at once before the stream opens, else once it has held
-// still for FOLLOW_AFTER_MS, and only if it differs from the current one.
-function follow(sub) {
+// subscription, if it differs from the current one: at once before the
+// stream opens or with now (a follower's change, which it has waited
+// for), else once it has held still for FOLLOW_AFTER_MS.
+function follow(sub, { now } = { now: false }) {
   const next = sub.all ? { all: true } : { symbols: sub.symbols.slice(0, MAX_SUBSCRIBED) };
   clearTimeout(followTimer);
   if (!current) {
     subscription = next;
     return;
   }
-  followTimer = setTimeout(() => {
+  const apply = () => {
     if (sameSubscription(next, subscription)) return;
     subscription = next;
     requested++;
     current.follow(next);
-  }, FOLLOW_AFTER_MS);
+  };
+  if (now) apply();
+  else followTimer = setTimeout(apply, FOLLOW_AFTER_MS);
 }
 
 function sameSubscription(a, b) {

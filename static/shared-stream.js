@@ -16,6 +16,7 @@ const LOCK = 'tickerd-stream';
 const CHANNEL = 'tickerd-stream';
 const HELLO_EVERY_MS = 1000;
 const WANT_TTL_MS = 3500; // a follower not heard from this long is gone
+const SAY_AFTER_MS = 250; // a follower says what it wants once that has held still this long
 
 const tab = Math.random().toString(36).slice(2) + Date.now().toString(36);
 let channel = null;
@@ -23,6 +24,7 @@ let role = 'alone'; // leader | follower | alone (no locks: this tab streams for
 let hooks = null;
 let own = { all: true }; // what this tab wants
 let needSnapshot = true; // a follower waiting for its first snapshot
+let sayTimer = 0;
 const followers = new Map(); // tab -> { want, at }; the leader's
 let outbox = [];
 let flushing = false;
@@ -33,7 +35,7 @@ const flusher = new MessageChannel(); // a task soon after this one, even in a b
 //   event(type, body)  an event the leader received (a follower's)
 //   state(s)           the leader's stream state {state, transport, fallback}
 //   snapshot()         the leader's snapshot for a joining tab, or null before it has one
-//   wants(sub)         what every tab wants together changed (the leader's)
+//   wants(sub, {now})  what every tab wants together changed (the leader's); now: without waiting
 //   announceState()    a follower said hello: publish the stream's state
 export function start(h) {
   hooks = h;
@@ -76,11 +78,18 @@ export function followerCount() {
 }
 
 // want says what this tab wants: {all: true} or {symbols: [...]}.
+// A follower waits until its wants hold still, so that the leader, which
+// may be a background tab whose timers the browser slows down, can take
+// them at once.
 export function want(sub) {
   own = sub;
   if (!hooks) return; // start sends it
-  if (role === 'follower') hello();
-  else wantsChanged();
+  if (role === 'follower') {
+    clearTimeout(sayTimer);
+    sayTimer = setTimeout(hello, SAY_AFTER_MS);
+  } else {
+    wantsChanged();
+  }
 }
 
 // gotSnapshot tells a follower it needs no snapshot from the leader any more.
@@ -130,7 +139,7 @@ function receive(m) {
       case 'hello': {
         const before = followers.get(m.tab);
         followers.set(m.tab, { want: m.want, at: performance.now() });
-        if (!before || JSON.stringify(before.want) !== JSON.stringify(m.want)) wantsChanged();
+        if (!before || JSON.stringify(before.want) !== JSON.stringify(m.want)) wantsChanged({ now: true });
         hooks.announceState();
         if (m.need) {
           const s = hooks.snapshot();
@@ -142,7 +151,7 @@ function receive(m) {
         break;
       }
       case 'bye':
-        if (followers.delete(m.tab)) wantsChanged();
+        if (followers.delete(m.tab)) wantsChanged({ now: true });
         break;
     }
     return;
@@ -173,20 +182,21 @@ function prune() {
       gone = true;
     }
   }
-  if (gone) wantsChanged();
+  if (gone) wantsChanged({ now: true });
 }
 
 // wantsChanged tells the leader's stream what every tab wants together:
 // every symbol when one tab wants every symbol, else the union of their
-// symbols, this tab's first.
-function wantsChanged() {
+// symbols, this tab's first. With now, the change is one a follower has
+// already waited for.
+function wantsChanged({ now } = { now: false }) {
   if (role === 'follower') return;
   const all = [own, ...[...followers.values()].map((f) => f.want)];
   if (all.some((w) => !w || w.all)) {
-    hooks.wants({ all: true });
+    hooks.wants({ all: true }, { now });
     return;
   }
   const union = new Set();
   for (const w of all) for (const s of w.symbols || []) union.add(s);
-  hooks.wants({ symbols: [...union] });
+  hooks.wants({ symbols: [...union] }, { now });
 }

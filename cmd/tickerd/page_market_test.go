@@ -552,3 +552,51 @@ func TestPageEightTabsShareOneStream(t *testing.T) {
 		tab.checkNoProblems()
 	}
 }
+
+func TestPageTabsShareTheRowsTheyShow(t *testing.T) {
+	list, names := marketUniverse(1000)
+	td := startPageServer(t, "-symbols", list, "-rate", "2000")
+	browser := newBrowser(t, 1280, 800)
+	a, b := browser.openTab(1280, 800), browser.openTab(1280, 800)
+	a.do(chromedp.Navigate(td.URL + "/?symbol=" + names[0]))
+	a.waitFor("the first tab leading", `window.tickerd && tickerd.role === 'leader' && tickerd.state === 'live'`, 15*time.Second)
+	b.do(chromedp.Navigate(td.URL + "/?symbol=" + names[900]))
+	b.waitFor("the second tab following", `window.tickerd && tickerd.role === 'follower' && tickerd.state === 'live' && tickerd.onScreen.length > 0`, 15*time.Second)
+	b.scrollBoardTo(600)
+	b.waitFor("the second tab's rows", fmt.Sprintf(`tickerd.onScreen.includes(%q)`, names[603]), 5*time.Second)
+	wantB := tabEval[[]string](b, `[tickerd.selected, ...tickerd.onScreen]`)
+	wantA := tabEval[[]string](a, `[tickerd.selected, ...tickerd.onScreen]`)
+
+	// The leader's stream carries both tabs' rows and selections.
+	a.waitFor("the stream to carry both tabs' rows", fmt.Sprintf(`(() => {
+		const want = new Set([...%s, ...%s]);
+		const sub = tickerd.subscription;
+		return sub.length === want.size && sub.every(s => want.has(s));
+	})()`, jsonList(wantA), jsonList(wantB)), 10*time.Second)
+	if got := subscribed(t, a.streams()[len(a.streams())-1]); len(got) != len(tabEval[[]string](a, `tickerd.subscription`)) {
+		t.Errorf("the leader's last stream asked for %d symbols, its subscription has %d", len(got), len(tabEval[[]string](a, `tickerd.subscription`)))
+	}
+	if n := len(b.streams()); n != 0 {
+		t.Errorf("the following tab opened %d streams", n)
+	}
+
+	// The follower's rows move, and its chart follows its own symbol.
+	before := tabEval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#rows tr')].map(tr => [tr.dataset.sym, tr.querySelector('.c-last span').textContent]))`)
+	prices, _ := json.Marshal(before)
+	b.waitFor("the follower's prices to change", fmt.Sprintf(`(() => {
+		const before = %s;
+		let moved = 0;
+		for (const tr of document.querySelectorAll('#rows tr'))
+			if (tr.querySelector('.c-last span').textContent !== before[tr.dataset.sym]) moved++;
+		return moved >= document.querySelectorAll('#rows tr').length / 3;
+	})()`, prices), 15*time.Second)
+	b.waitFor("the follower's chart", fmt.Sprintf(`tickerd.selected === %q && tickerd.chartLoaded && tickerd.chartBars.length > 0`, names[900]), 10*time.Second)
+	a.checkNoProblems()
+	b.checkNoProblems()
+}
+
+// jsonList is names as a JavaScript array.
+func jsonList(names []string) string {
+	b, _ := json.Marshal(names)
+	return string(b)
+}
