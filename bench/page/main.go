@@ -415,7 +415,7 @@ func measurePage(ctx context.Context, chromium, tickerdAddr string, pg page, win
 	if err := sleep(ctx, window); err != nil {
 		return result{}, err
 	}
-	got, err := chromedp.Run(bctx, chromedp.Evaluate[collected](`JSON.parse(` + collect + `)`))
+	got, err := chromedp.Run(bctx, chromedp.Evaluate[collected](`JSON.parse(`+collect+`)`))
 	bytesPerSec := float64(received.Load()-from) / time.Since(start).Seconds()
 	if err != nil {
 		return result{}, err
