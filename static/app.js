@@ -14,7 +14,8 @@ import { listUniverse } from './universe.js';
 import * as watchlist from './watchlist.js';
 
 const AGES_KEPT = 5000;
-const tickAges = []; // [arrival (performance.now()), age in ms] of the ticks of rows drawn, newest last
+const tickAges = new Array(AGES_KEPT); // a ring of [arrival (performance.now()), age in ms] of ticks of rows drawn
+let agesNext = 0;
 
 // select shows sym on the chart and marks its row; with focus, the row
 // takes the keyboard focus.
@@ -101,7 +102,7 @@ Object.defineProperty(window, 'tickerd', {
     // tickAgesSince are how old (in ms, from their ts) the ticks of rows
     // on screen were when they arrived, for those that arrived after t
     // (a performance.now() time), of the newest AGES_KEPT.
-    tickAgesSince(t) { return tickAges.filter(([at]) => at > t).map(([, age]) => age); },
+    tickAgesSince(t) { return tickAges.filter((e) => e && e[0] > t).map((e) => e[1]); },
   }),
 });
 
@@ -146,8 +147,8 @@ connection.start({
     rememberTick(t);
     const r = board.rowOf(t.sym);
     if (r && r.el) {
-      tickAges.push([performance.now(), Date.now() - t.ts / 1e6]);
-      if (tickAges.length > AGES_KEPT) tickAges.splice(0, tickAges.length - AGES_KEPT);
+      tickAges[agesNext] = [performance.now(), Date.now() - t.ts / 1e6];
+      agesNext = (agesNext + 1) % AGES_KEPT;
     }
     board.applyTick(t);
     chart.applyTick(t);

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -38,16 +39,29 @@ func TestSummarizeCountsFramesPerSecondAndLongTasks(t *testing.T) {
 	}
 }
 
+func TestTreeCPUCountsThisProcess(t *testing.T) {
+	// Burn some CPU, then this process's tree has used at least some.
+	x := 0
+	for i := range 50_000_000 {
+		x ^= i
+	}
+	if cpu := treeCPU(os.Getpid()); cpu <= 0 && x >= 0 {
+		if _, err := os.Stat("/proc/self/stat"); err == nil {
+			t.Errorf("this process used %v s of CPU, want more than 0", cpu)
+		}
+	}
+}
+
 func TestRenderWritesATablePerPage(t *testing.T) {
 	results := []result{
 		{Page: "before", Point: point{10000, 20000}, FPSMedian: 3, AgeP99: math.NaN()},
-		{Page: "after", Point: point{10000, 20000}, FPSMedian: 60, BytesPerSec: 12345, Rows: 30, AgeP50: 2, AgeP99: 9, AgeMax: 20, FilterMs: 21, SortMs: 30},
+		{Page: "after", Point: point{10000, 20000}, FPSMedian: 60, BytesPerSec: 12345, Rows: 30, AgeP50: 2, AgeP99: 9, AgeMax: 20, FilterMs: 21, SortMs: 30, BrowserCPU: 42},
 	}
 	doc := render(results, []page{{Name: "before"}, {Name: "after"}}, 10*time.Second, time.Now(), time.Minute)
 	for _, want := range []string{
 		"#### before\n\n| symbols | ticks/s |",
-		"| 10,000 | 20,000 | 3 | 0 | 0 | 0 ms | 0 | 0.0 MB | 0.0 KB/s | 0 | — | 0 ms | 0 ms |\n",
-		"| 10,000 | 20,000 | 60 | 0 | 0 | 0 ms | 0 | 0.0 MB | 12.3 KB/s | 30 | 2 / 9 / 20 ms | 21 ms | 30 ms |\n",
+		"| 10,000 | 20,000 | 3 | 0 | 0 | 0 ms | 0 | 0% | 0.0 MB | 0.0 KB/s | 0 | — | 0 ms | 0 ms |\n",
+		"| 10,000 | 20,000 | 60 | 0 | 0 | 0 ms | 0 | 42% | 0.0 MB | 12.3 KB/s | 30 | 2 / 9 / 20 ms | 21 ms | 30 ms |\n",
 	} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("the document lacks %q:\n%s", want, doc)
