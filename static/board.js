@@ -47,6 +47,7 @@ const changed = {
   order: false, // filter, sort or view changed: order again
   window: false, // scrolled or resized: draw other rows
   toTop: false, // scroll the board to the top of its order
+  measure: false, // other rows were drawn: measure their height
   sortMarks: true,
   views: true,
 };
@@ -435,6 +436,7 @@ export function draw(now) {
   }
   for (const r of changed.cells) renderRow(r);
   changed.cells.clear();
+  measureRows();
   for (const r of changed.sparks) {
     if (!r.el) {
       changed.sparks.delete(r);
@@ -501,6 +503,21 @@ function renderRow(r) {
     e.pin.setAttribute('aria-pressed', String(pinned));
     e.pin.setAttribute('aria-label', (pinned ? 'Unpin ' : 'Pin ') + r.sym);
     e.pin.textContent = pinned ? '★' : '☆';
+  }
+}
+
+// measureRows takes the height of a drawn row, once its cells are
+// written, as that of every row; when it differs from the one the window
+// was drawn with, the window is drawn again in the next frame.
+function measureRows() {
+  if (!changed.measure) return;
+  changed.measure = false;
+  if (whole() || !drawn.length) return;
+  const h = drawn[0].el.tr.getBoundingClientRect().height;
+  if (h > 0 && Math.abs(h - board.rowHeight) > 0.5) {
+    board.rowHeight = h;
+    changed.window = true;
+    requestFrame();
   }
 }
 
@@ -592,16 +609,9 @@ function drawWindow() {
   }
   const before = drawn;
   drawn = want;
+  changed.measure = true;
   board.from = from;
   board.to = to;
-  if (!whole() && want.length) {
-    const h = want[0].el.tr.getBoundingClientRect().height;
-    if (h > 0 && Math.abs(h - board.rowHeight) > 0.5) {
-      board.rowHeight = h; // measured; draw again with it
-      changed.window = true;
-      requestFrame();
-    }
-  }
   padTop.firstElementChild.firstElementChild.style.height = from * board.rowHeight + 'px';
   padBottom.firstElementChild.firstElementChild.style.height = (board.order.length - to) * board.rowHeight + 'px';
   if (refocus && document.activeElement !== focused) {

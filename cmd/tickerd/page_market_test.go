@@ -600,3 +600,26 @@ func jsonList(names []string) string {
 	b, _ := json.Marshal(names)
 	return string(b)
 }
+
+func TestPageVirtualBoardAtPhoneWidth(t *testing.T) {
+	list, names := marketUniverse(1000)
+	td := startPageServer(t, "-symbols", list, "-rate", "1000")
+	tab := newBrowser(t, 375, 812)
+	tab.do(chromedp.Navigate(td.URL + "/"))
+	tab.waitFor("the windowed board", `window.tickerd && tickerd.windowed && tickerd.state === 'live' && tickerd.onScreen.length > 0`, 15*time.Second)
+	if w := tabEval[int64](tab, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("the page is %d px wide in a 375 px window", w)
+	}
+	checkWindow(t, "at the top", tab.drawnRows(), names, 0)
+
+	// On a phone the page scrolls, not the board: the rows follow the page.
+	tab.do(chromedp.Evaluate[chromedp.Void](`(() => {
+		const h = document.querySelector('#rows tr').getBoundingClientRect().height;
+		const top = document.getElementById('rows-above').getBoundingClientRect().top + scrollY;
+		scrollTo(0, top + 300 * h);
+	})()`))
+	tab.waitFor("the rows 300 down", fmt.Sprintf(`tickerd.onScreen.includes(%q) && !tickerd.onScreen.includes(%q)`, names[305], names[0]), 5*time.Second)
+	checkWindow(t, "scrolled", tab.drawnRows(), names, 305)
+	tab.waitFor("the stream to follow", fmt.Sprintf(`tickerd.subscription.includes(%q)`, names[305]), 5*time.Second)
+	tab.checkNoProblems()
+}
