@@ -506,14 +506,18 @@ function renderRow(r) {
   }
 }
 
-// measureRows takes the height of a drawn row, once its cells are
+// measureRows takes the height of the drawn rows, once their cells are
 // written, as that of every row; when it differs from the one the window
 // was drawn with, the window is drawn again in the next frame.
 function measureRows() {
   if (!changed.measure) return;
   changed.measure = false;
   if (whole() || !drawn.length) return;
-  const h = drawn[0].el.tr.getBoundingClientRect().height;
+  // The mean over the rows drawn: one row's height can be a fraction of a
+  // pixel off the others', and the window must not move with it.
+  const top = drawn[0].el.tr.getBoundingClientRect().top;
+  const bottom = drawn[drawn.length - 1].el.tr.getBoundingClientRect().bottom;
+  const h = (bottom - top) / drawn.length;
   if (h > 0 && Math.abs(h - board.rowHeight) > 0.5) {
     board.rowHeight = h;
     changed.window = true;

@@ -221,7 +221,7 @@ func TestPageVirtualBoardShowsTheRightRows(t *testing.T) {
 	tab.do(chromedp.Navigate(td.URL + "/"))
 	tab.waitFor("the windowed board", `window.tickerd && tickerd.windowed && tickerd.state === 'live' &&
 		tickerd.symbols.length === 1000 && tickerd.onScreen.length > 0 &&
-		document.getElementById('board-count').textContent === '1000'`, 15*time.Second)
+		document.getElementById('board-count').textContent === '1000'`, 110*time.Second)
 	checkWindow(t, "at the top", tab.drawnRows(), names, 0)
 	if got := tabEval[string](tab, `tickerd.selected`); got != names[0] {
 		t.Errorf("selected %q with no choice in the URL, want the first symbol %q", got, names[0])
@@ -229,14 +229,14 @@ func TestPageVirtualBoardShowsTheRightRows(t *testing.T) {
 
 	// Scrolled halfway, the board draws the rows there, with their prices.
 	tab.scrollBoardTo(500)
-	tab.waitFor("the rows halfway down", fmt.Sprintf(`tickerd.onScreen.includes(%q) && !tickerd.onScreen.includes(%q)`, names[503], names[0]), 5*time.Second)
+	tab.waitFor("the rows halfway down", fmt.Sprintf(`tickerd.onScreen.includes(%q) && !tickerd.onScreen.includes(%q)`, names[503], names[0]), 10*time.Second)
 	checkWindow(t, "halfway", tab.drawnRows(), names, 503)
 	tab.waitFor("prices in the rows halfway down", `[...document.querySelectorAll('#rows .c-last span:first-child')].every(s => /^[0-9,]+\.[0-9]{2}$/.test(s.textContent))`, 10*time.Second)
 
 	// The keyboard walks past the rows drawn: End goes to the last row.
 	tab.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#rows tr').focus()`))
 	tab.do(chromedp.KeyEvent(kb.End))
-	tab.waitFor("the last row focused", fmt.Sprintf(`document.activeElement.dataset.sym === %q`, names[999]), 5*time.Second)
+	tab.waitFor("the last row focused", fmt.Sprintf(`document.activeElement.dataset.sym === %q`, names[999]), 10*time.Second)
 	checkWindow(t, "at the end", tab.drawnRows(), names, 999)
 
 	// A filter narrows the board to the names that contain it.
@@ -251,7 +251,7 @@ func TestPageVirtualBoardShowsTheRightRows(t *testing.T) {
 	}
 	tab.do(chromedp.SendKeys(chromedp.CSS("#filter"), "b0"))
 	tab.waitFor("the filtered board", fmt.Sprintf(`tickerd.order.length === %d &&
-		document.getElementById('board-count').textContent === '%d of 1000'`, len(filtered), len(filtered)), 5*time.Second)
+		document.getElementById('board-count').textContent === '%d of 1000'`, len(filtered), len(filtered)), 10*time.Second)
 	if got := tabEval[[]string](tab, `tickerd.order`); !slices.Equal(got, filtered) {
 		t.Errorf("filtered order %v, want %v", got, filtered)
 	}
@@ -261,7 +261,7 @@ func TestPageVirtualBoardShowsTheRightRows(t *testing.T) {
 	tab.scrollBoardTo(0)
 	tab.do(chromedp.Click(chromedp.CSS(`[data-sort="sym"]`)))
 	sorted := slices.Sorted(slices.Values(filtered))
-	tab.waitFor("the board sorted by symbol", fmt.Sprintf(`tickerd.order[0] === %q`, sorted[0]), 5*time.Second)
+	tab.waitFor("the board sorted by symbol", fmt.Sprintf(`tickerd.order[0] === %q`, sorted[0]), 10*time.Second)
 	checkWindow(t, "sorted by symbol", tab.drawnRows(), sorted, 0)
 
 	// Sorted by change %, whole market: the rows drawn fall from the top.
@@ -272,7 +272,7 @@ func TestPageVirtualBoardShowsTheRightRows(t *testing.T) {
 	})()`))
 	tab.do(chromedp.Click(chromedp.CSS(`[data-sort="pct"]`)))
 	tab.waitFor("the board sorted by change", `document.querySelector('th.c-pct').getAttribute('aria-sort') === 'descending' &&
-		tickerd.order.length === 1000`, 5*time.Second)
+		tickerd.order.length === 1000`, 10*time.Second)
 	pcts := tabEval[[]float64](tab, `[...document.querySelectorAll('#rows .c-pct')].map(td => parseFloat(td.textContent.replace('%', '')) || 0)`)
 	for i := 1; i < len(pcts); i++ {
 		// Ticks move rows between re-sorts: the order is a second old at most.
@@ -310,7 +310,7 @@ func TestPageSubscriptionFollowsTheVisibleRows(t *testing.T) {
 	t.Run("sse", func(t *testing.T) {
 		tab := newBrowser(t, 1280, 800)
 		tab.do(chromedp.Navigate(td.URL + "/?symbol=" + names[700]))
-		tab.waitFor("live rows", `window.tickerd && tickerd.state === 'live' && tickerd.onScreen.length > 0 && tickerd.ticksSeen > 0`, 15*time.Second)
+		tab.waitFor("live rows", `window.tickerd && tickerd.state === 'live' && tickerd.onScreen.length > 0 && tickerd.ticksSeen > 0`, 110*time.Second)
 		onScreen := tabEval[[]string](tab, `tickerd.onScreen`)
 		streams := tab.streams()
 		if len(streams) != 1 {
@@ -330,10 +330,10 @@ func TestPageSubscriptionFollowsTheVisibleRows(t *testing.T) {
 				s.scrollTop += h;
 				await new Promise(r => requestAnimationFrame(r));
 			}
-		})()`))
+		})()`, chromedp.EvalAwaitPromise))
 		tab.waitFor("the stream to follow the scroll", fmt.Sprintf(`tickerd.onScreen.includes(%q) && !tickerd.onScreen.includes(%q) &&
 			tickerd.subscription.length === tickerd.onScreen.length + 1 &&
-			tickerd.onScreen.every(s => tickerd.subscription.includes(s))`, names[35], names[0]), 5*time.Second)
+			tickerd.onScreen.every(s => tickerd.subscription.includes(s))`, names[35], names[0]), 110*time.Second)
 		onScreen = tabEval[[]string](tab, `tickerd.onScreen`)
 		streams = tab.streams()
 		if len(streams) != 2 {
@@ -354,26 +354,26 @@ func TestPageSubscriptionFollowsTheVisibleRows(t *testing.T) {
 			for (const tr of document.querySelectorAll('#rows tr'))
 				if (tr.querySelector('.c-last span').textContent !== before[tr.dataset.sym]) moved++;
 			return moved >= document.querySelectorAll('#rows tr').length / 3;
-		})()`, prices), 15*time.Second)
+		})()`, prices), 110*time.Second)
 
 		// Selecting another symbol puts it in the stream, and charts it.
 		tab.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#rows tr[data-sym=%q]`, onScreen[3]))))
 		tab.waitFor("the stream to follow the selection", fmt.Sprintf(`tickerd.selected === %q && !tickerd.subscription.includes(%q) &&
-			tickerd.chartLoaded`, onScreen[3], names[700]), 5*time.Second)
+			tickerd.chartLoaded`, onScreen[3], names[700]), 10*time.Second)
 		tab.checkNoProblems()
 	})
 
 	t.Run("ws", func(t *testing.T) {
 		tab := newBrowser(t, 1280, 800)
 		tab.do(chromedp.Navigate(td.URL + "/?transport=ws"))
-		tab.waitFor("live rows", `window.tickerd && tickerd.state === 'live' && tickerd.transport === 'ws' && tickerd.onScreen.length > 0 && tickerd.ticksSeen > 0`, 15*time.Second)
+		tab.waitFor("live rows", `window.tickerd && tickerd.state === 'live' && tickerd.transport === 'ws' && tickerd.onScreen.length > 0 && tickerd.ticksSeen > 0`, 110*time.Second)
 		tab.scrollBoardTo(400)
 		tab.waitFor("the socket to follow the scroll", fmt.Sprintf(`tickerd.onScreen.includes(%q) &&
 			tickerd.subscription.length === tickerd.onScreen.length + 1 &&
-			tickerd.onScreen.every(s => tickerd.subscription.includes(s))`, names[403]), 5*time.Second)
+			tickerd.onScreen.every(s => tickerd.subscription.includes(s))`, names[403]), 10*time.Second)
 		tab.scrollBoardTo(800)
 		tab.waitFor("the socket to follow the scroll again", fmt.Sprintf(`tickerd.onScreen.includes(%q) &&
-			tickerd.onScreen.every(s => tickerd.subscription.includes(s)) && tickerd.subscription.length === tickerd.onScreen.length + 1`, names[803]), 5*time.Second)
+			tickerd.onScreen.every(s => tickerd.subscription.includes(s)) && tickerd.subscription.length === tickerd.onScreen.length + 1`, names[803]), 10*time.Second)
 		onScreen := tabEval[[]string](tab, `tickerd.onScreen`)
 
 		// One socket, changed by messages: what they add up to is what is on screen.
@@ -436,24 +436,24 @@ func TestPagePinnedSymbolSurvivesReload(t *testing.T) {
 		document.querySelector('[data-board-view="market"]').getAttribute('aria-pressed') === 'true'`, len(want)), 10*time.Second)
 	tab.do(chromedp.Click(chromedp.CSS(`[data-board-view="watchlist"]`)))
 	tab.waitFor("the empty watchlist", `tickerd.boardView === 'watchlist' && document.querySelectorAll('#rows tr').length === 0 &&
-		!document.getElementById('board-empty').hidden && document.getElementById('board-empty').textContent.includes('pin')`, 5*time.Second)
+		!document.getElementById('board-empty').hidden && document.getElementById('board-empty').textContent.includes('pin')`, 10*time.Second)
 	tab.do(chromedp.Click(chromedp.CSS(`[data-board-view="market"]`)))
 
 	// Pin two symbols: one with its star, one from the keyboard.
-	tab.waitFor("the market again", fmt.Sprintf(`document.querySelectorAll('#rows tr').length === %d`, len(want)), 5*time.Second)
+	tab.waitFor("the market again", fmt.Sprintf(`document.querySelectorAll('#rows tr').length === %d`, len(want)), 10*time.Second)
 	tab.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#rows tr[data-sym=%q] .pin`, want[3]))))
 	tab.waitFor("the star pinned", fmt.Sprintf(`document.querySelector('#rows tr[data-sym=%q] .pin').getAttribute('aria-pressed') === 'true' &&
-		JSON.stringify(tickerd.pinned) === '[%q]'`, want[3], want[3]), 5*time.Second)
+		JSON.stringify(tickerd.pinned) === '[%q]'`, want[3], want[3]), 10*time.Second)
 	if got := tabEval[string](tab, `tickerd.selected`); got != want[0] {
 		t.Errorf("pinning %s selected %s, want the selection left at %s", want[3], got, want[0])
 	}
 	tab.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('#rows tr[data-sym=%q]').focus()`, want[1])))
 	tab.do(chromedp.KeyEvent("p"))
 	tab.waitFor("the key pinned", fmt.Sprintf(`JSON.stringify(tickerd.pinned) === '[%q,%q]' &&
-		document.getElementById('watch-count').textContent === '2'`, want[3], want[1]), 5*time.Second)
+		document.getElementById('watch-count').textContent === '2'`, want[3], want[1]), 10*time.Second)
 	tab.do(chromedp.Click(chromedp.CSS(`[data-board-view="watchlist"]`)))
 	wantRows := fmt.Sprintf(`JSON.stringify([...document.querySelectorAll('#rows tr')].map(tr => tr.dataset.sym)) === '[%q,%q]'`, want[1], want[3])
-	tab.waitFor("the watchlist", wantRows, 5*time.Second)
+	tab.waitFor("the watchlist", wantRows, 10*time.Second)
 
 	// A reload keeps the pins and the view.
 	tab.do(chromedp.Reload())
@@ -462,7 +462,7 @@ func TestPagePinnedSymbolSurvivesReload(t *testing.T) {
 
 	// Unpinned, a symbol leaves the watchlist.
 	tab.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#rows tr[data-sym=%q] .pin`, want[1]))))
-	tab.waitFor("the unpinned row gone", fmt.Sprintf(`JSON.stringify([...document.querySelectorAll('#rows tr')].map(tr => tr.dataset.sym)) === '[%q]'`, want[3]), 5*time.Second)
+	tab.waitFor("the unpinned row gone", fmt.Sprintf(`JSON.stringify([...document.querySelectorAll('#rows tr')].map(tr => tr.dataset.sym)) === '[%q]'`, want[3]), 10*time.Second)
 	tab.checkNoProblems()
 }
 
@@ -519,7 +519,7 @@ func TestPageEightTabsShareOneStream(t *testing.T) {
 	for i, tab := range tabs {
 		seen := tabEval[int](tab, `tickerd.ticksSeen`)
 		tab.waitFor(fmt.Sprintf("tab %d moving", i), fmt.Sprintf(`tickerd.ticksSeen > %d + 50 && tickerd.selected === %q &&
-			document.getElementById('chart-symbol').textContent === %[2]q`, seen, want[i]), 15*time.Second)
+			document.getElementById('chart-symbol').textContent === %[2]q`, seen, want[i]), 110*time.Second)
 	}
 
 	// The leader closes: another tab takes the stream over where it was, and
@@ -559,11 +559,11 @@ func TestPageTabsShareTheRowsTheyShow(t *testing.T) {
 	browser := newBrowser(t, 1280, 800)
 	a, b := browser.openTab(1280, 800), browser.openTab(1280, 800)
 	a.do(chromedp.Navigate(td.URL + "/?symbol=" + names[0]))
-	a.waitFor("the first tab leading", `window.tickerd && tickerd.role === 'leader' && tickerd.state === 'live'`, 15*time.Second)
+	a.waitFor("the first tab leading", `window.tickerd && tickerd.role === 'leader' && tickerd.state === 'live'`, 110*time.Second)
 	b.do(chromedp.Navigate(td.URL + "/?symbol=" + names[900]))
-	b.waitFor("the second tab following", `window.tickerd && tickerd.role === 'follower' && tickerd.state === 'live' && tickerd.onScreen.length > 0`, 15*time.Second)
+	b.waitFor("the second tab following", `window.tickerd && tickerd.role === 'follower' && tickerd.state === 'live' && tickerd.onScreen.length > 0`, 110*time.Second)
 	b.scrollBoardTo(600)
-	b.waitFor("the second tab's rows", fmt.Sprintf(`tickerd.onScreen.includes(%q)`, names[603]), 5*time.Second)
+	b.waitFor("the second tab's rows", fmt.Sprintf(`tickerd.onScreen.includes(%q)`, names[603]), 10*time.Second)
 	wantB := tabEval[[]string](b, `[tickerd.selected, ...tickerd.onScreen]`)
 	wantA := tabEval[[]string](a, `[tickerd.selected, ...tickerd.onScreen]`)
 
@@ -589,7 +589,7 @@ func TestPageTabsShareTheRowsTheyShow(t *testing.T) {
 		for (const tr of document.querySelectorAll('#rows tr'))
 			if (tr.querySelector('.c-last span').textContent !== before[tr.dataset.sym]) moved++;
 		return moved >= document.querySelectorAll('#rows tr').length / 3;
-	})()`, prices), 15*time.Second)
+	})()`, prices), 110*time.Second)
 	b.waitFor("the follower's chart", fmt.Sprintf(`tickerd.selected === %q && tickerd.chartLoaded && tickerd.chartBars.length > 0`, names[900]), 10*time.Second)
 	a.checkNoProblems()
 	b.checkNoProblems()
@@ -606,7 +606,7 @@ func TestPageVirtualBoardAtPhoneWidth(t *testing.T) {
 	td := startPageServer(t, "-symbols", list, "-rate", "1000")
 	tab := newBrowser(t, 375, 812)
 	tab.do(chromedp.Navigate(td.URL + "/"))
-	tab.waitFor("the windowed board", `window.tickerd && tickerd.windowed && tickerd.state === 'live' && tickerd.onScreen.length > 0`, 15*time.Second)
+	tab.waitFor("the windowed board", `window.tickerd && tickerd.windowed && tickerd.state === 'live' && tickerd.onScreen.length > 0`, 110*time.Second)
 	if w := tabEval[int64](tab, `document.documentElement.scrollWidth`); w > 375 {
 		t.Errorf("the page is %d px wide in a 375 px window", w)
 	}
@@ -618,8 +618,8 @@ func TestPageVirtualBoardAtPhoneWidth(t *testing.T) {
 		const top = document.getElementById('rows-above').getBoundingClientRect().top + scrollY;
 		scrollTo(0, top + 300 * h);
 	})()`))
-	tab.waitFor("the rows 300 down", fmt.Sprintf(`tickerd.onScreen.includes(%q) && !tickerd.onScreen.includes(%q)`, names[305], names[0]), 5*time.Second)
+	tab.waitFor("the rows 300 down", fmt.Sprintf(`tickerd.onScreen.includes(%q) && !tickerd.onScreen.includes(%q)`, names[305], names[0]), 10*time.Second)
 	checkWindow(t, "scrolled", tab.drawnRows(), names, 305)
-	tab.waitFor("the stream to follow", fmt.Sprintf(`tickerd.subscription.includes(%q)`, names[305]), 5*time.Second)
+	tab.waitFor("the stream to follow", fmt.Sprintf(`tickerd.subscription.includes(%q)`, names[305]), 10*time.Second)
 	tab.checkNoProblems()
 }
