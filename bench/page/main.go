@@ -349,6 +349,9 @@ const react = `(async () => {
 	return { filterMs, sortMs: performance.now() - t };
 })()`
 
+// reactLimit bounds the filter and sort of one page.
+const reactLimit = 60 * time.Second
+
 type reaction struct {
 	FilterMs float64 `json:"filterMs"`
 	SortMs   float64 `json:"sortMs"`
@@ -429,11 +432,19 @@ func measurePage(ctx context.Context, chromium, tickerdAddr string, pg page, win
 	}
 	r := summarize(pg.Name, got, bytesPerSec)
 	r.BrowserCPU = cpu
-	reacted, err := chromedp.Run(bctx, chromedp.Evaluate[reaction](react, chromedp.EvalAwaitPromise))
-	if err != nil {
+	// A page that takes longer than reactLimit to filter and sort is
+	// reported as having taken it.
+	rctx, cancelReact := context.WithTimeout(bctx, reactLimit)
+	defer cancelReact()
+	reacted, err := chromedp.Run(rctx, chromedp.Evaluate[reaction](react, chromedp.EvalAwaitPromise))
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || rctx.Err() != nil:
+		r.FilterMs, r.SortMs = math.Inf(1), math.Inf(1)
+	case err != nil:
 		return result{}, err
+	default:
+		r.FilterMs, r.SortMs = reacted.FilterMs, reacted.SortMs
 	}
-	r.FilterMs, r.SortMs = reacted.FilterMs, reacted.SortMs
 	return r, nil
 }
 
@@ -569,13 +580,21 @@ func render(results []result, pages []page, window time.Duration, started time.T
 			if !math.IsNaN(r.AgeP99) {
 				age = fmt.Sprintf("%.0f / %.0f / %.0f ms", r.AgeP50, r.AgeP99, r.AgeMax)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %d | %.0f ms | %.0f | %.0f%% | %.1f MB | %.1f KB/s | %d | %s | %.0f ms | %.0f ms |\n",
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %d | %.0f ms | %.0f | %.0f%% | %.1f MB | %.1f KB/s | %d | %s | %s | %s |\n",
 				thousands(r.Point.Symbols), thousands(r.Point.Rate), r.FPSMedian, r.FPSMin, r.LongTasks, r.LongestMS, r.LongMSPerS,
-				r.BrowserCPU, r.HeapMB, r.BytesPerSec/1000, r.Rows, age, r.FilterMs, r.SortMs)
+				r.BrowserCPU, r.HeapMB, r.BytesPerSec/1000, r.Rows, age, millis(r.FilterMs), millis(r.SortMs))
 		}
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// millis writes a duration in milliseconds, or that it passed reactLimit.
+func millis(ms float64) string {
+	if math.IsInf(ms, 1) {
+		return fmt.Sprintf("> %v", reactLimit)
+	}
+	return fmt.Sprintf("%.0f ms", ms)
 }
 
 // thousands writes n with commas: 10,000.
