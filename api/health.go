@@ -17,7 +17,7 @@ func NewHealthHandler() http.Handler {
 
 // Readiness is the body of GET /readyz.
 type Readiness struct {
-	Status      string   `json:"status"` // ready, degraded or stopped
+	Status      string   `json:"status"` // ready, degraded, draining or stopped
 	Reason      string   `json:"reason,omitempty"`
 	LastTickAge *float64 `json:"last_tick_age_seconds"` // null before the first tick
 	Clients     int      `json:"clients"`
@@ -30,7 +30,8 @@ type ReadinessCheck func() error
 
 // NewReadyHandler serves GET /readyz: 200 while the hub streams, the feed
 // has produced a tick within stallAfter and every check passes; 503
-// otherwise, saying why.
+// otherwise, saying why. It fails from the first moment of a drain, so a
+// load balancer stops sending clients while the streams are closed.
 func NewReadyHandler(h *stream.Hub, stallAfter time.Duration, checks ...ReadinessCheck) http.Handler {
 	return httpjson.AllowGet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := h.Status()
@@ -40,6 +41,8 @@ func NewReadyHandler(h *stream.Hub, stallAfter time.Duration, checks ...Readines
 			body.LastTickAge = &age
 		}
 		switch {
+		case st.Draining:
+			body.Status, body.Reason = "draining", "the service is stopping; its streams are being closed"
 		case !st.Running:
 			body.Status, body.Reason = "stopped", "the hub is not streaming"
 		case st.LastTick.IsZero():

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tickerd/tickerd/internal/setting"
 )
 
 // Config sets up a Verifier. At least one of Secret and JWKS is required.
@@ -56,19 +59,19 @@ type Verifier struct {
 // New returns a Verifier for cfg.
 func New(cfg Config) (*Verifier, error) {
 	if cfg.Claim == "" {
-		return nil, errors.New("auth: no entitlement claim named")
+		return nil, setting.Bad("Claim", `""`, "the name of the claim listing a token's entitlements (no entitlement claim named)")
 	}
 	if cfg.Leeway < 0 {
 		return nil, fmt.Errorf("auth: negative leeway %v", cfg.Leeway)
 	}
 	if !validCookieName(cfg.Cookie) {
-		return nil, fmt.Errorf("auth: %q is not a cookie name", cfg.Cookie)
+		return nil, setting.Bad("Cookie", strconv.Quote(cfg.Cookie), "a cookie name (an RFC 6265 token)")
 	}
 	v := &Verifier{cookie: cfg.Cookie, claim: cfg.Claim, leeway: cfg.Leeway, nowFunc: time.Now}
 	var methods []string
 	if cfg.Secret != nil {
 		if len(cfg.Secret) < MinSecretBytes {
-			return nil, fmt.Errorf("auth: HS256 secret of %d bytes is shorter than %d", len(cfg.Secret), MinSecretBytes)
+			return nil, setting.Bad("Secret", fmt.Sprintf("of %d bytes", len(cfg.Secret)), fmt.Sprintf("an HS256 secret of at least %d bytes", MinSecretBytes))
 		}
 		v.secret = cfg.Secret
 		methods = append(methods, jwt.SigningMethodHS256.Alg())
@@ -76,7 +79,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.JWKS != nil {
 		k, err := keyfunc.NewJWKSetJSON(cfg.JWKS)
 		if err != nil {
-			return nil, fmt.Errorf("auth: JWKS: %w", err)
+			return nil, setting.Bad("JWKS", fmt.Sprintf("(%v)", err), "a JWKS of RS256 or ES256 public keys")
 		}
 		v.jwks = k
 		methods = append(methods, jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg())

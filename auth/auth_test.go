@@ -239,11 +239,11 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		want string
 	}{
 		{Config{Cookie: DefaultCookie, Claim: DefaultClaim}, "neither a secret nor a JWKS"},
-		{Config{Secret: []byte("short"), Cookie: DefaultCookie, Claim: DefaultClaim}, "shorter than 32"},
+		{Config{Secret: []byte("short"), Cookie: DefaultCookie, Claim: DefaultClaim}, "Secret of 5 bytes: want an HS256 secret of at least 32 bytes"},
 		{Config{JWKS: []byte("{"), Cookie: DefaultCookie, Claim: DefaultClaim}, "JWKS"},
 		{Config{JWKS: []byte(`{"keys":[{"kty":"RSA","n":"AQAB"}]}`), Cookie: DefaultCookie, Claim: DefaultClaim}, "JWKS"},
-		{Config{Secret: testSecret, Cookie: "a b", Claim: DefaultClaim}, "not a cookie name"},
-		{Config{Secret: testSecret, Cookie: "", Claim: DefaultClaim}, "not a cookie name"},
+		{Config{Secret: testSecret, Cookie: "a b", Claim: DefaultClaim}, `Cookie "a b": want a cookie name`},
+		{Config{Secret: testSecret, Cookie: "", Claim: DefaultClaim}, `Cookie "": want a cookie name`},
 		{Config{Secret: testSecret, Cookie: DefaultCookie, Claim: ""}, "no entitlement claim"},
 		{Config{Secret: testSecret, Cookie: DefaultCookie, Claim: DefaultClaim, Leeway: -time.Second}, "negative leeway"},
 	} {

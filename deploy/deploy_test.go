@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -209,12 +210,20 @@ func TestKubernetesManifests(t *testing.T) {
 	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil || c.Lifecycle.PreStop.Sleep.Seconds < 1 {
 		t.Fatalf("replica has no preStop drain: %+v", c.Lifecycle)
 	}
-	// preStop, then SIGTERM and up to -grace: all within the grace period.
-	if drain := c.Lifecycle.PreStop.Sleep.Seconds + 10; *replica.Spec.Template.Spec.TerminationGracePeriodSeconds <= drain {
-		t.Errorf("terminationGracePeriodSeconds %d leaves no room for preStop and -grace (%ds)", *replica.Spec.Template.Spec.TerminationGracePeriodSeconds, drain)
+	// preStop, then SIGTERM, the drain window and up to -grace: all within
+	// the termination grace period.
+	duration := func(name string) time.Duration {
+		t.Helper()
+		d, err := time.ParseDuration(env(c.Env, name))
+		if err != nil || d <= 0 {
+			t.Fatalf("%s %q: want a positive duration: %v", name, env(c.Env, name), err)
+		}
+		return d
 	}
-	if env(c.Env, "TICKERD_GRACE") != "10s" {
-		t.Errorf("TICKERD_GRACE %q; the grace period above assumes 10s", env(c.Env, "TICKERD_GRACE"))
+	drain, grace := duration("TICKERD_DRAIN_WINDOW"), duration("TICKERD_GRACE")
+	stopping := time.Duration(c.Lifecycle.PreStop.Sleep.Seconds)*time.Second + drain + grace
+	if period := time.Duration(*replica.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second; period <= stopping {
+		t.Errorf("terminationGracePeriodSeconds %v leaves no room for preStop, -drain-window and -grace (%v)", period, stopping)
 	}
 
 	// The Service and the PDB cover the replicas and not the publisher.

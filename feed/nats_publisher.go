@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+
+	"github.com/tickerd/tickerd/internal/setting"
 )
 
 // NATSPublisherConfig configures a [NATSPublisher].
@@ -51,10 +53,10 @@ func NewNATSPublisher(cfg NATSPublisherConfig) (*NATSPublisher, error) {
 		return nil, err
 	}
 	if cfg.MaxPerSymbol < 1 {
-		return nil, fmt.Errorf("ticks kept per symbol %d is less than 1", cfg.MaxPerSymbol)
+		return nil, setting.Bad("MaxPerSymbol", cfg.MaxPerSymbol, "at least 1 tick kept per symbol")
 	}
 	if cfg.MaxAge < time.Second {
-		return nil, fmt.Errorf("tick retention %v is shorter than 1s", cfg.MaxAge)
+		return nil, setting.Bad("MaxAge", cfg.MaxAge, "a tick retention of at least 1s")
 	}
 	m, err := newPublisherMetrics(cfg.Registerer)
 	if err != nil {

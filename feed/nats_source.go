@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tickerd/tickerd/internal/setting"
 )
 
 // NATSSourceConfig configures a [NATSSource].
@@ -51,7 +53,7 @@ func NewNATSSource(cfg NATSSourceConfig) (*NATSSource, error) {
 		return nil, err
 	}
 	if cfg.Replay < 0 {
-		return nil, fmt.Errorf("replay %d is negative", cfg.Replay)
+		return nil, setting.Bad("ReplaySize", cfg.Replay, "0 (replay off) or more ticks")
 	}
 	if err := checkSymbols(cfg.Symbols); err != nil {
 		return nil, err

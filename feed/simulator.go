@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/setting"
 )
 
 // TradingYear is the year that annualised volatility and drift refer to:
@@ -77,7 +79,7 @@ type symbolState struct {
 // or the universe is not valid.
 func NewSimulator(cfg SimulatorConfig) (*Simulator, error) {
 	if !(cfg.Rate > 0 && cfg.Rate <= MaxRate) { // false for NaN
-		return nil, fmt.Errorf("rate %v must be in (0, %v] ticks per second", cfg.Rate, float64(MaxRate))
+		return nil, setting.Bad("Rate", cfg.Rate, fmt.Sprintf("ticks per second above 0 and at most %v", float64(MaxRate)))
 	}
 	if err := validateSymbols(cfg.Symbols); err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ func TestNewSimulatorValidates(t *testing.T) {
 		cfg     feed.SimulatorConfig
 		wantErr string
 	}{
-		{"zero rate", feed.SimulatorConfig{Symbols: one}, "rate 0 must be in (0, 1e+06] ticks per second"},
+		{"zero rate", feed.SimulatorConfig{Symbols: one}, "Rate 0: want ticks per second above 0 and at most 1e+06"},
 		{"negative rate", feed.SimulatorConfig{Symbols: one, Rate: -1}, "rate -1 must be"},
 		{"NaN rate", feed.SimulatorConfig{Symbols: one, Rate: math.NaN()}, "rate NaN must be"},
 		{"infinite rate", feed.SimulatorConfig{Symbols: one, Rate: math.Inf(1)}, "rate +Inf must be"},

@@ -15,7 +15,10 @@ import (
 //	{"seq":184467,"sym":"AAPL","px":189.23,"bid":189.22,"ask":189.24,"size":300,"ts":1764012345678901234}
 //
 // ts is the tick's creation time in Unix nanoseconds, so a consumer can
-// compute tick-to-receive latency.
+// compute tick-to-receive latency. It is above 2^53, so JavaScript's
+// JSON.parse reads it as the nearest double, up to 128 ns off (the spacing
+// of doubles near 1.8e18 is 256); Math.floor(ts / 1e6) is the
+// millisecond, exact but within 128 ns of a millisecond's edge.
 type Tick struct {
 	Seq    uint64    // global sequence number, strictly increasing across all symbols
 	Symbol string    // ticker symbol, e.g. "AAPL"
@@ -69,11 +72,18 @@ func (t *Tick) UnmarshalJSON(b []byte) error {
 }
 
 // Quote is the state of one symbol in the current session: its last tick
-// plus the session's open, high, low, change and volume.
+// plus the session's open, high, low, change and volume, and its reference
+// price.
 //
 // JSON form (stable, documented in the README): the tick's fields plus
 //
-//	"open","high","low" (prices), "chg" (last - open), "chg_pct" (percent of open), "vol" (shares)
+//	"open","high","low" (prices), "chg" (last - open), "chg_pct" (percent of open), "vol" (shares),
+//	"prevClose" (the reference price: the previous session's close)
+//
+// Before the symbol's first trade (Last.Seq is 0) there is no last price:
+// the form has seq 0 and none of px, bid, ask, size, ts, open, high and
+// low, so no client can take a zero for a price or Go's zero time for a
+// time. prevClose is absent while the reference price is not known (0).
 type Quote struct {
 	Last          Tick
 	Open          float64
@@ -82,7 +92,11 @@ type Quote struct {
 	Change        float64
 	ChangePercent float64
 	Volume        int64
+	PrevClose     float64 `json:"prevClose"` // the reference price; 0: not known
 }
+
+// Traded reports whether the quote has a last trade.
+func (q *Quote) Traded() bool { return q.Last.Seq != 0 }
 
 // Apply folds t into the quote. The first tick applied opens the session.
 func (q *Quote) Apply(t Tick) {
@@ -101,20 +115,31 @@ func (q *Quote) Apply(t Tick) {
 
 // AppendJSON appends the quote's JSON form to dst.
 func (q *Quote) AppendJSON(dst []byte) []byte {
-	dst = q.Last.AppendJSON(dst)
-	dst = dst[:len(dst)-1] // reopen the tick object
-	dst = append(dst, `,"open":`...)
-	dst = appendPrice(dst, q.Open)
-	dst = append(dst, `,"high":`...)
-	dst = appendPrice(dst, q.High)
-	dst = append(dst, `,"low":`...)
-	dst = appendPrice(dst, q.Low)
-	dst = append(dst, `,"chg":`...)
+	if q.Traded() {
+		dst = q.Last.AppendJSON(dst)
+		dst = dst[:len(dst)-1] // reopen the tick object
+		dst = append(dst, `,"open":`...)
+		dst = appendPrice(dst, q.Open)
+		dst = append(dst, `,"high":`...)
+		dst = appendPrice(dst, q.High)
+		dst = append(dst, `,"low":`...)
+		dst = appendPrice(dst, q.Low)
+		dst = append(dst, ',')
+	} else {
+		dst = append(dst, `{"seq":0,"sym":"`...)
+		dst = append(dst, q.Last.Symbol...)
+		dst = append(dst, `",`...)
+	}
+	dst = append(dst, `"chg":`...)
 	dst = appendPrice(dst, q.Change)
 	dst = append(dst, `,"chg_pct":`...)
 	dst = appendPrice(dst, q.ChangePercent)
 	dst = append(dst, `,"vol":`...)
 	dst = strconv.AppendInt(dst, q.Volume, 10)
+	if q.PrevClose > 0 {
+		dst = append(dst, `,"prevClose":`...)
+		dst = appendPrice(dst, q.PrevClose)
+	}
 	return append(dst, '}')
 }
 
@@ -131,14 +156,18 @@ func (q *Quote) UnmarshalJSON(b []byte) error {
 		Change        float64 `json:"chg"`
 		ChangePercent float64 `json:"chg_pct"`
 		Volume        int64   `json:"vol"`
+		PrevClose     float64 `json:"prevClose"`
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return fmt.Errorf("decode quote: %w", err)
 	}
 	*q = Quote{
-		Last: Tick{Seq: j.Seq, Symbol: j.Symbol, Price: j.Price, Bid: j.Bid, Ask: j.Ask, Size: j.Size, Time: time.Unix(0, j.TS)},
+		Last: Tick{Seq: j.Seq, Symbol: j.Symbol, Price: j.Price, Bid: j.Bid, Ask: j.Ask, Size: j.Size},
 		Open: j.Open, High: j.High, Low: j.Low,
-		Change: j.Change, ChangePercent: j.ChangePercent, Volume: j.Volume,
+		Change: j.Change, ChangePercent: j.ChangePercent, Volume: j.Volume, PrevClose: j.PrevClose,
+	}
+	if j.Seq != 0 {
+		q.Last.Time = time.Unix(0, j.TS)
 	}
 	return nil
 }

@@ -146,6 +146,32 @@ func TestQuoteJSON(t *testing.T) {
 	}
 }
 
+// A quote of a symbol that has not traded says so: seq 0 and no price, no
+// time (not Go's zero time in nanoseconds), with its reference price.
+func TestQuoteBeforeTheFirstTradeHasNoPriceNorTime(t *testing.T) {
+	q := feed.Quote{Last: feed.Tick{Symbol: "MSFT"}, PrevClose: 417.46}
+	const want = `{"seq":0,"sym":"MSFT","chg":0,"chg_pct":0,"vol":0,"prevClose":417.46}`
+	b, err := json.Marshal(q)
+	if err != nil || string(b) != want {
+		t.Fatalf("json.Marshal = %s, %v; want %s", b, err, want)
+	}
+	var back feed.Quote
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back != q || !back.Last.Time.IsZero() || back.Traded() {
+		t.Fatalf("round trip = %+v, want %+v with no time and no trade", back, q)
+	}
+
+	// Its first trade opens the session; the reference price stays.
+	q.Apply(feed.Tick{Seq: 7, Symbol: "MSFT", Price: 420, Bid: 419.99, Ask: 420.01, Size: 5, Time: time.Unix(0, 30)})
+	const traded = `{"seq":7,"sym":"MSFT","px":420,"bid":419.99,"ask":420.01,"size":5,"ts":30,` +
+		`"open":420,"high":420,"low":420,"chg":0,"chg_pct":0,"vol":5,"prevClose":417.46}`
+	if b, _ := json.Marshal(q); string(b) != traded {
+		t.Fatalf("after the first trade: %s, want %s", b, traded)
+	}
+}
+
 func BenchmarkTickAppendJSON(b *testing.B) {
 	tk := feed.Tick{Seq: 184467, Symbol: "AAPL", Price: 189.23, Bid: 189.22, Ask: 189.24, Size: 300, Time: time.Unix(0, 1764012345678901234)}
 	buf := make([]byte, 0, 256)

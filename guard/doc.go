@@ -1,7 +1,9 @@
 // Package guard is what stands between the network and tickerd's
 // handlers: the CORS allow-list with its preflight answers, the security
 // headers every response carries, the client's address behind trusted
-// proxies, the stream limits every transport admits against, and the
+// proxies, the stream limits every transport admits against (in all, per
+// address, within the open-file limit, and the token buckets of new
+// streams), and the
 // 401/403 answers of authentication.
 //
 // Guard sets headers before the handler runs, so that they reach the

@@ -2,14 +2,17 @@ package guard
 
 import (
 	"errors"
-	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/tickerd/tickerd/auth"
 	"github.com/tickerd/tickerd/internal/httpjson"
@@ -20,14 +23,37 @@ import (
 const (
 	DefaultMaxStreams        = 10000
 	DefaultMaxStreamsPerAddr = 100
+	// The buckets' sizes, for when their rates are turned on: a whole
+	// address's share of streams may come back at once (a page reload
+	// behind one NAT), and a tenth of all.
+	DefaultStreamBurst        = DefaultMaxStreams / 10
+	DefaultStreamBurstPerAddr = DefaultMaxStreamsPerAddr
 )
 
-// StreamsConfig sets up Streams.
+// StreamsConfig sets up Streams. A zero rate turns its token bucket off.
 type StreamsConfig struct {
 	MaxStreams        int            // streams open at once; more get 503 (at least 1)
 	MaxStreamsPerAddr int            // streams open at once from one client address (an IPv6 /64); more get 429 (at least 1)
 	TrustedProxies    []netip.Prefix // peers whose X-Forwarded-For names the client
-	Registerer        prometheus.Registerer
+
+	// DescriptorStreams is how many streams the process's open-file limit
+	// can hold with descriptors to spare for everything else (0: not
+	// counted). Below MaxStreams it is the limit, and the streams it
+	// refuses are counted as fd_limit and logged at WARN.
+	DescriptorStreams int
+
+	// New streams per second, in all (over it: 503) and from one client
+	// address (over it: 429), as token buckets of Burst tokens (at least 1
+	// when the rate is on). Polls are requests, not connections: they
+	// pass no bucket.
+	StreamRate         float64
+	StreamBurst        int
+	StreamRatePerAddr  float64
+	StreamBurstPerAddr int
+
+	Now        func() time.Time // the clock of the token buckets; nil: time.Now
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger // where refusals for descriptors are told, at most every FDWarnInterval; nil: nowhere
 }
 
 // Reason is why a stream request was refused: a label value of
@@ -43,17 +69,28 @@ const (
 	RejectOverClientLimit               // the client address has its share
 	RejectUnauthorized                  // no valid credentials
 	RejectForbidden                     // symbols the credentials do not cover
+	RejectFDLimit                       // the open-file limit holds no more streams
+	RejectOverRate                      // new streams in all come faster than StreamRate
+	RejectOverClientRate                // new streams of the client address come faster than StreamRatePerAddr
 	rejectReasons
 )
 
 var reasonNames = [rejectReasons]string{
 	"bad_request", "unknown_symbol", "unavailable", "over_limit", "over_client_limit", "unauthorized", "forbidden",
+	"fd_limit", "over_rate", "over_client_rate",
 }
 
 func (r Reason) String() string { return reasonNames[r] }
 
 // LimitRetryAfter is what a stream refused for a limit is told to wait.
 const LimitRetryAfter = 10 * time.Second
+
+// FDWarnInterval is how often at most streams refused for descriptors are
+// logged.
+const FDWarnInterval = 10 * time.Second
+
+// pollTransport is the transport whose requests pass no token bucket.
+const pollTransport = "poll"
 
 // Streams admits event streams of every transport against the limits, in
 // all and per client address, so that one client cannot take every
@@ -62,8 +99,14 @@ const LimitRetryAfter = 10 * time.Second
 // returned is called (when its writer closes it). The lock is taken only
 // when a stream starts or ends, never per event.
 type Streams struct {
-	cfg      StreamsConfig
-	rejected *prometheus.CounterVec
+	cfg     StreamsConfig
+	metrics *metrics
+	rate    *connRate
+	limit   int  // streams open at once: MaxStreams, or DescriptorStreams below it
+	fdBound bool // limit is DescriptorStreams
+
+	fdRefused atomic.Int64   // refused for descriptors since the last warning
+	fdWarn    rate.Sometimes // when that warning is due
 
 	mu     sync.Mutex
 	total  int
@@ -77,32 +120,67 @@ func NewStreams(cfg StreamsConfig) (*Streams, error) {
 		return nil, setting.Bad("MaxStreams", cfg.MaxStreams, "at least 1 stream")
 	case cfg.MaxStreamsPerAddr < 1:
 		return nil, setting.Bad("MaxStreamsPerAddr", cfg.MaxStreamsPerAddr, "at least 1 stream")
+	case cfg.DescriptorStreams < 0:
+		return nil, setting.Bad("DescriptorStreams", cfg.DescriptorStreams, "0 (not counted) or more streams")
+	case !validRate(cfg.StreamRate):
+		return nil, setting.Bad("StreamRate", cfg.StreamRate, "0 (off) or more new streams per second")
+	case cfg.StreamRate > 0 && cfg.StreamBurst < 1:
+		return nil, setting.Bad("StreamBurst", cfg.StreamBurst, "at least 1 stream while the stream rate is on")
+	case !validRate(cfg.StreamRatePerAddr):
+		return nil, setting.Bad("StreamRatePerAddr", cfg.StreamRatePerAddr, "0 (off) or more new streams per second")
+	case cfg.StreamRatePerAddr > 0 && cfg.StreamBurstPerAddr < 1:
+		return nil, setting.Bad("StreamBurstPerAddr", cfg.StreamBurstPerAddr, "at least 1 stream while the stream rate per address is on")
 	}
 	if cfg.Registerer == nil {
 		cfg.Registerer = prometheus.NewRegistry()
 	}
-	rejected := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "tickerd_streams_rejected_total",
-		Help: "Stream requests refused, by transport (sse, ws, poll) and reason: bad_request, unknown_symbol, unavailable, over_limit (all streams), over_client_limit (streams of one address), unauthorized (no valid token), forbidden (symbols not entitled, or a page of an origin that may not connect).",
-	}, []string{"transport", "reason"})
-	if err := cfg.Registerer.Register(rejected); err != nil {
-		return nil, fmt.Errorf("register stream metrics: %w", err)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return &Streams{cfg: cfg, rejected: rejected, byAddr: make(map[netip.Prefix]int)}, nil
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Streams{
+		cfg:    cfg,
+		rate:   newConnRate(cfg.StreamRate, cfg.StreamBurst, cfg.StreamRatePerAddr, cfg.StreamBurstPerAddr),
+		limit:  cfg.MaxStreams,
+		fdWarn: rate.Sometimes{First: 1, Interval: FDWarnInterval},
+		byAddr: make(map[netip.Prefix]int),
+	}
+	if cfg.DescriptorStreams > 0 && cfg.DescriptorStreams < cfg.MaxStreams {
+		s.limit, s.fdBound = cfg.DescriptorStreams, true
+	}
+	m, err := newMetrics(cfg.Registerer, s.limit)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	return s, nil
 }
+
+func validRate(r float64) bool { return r >= 0 && !math.IsInf(r, 0) }
+
+// Limit returns the most streams open at once: MaxStreams, or
+// DescriptorStreams when that is lower.
+func (s *Streams) Limit() int { return s.limit }
 
 // Gate is the admission of one transport: the shared limits, with its
 // refusals counted under its name.
 type Gate struct {
 	*Streams
+	rated    bool // new streams pass the token buckets
 	rejected [rejectReasons]prometheus.Counter
 }
 
 // Gate returns the admission of transport (a bounded name: sse, ws, poll).
+// Every transport's streams pass the token buckets but polls': a poll is a
+// request answered from memory, which a polling client repeats at the
+// feed's pace, while a held poll holds its place in the limits like a
+// stream.
 func (s *Streams) Gate(transport string) *Gate {
-	g := &Gate{Streams: s}
+	g := &Gate{Streams: s, rated: transport != pollTransport}
 	for r := range rejectReasons {
-		g.rejected[r] = s.rejected.WithLabelValues(transport, r.String())
+		g.rejected[r] = s.metrics.rejected.WithLabelValues(transport, r.String())
 	}
 	return g
 }
@@ -110,21 +188,23 @@ func (s *Streams) Gate(transport string) *Gate {
 // Errors of acquire for a stream over a limit.
 var (
 	errOverLimit       = errors.New("too many streams")
+	errFDLimit         = errors.New("no descriptor for another stream")
 	errOverClientLimit = errors.New("too many streams from this address")
 )
 
 // Admit counts a new stream from r's client against the limits and
 // returns the function that gives its place back; over a limit it answers
-// 503 (every stream taken) or 429 (this address has its share) itself and
-// returns false.
+// itself, with Retry-After, and returns false: 429 when the client address
+// has its share of streams or opens them too fast, 503 when the service
+// has every stream it can take or takes new ones too fast.
 func (s *Gate) Admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	release, refusal := s.TryAdmit(r)
 	if refusal != nil {
-		if refusal.Reason == RejectOverLimit {
-			s.answer(w, http.StatusServiceUnavailable, LimitRetryAfter, refusal.Message)
-		} else {
-			s.answer(w, http.StatusTooManyRequests, LimitRetryAfter, refusal.Message)
+		status := http.StatusServiceUnavailable
+		if refusal.Reason == RejectOverClientLimit || refusal.Reason == RejectOverClientRate {
+			status = http.StatusTooManyRequests
 		}
+		s.answer(w, status, refusal.RetryAfter, refusal.Message)
 		return nil, false
 	}
 	return release, true
@@ -132,8 +212,9 @@ func (s *Gate) Admit(w http.ResponseWriter, r *http.Request) (release func(), ok
 
 // Refusal says why TryAdmit refused a stream.
 type Refusal struct {
-	Reason  Reason // RejectOverLimit or RejectOverClientLimit
-	Message string
+	Reason     Reason // RejectOverLimit, RejectFDLimit, RejectOverClientLimit, RejectOverRate or RejectOverClientRate
+	Message    string
+	RetryAfter time.Duration // at least a second
 }
 
 // TryAdmit is Admit for a transport that answers a refusal its own way
@@ -141,16 +222,41 @@ type Refusal struct {
 // nothing.
 func (s *Gate) TryAdmit(r *http.Request) (release func(), refusal *Refusal) {
 	key := AddrKey(ClientAddr(r, s.cfg.TrustedProxies))
+	if s.rated {
+		if refused, reason, wait := s.rate.take(key, s.cfg.Now()); refused {
+			s.Count(reason)
+			retry := max(time.Second, wait)
+			secs := strconv.Itoa(int((retry + time.Second - 1) / time.Second))
+			if reason == RejectOverRate {
+				return nil, &Refusal{reason, "the service is taking new streams more slowly; retry in " + secs + "s", retry}
+			}
+			return nil, &Refusal{reason, "too many new streams from your address; retry in " + secs + "s", retry}
+		}
+	}
 	switch err := s.acquire(key); {
 	case errors.Is(err, errOverLimit):
 		s.Count(RejectOverLimit)
-		return nil, &Refusal{RejectOverLimit, "the service has all the streams it can take; retry later"}
+		return nil, &Refusal{RejectOverLimit, "the service has all the streams it can take; retry later", LimitRetryAfter}
+	case errors.Is(err, errFDLimit):
+		s.Count(RejectFDLimit)
+		s.warnFD()
+		return nil, &Refusal{RejectFDLimit, "the service has all the streams it can take; retry later", LimitRetryAfter}
 	case errors.Is(err, errOverClientLimit):
 		s.Count(RejectOverClientLimit)
-		return nil, &Refusal{RejectOverClientLimit, "too many streams from your address (at most " + strconv.Itoa(s.cfg.MaxStreamsPerAddr) + "); close one and retry"}
+		return nil, &Refusal{RejectOverClientLimit, "too many streams from your address (at most " + strconv.Itoa(s.cfg.MaxStreamsPerAddr) + "); close one and retry", LimitRetryAfter}
 	}
 	var once sync.Once
 	return func() { once.Do(func() { s.release(key) }) }, nil
+}
+
+// warnFD logs, at most every FDWarnInterval, that streams were refused
+// for want of descriptors.
+func (s *Streams) warnFD() {
+	s.fdRefused.Add(1)
+	s.fdWarn.Do(func() {
+		s.cfg.Logger.Warn("streams refused: the open-file limit holds no more with the descriptor reserve kept",
+			"refused", s.fdRefused.Swap(0), "streams_limit", s.limit, "max_streams", s.cfg.MaxStreams)
+	})
 }
 
 // Reject counts a refused stream request and answers it with status, a
@@ -175,7 +281,10 @@ func (s *Gate) Count(reason Reason) { s.rejected[reason].Inc() }
 func (s *Streams) acquire(key netip.Prefix) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.total >= s.cfg.MaxStreams {
+	if s.total >= s.limit {
+		if s.fdBound {
+			return errFDLimit
+		}
 		return errOverLimit
 	}
 	if s.byAddr[key] >= s.cfg.MaxStreamsPerAddr {

@@ -16,10 +16,11 @@ type client struct {
 	until   int64      // Unix nanoseconds when its credentials expire; 0: never
 	onClose func()     // the sink's, called once the stream has ended; may be nil
 
-	writer  int         // index of the writer that owns it; set by Run when it joins
-	held    bool        // waiting in Hub.waiting; guarded by the hub lock
-	closing CloseReason // its transport asked to end it once its backlog is written
-	ended   bool        // its writer has closed it
+	writer   int         // index of the writer that owns it; set by Run when it joins
+	departID uint64      // its key in the hub's departures; 0: not watched
+	held     bool        // waiting in Hub.waiting; guarded by the hub lock
+	closing  CloseReason // its transport asked to end it once its backlog is written
+	ended    bool        // its writer has closed it
 
 	throttle *throttle // nil: every tick as it comes
 
@@ -42,10 +43,27 @@ type client struct {
 	lastProgress time.Time // same, or when the backlog was last empty
 }
 
-func newClient(sink Sink, framing int, sub *SymbolSet, now time.Time) *client {
+// newClient returns the delivery state of a stream on sink, whose TCP
+// socket it gives a send buffer of sendBuffer bytes (0: the kernel's).
+func newClient(sink Sink, framing int, sub *SymbolSet, now time.Time, sendBuffer int) *client {
+	if sendBuffer > 0 {
+		if tc, ok := sink.Conn.(*net.TCPConn); ok {
+			_ = tc.SetWriteBuffer(sendBuffer) // a socket that refuses keeps the kernel's
+		}
+	}
 	return &client{
 		conn: sink.Conn, sock: newSocket(sink.Conn), framing: framing, sub: sub, onClose: sink.OnClose,
 		lastWrite: now, lastProgress: now,
+	}
+}
+
+// abort makes the coming close of c's TCP connection abortive (SO_LINGER
+// 0): the kernel drops what it still holds for the client and sends a
+// reset, so a client that stopped reading does not keep the memory of its
+// unsent bytes in an orphaned socket after its stream has ended.
+func (c *client) abort() {
+	if tc, ok := c.conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
 	}
 }
 

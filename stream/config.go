@@ -19,10 +19,14 @@ const (
 	DefaultHeartbeat     = 15 * time.Second
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultQueueBytes    = 256 << 10
+	DefaultSendBuffer    = 4 << 10
 	DefaultResumeWait    = 2 * time.Second
 	DefaultMaxPriceJump  = 0.2
 	DefaultBarCapacity   = 720
 )
+
+// MaxDrainWindow is the longest Config.DrainWindow.
+const MaxDrainWindow = 10 * time.Minute
 
 // Config sets up a Hub. Start from DefaultConfig: a zero value is taken as
 // it is, never replaced by a default, and Validate refuses what makes no
@@ -35,14 +39,29 @@ type Config struct {
 	WriteTimeout  time.Duration // a stream whose socket accepts nothing this long is closed
 	QueueBytes    int           // undelivered bytes per stream before its delivery is conflated
 	Writers       int           // goroutines writing to sockets
+	// SendBuffer is the kernel send buffer (SO_SNDBUF) of each stream's TCP
+	// socket, in bytes; 0 leaves the kernel's default, which grows with the
+	// connection (to 4 MiB on Linux). A small one makes the queue and the
+	// write timeout count from soon after a client stops reading, and
+	// bounds the kernel memory a client that never reads can hold. Linux
+	// doubles it for its bookkeeping and keeps about one and a half times
+	// it in bytes; one stream's throughput is at most about that per round
+	// trip and per FlushInterval (the default, 4 KiB, about 1.2 MB/s at
+	// 5 ms: 9,000 ticks a second).
+	SendBuffer int
 	// ResumeWait is how long a stream whose resume point is ahead of the
 	// hub is held while the feed catches up to it, before it starts with a
-	// snapshot instead (0: not held). Replicas fed from one bus run a few
+	// resync snapshot instead (0: not held). Replicas fed from one bus run a few
 	// milliseconds apart, so a client that moves from one to another can
 	// arrive ahead of the one it lands on.
 	ResumeWait   time.Duration
 	MaxPriceJump float64 // largest accepted move from a symbol's last price, as a fraction
 	BarCapacity  int     // bars kept per symbol and interval
+	// DrainWindow is how long Run takes, once its context is done, to
+	// close the streams: evenly spread over the window, ticks still flowing
+	// to those not closed yet, so that their clients do not all reconnect
+	// at once. 0 closes every stream at once.
+	DrainWindow time.Duration
 
 	// Framings are the transports' ways of framing events; a stream
 	// attaches with one of them. Each tick is framed once per framing.
@@ -63,6 +82,7 @@ func DefaultConfig(symbols []string, framings ...Framing) Config {
 		Heartbeat:     DefaultHeartbeat,
 		WriteTimeout:  DefaultWriteTimeout,
 		QueueBytes:    DefaultQueueBytes,
+		SendBuffer:    DefaultSendBuffer,
 		Writers:       runtime.GOMAXPROCS(0),
 		MaxPriceJump:  DefaultMaxPriceJump,
 		BarCapacity:   DefaultBarCapacity,
@@ -90,6 +110,8 @@ func (c *Config) Validate() error {
 		return bad("WriteTimeout", c.WriteTimeout, "at least 100ms")
 	case c.QueueBytes < 4096:
 		return bad("QueueBytes", c.QueueBytes, "at least 4096 bytes")
+	case c.SendBuffer != 0 && (c.SendBuffer < 4096 || c.SendBuffer > 64<<20):
+		return bad("SendBuffer", c.SendBuffer, "0 (the kernel's default) or 4096 to 67108864 bytes")
 	case c.Writers < 1 || c.Writers > 256:
 		return bad("Writers", c.Writers, "1 to 256 writers")
 	case c.ResumeWait < 0 || c.ResumeWait > time.Minute:
@@ -98,6 +120,8 @@ func (c *Config) Validate() error {
 		return bad("MaxPriceJump", c.MaxPriceJump, "a fraction above 0 and at most 100")
 	case c.BarCapacity < 1:
 		return bad("BarCapacity", c.BarCapacity, "at least 1 bar")
+	case c.DrainWindow < 0 || c.DrainWindow > MaxDrainWindow:
+		return bad("DrainWindow", c.DrainWindow, "0 (close every stream at once) to "+MaxDrainWindow.String())
 	case len(c.Framings) == 0:
 		return bad("Framings", "[]", "at least one framing")
 	case c.Clock == nil:

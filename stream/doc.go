@@ -13,9 +13,20 @@
 // socket: no goroutine, no buffer.
 //
 // A stream whose client does not keep up queues at most Config.QueueBytes;
-// beyond that it is conflated (only the latest tick per symbol is kept, and
-// the stream is told how many ticks it skipped with a conflated event);
-// a stream whose socket accepts nothing for Config.WriteTimeout is closed.
+// beyond that, or once its socket has taken nothing for a second (at most
+// half of WriteTimeout), it is conflated (only the latest tick per symbol
+// is kept, and the stream is told how many ticks it skipped with a
+// conflated event); a stream whose socket accepts nothing for
+// Config.WriteTimeout is closed, abortively, so that the kernel frees at
+// once what it held for the client. The socket's send buffer is
+// Config.SendBuffer, so a client that stops reading fills it soon: for a
+// stream sent R bytes a second to a client with a receive window of W, the
+// socket stops taking bytes about (W + 1.5 SendBuffer)/R after the client
+// stopped reading, and conflation and the write timeout count from there.
+// On Linux the hub also watches every stream's socket for its client's
+// hang-up (an epoll set, hang-ups only), so a stream whose client has gone
+// ends at the next batch and its transport's OnClose releases its place
+// in the stream limits at once.
 // Nothing a client does can block the hub, a writer or another stream, and
 // memory is bounded by the ring, the universe and the per-stream queue.
 //

@@ -31,6 +31,7 @@ type Hub struct {
 	writers  []*writer
 	bars     *BarStore
 	started  chan struct{} // closed once Run serves streams
+	departed *departures   // watches stream sockets for their clients' departure
 
 	mu       sync.Mutex
 	body     []byte        // scratch: the JSON body of the tick being published
@@ -60,6 +61,7 @@ type hubState int
 const (
 	hubIdle hubState = iota
 	hubRunning
+	hubDraining // closing its streams over the drain window; takes no new one
 	hubStopped
 )
 
@@ -106,6 +108,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h.metrics = m
+	h.departed = newDepartures(h)
 	for range cfg.Writers {
 		h.writers = append(h.writers, newWriter(h))
 	}
@@ -231,7 +234,8 @@ func (h *Hub) Bars(symbol string, interval time.Duration) ([]Bar, uint64, error)
 
 // Status describes the hub for readiness checks.
 type Status struct {
-	Running  bool
+	Running  bool      // it takes new streams
+	Draining bool      // it is closing its streams before it stops, and takes no new one
 	LastTick time.Time // when the newest tick was accepted; zero before the first
 	Clients  int
 }
@@ -240,7 +244,7 @@ type Status struct {
 func (h *Hub) Status() Status {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return Status{Running: h.state == hubRunning, LastTick: h.lastAt, Clients: h.metrics.clients()}
+	return Status{Running: h.state == hubRunning, Draining: h.state == hubDraining, LastTick: h.lastAt, Clients: h.metrics.clients()}
 }
 
 // Started is closed once Run serves streams.
@@ -265,6 +269,8 @@ func (h *Hub) Run(ctx context.Context) error {
 		wg.Go(w.run)
 	}
 	defer wg.Wait()
+	wg.Go(h.departed.run)
+	defer h.departed.stop()
 
 	timer := h.clock.NewTimer(h.cfg.FlushInterval)
 	defer timer.Stop()
@@ -327,8 +333,17 @@ func (h *Hub) dispatch(c cycle) {
 	done.Wait()
 }
 
-// stop refuses new streams, closes every stream and ends the writers.
+// stop refuses new streams, closes every stream (spread over
+// Config.DrainWindow, when there is one) and ends the writers.
 func (h *Hub) stop() {
+	h.mu.Lock()
+	h.state = hubDraining
+	h.mu.Unlock()
+	if h.cfg.DrainWindow > 0 {
+		h.log.Info("hub draining: no new stream taken, the open ones closed over the drain window",
+			"streams", h.metrics.clients(), "drain_window", h.cfg.DrainWindow)
+		h.drain()
+	}
 	h.mu.Lock()
 	h.state = hubStopped
 	for _, w := range h.waiting {
@@ -348,6 +363,93 @@ func (h *Hub) stop() {
 	for _, w := range h.writers {
 		close(w.cycles)
 	}
+}
+
+// drain closes the streams over the drain window, evenly spread, while it
+// goes on flushing ticks to those still open like Run; it returns at the
+// end of the window, or sooner once no stream is left. Between cycles the
+// writers wait on the hub, so it may read their streams and hand them
+// controls, as Run hands them joins.
+func (h *Hub) drain() {
+	start := h.clock.Now()
+	end := start.Add(h.cfg.DrainWindow)
+	timer := h.clock.NewTimer(h.cfg.FlushInterval)
+	defer timer.Stop()
+	lastHousekeeping := start
+	nextWriter, asked := 0, 0
+	for {
+		<-timer.C()
+		now := h.clock.Now()
+		b, joins, controls := h.takeBatch(now)
+		for _, c := range joins {
+			c.writer = nextWriter % len(h.writers)
+			nextWriter++
+			h.writers[c.writer].joins = append(h.writers[c.writer].joins, c)
+		}
+		for _, ctl := range controls {
+			w := h.writers[ctl.c.writer]
+			w.controls = append(w.controls, ctl)
+		}
+		open, closing := h.closeShare(asked, now, end)
+		asked += closing
+		housekeeping := now.Sub(lastHousekeeping) >= h.housekeepingInterval()
+		if housekeeping {
+			lastHousekeeping = now
+		}
+		h.dispatch(cycle{batch: b, now: now, housekeeping: housekeeping})
+		h.mu.Lock()
+		waiting := len(h.waiting) + len(h.joining)
+		h.mu.Unlock()
+		if !now.Before(end) || (open == 0 && waiting == 0) {
+			return
+		}
+		timer.Reset(min(h.cfg.FlushInterval, end.Sub(now)))
+	}
+}
+
+// closeShare asks the writers to close, at the coming cycle, the share of
+// the open streams due by now, taken from each writer in turn: the
+// streams of the drain (those asked to close before, asked, and those
+// open) are on a straight line to none at end. It returns how many stay
+// open and how many it asked to close.
+func (h *Hub) closeShare(asked int, now, end time.Time) (keep, closing int) {
+	open := 0
+	for _, w := range h.writers {
+		for _, c := range w.clients {
+			if c.closing == keepOpen {
+				open++
+			}
+		}
+	}
+	if left := end.Sub(now); left > 0 {
+		// The tolerance keeps a rounding error from putting a close off
+		// by a cycle.
+		line := float64(asked+open) * float64(left) / float64(h.cfg.DrainWindow)
+		keep = min(open, int(math.Ceil(line-1e-9)))
+	}
+	next := make([]int, len(h.writers)) // per writer: where its next candidate is looked for
+	for n := open - keep; n > 0; {
+		for i, w := range h.writers {
+			for n > 0 && next[i] < len(w.clients) {
+				c := w.clients[next[i]]
+				next[i]++
+				if c.closing != keepOpen {
+					continue
+				}
+				// A stream's last bytes make its cycle write to it, which
+				// is where the close is carried out; for a transport with
+				// no goodbye, a heartbeat.
+				bye := h.framings[c.framing].Closing(CloseShutdown)
+				if len(bye) == 0 {
+					bye = h.framings[c.framing].Heartbeat()
+				}
+				w.controls = append(w.controls, control{c: c, kind: controlClose, bytes: bye, reason: CloseShutdown})
+				n--
+				break
+			}
+		}
+	}
+	return keep, open - keep
 }
 
 // batch is one flush's worth of events, in every framing.
@@ -455,7 +557,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	if fi < 0 {
 		return nil, ErrUnknownFraming
 	}
-	c := newClient(sink, fi, sub.Symbols, h.clock.Now())
+	c := newClient(sink, fi, sub.Symbols, h.clock.Now(), h.cfg.SendBuffer)
 	if !sub.Until.IsZero() {
 		c.until = sub.Until.UnixNano()
 	}
@@ -471,6 +573,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	h.metrics.clientsNow[fi].Add(1)
 	h.metrics.streamsOpened[fi].Inc()
 	st := &Stream{h: h, c: c}
+	h.departed.watch(c)
 	if sub.Resume && sub.LastID > h.flushed && h.cfg.ResumeWait > 0 {
 		c.held = true
 		h.waiting = append(h.waiting, &heldStream{c: c, buf: buf, lastID: sub.LastID, until: h.clock.Now().Add(h.cfg.ResumeWait)})
@@ -497,9 +600,13 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 	c.held = false
 	kind := startSnapshot
 	ring := h.rings[c.framing]
-	if resume && lastID <= h.flushed {
+	// A resume point the hub cannot serve is a resync, whenever it comes:
+	// before the first tick (an id of a previous process), ahead of the
+	// hub (another process's, or one it was held for in vain), or behind
+	// the ring. Only ids the ring covers are replayed.
+	if resume {
 		kind = startResync
-		if ring.covers(lastID) {
+		if lastID <= h.flushed && ring.covers(lastID) {
 			kind = startReplay
 		}
 	}
@@ -523,8 +630,8 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 }
 
 // startHeld starts the held streams that the hub has caught up with, or
-// that waited ResumeWait (with a snapshot: their id is not one the hub
-// knows). h.mu is held.
+// that waited ResumeWait (with a resync snapshot: their id is not one the
+// hub knows). h.mu is held.
 func (h *Hub) startHeld(now time.Time) {
 	kept := h.waiting[:0]
 	for _, w := range h.waiting {
@@ -532,7 +639,7 @@ func (h *Hub) startHeld(now time.Time) {
 		case w.lastID <= h.flushed:
 			h.start(w.c, w.buf, w.lastID, true)
 		case !now.Before(w.until):
-			h.start(w.c, w.buf, 0, false)
+			h.start(w.c, w.buf, w.lastID, true) // still ahead: a resync
 		default:
 			kept = append(kept, w)
 		}

@@ -61,7 +61,7 @@ func (w *writer) runCycle(cy cycle) {
 	w.backlogged, w.conflating = 0, 0
 	kept := w.clients[:0]
 	for _, c := range w.clients {
-		if idle && c.pending() == 0 && !c.throttle.holding() {
+		if idle && c.pending() == 0 && !c.throttle.holding() && c.closing == keepOpen {
 			kept = append(kept, c)
 			continue
 		}
@@ -258,14 +258,15 @@ func (w *writer) observeLatencies(now time.Time) {
 }
 
 // queueBatch adds c's share of b behind its backlog, or, past the backlog's
-// limit, keeps only the latest event of each symbol.
+// limit or once its socket has taken nothing for stallAfter, keeps only
+// the latest event of each symbol.
 func (w *writer) queueBatch(c *client, b *framed, now time.Time) {
 	events, size := w.share(c, b, now)
 	if events == 0 {
 		return
 	}
 	firstTS := w.shared[0].ts
-	if !c.conflating && c.pending()+size <= c.limit {
+	if !c.conflating && c.pending()+size <= c.limit && now.Sub(c.lastProgress) < w.hub.stallAfter() {
 		if c.queuedEvents == 0 {
 			c.queuedTS = firstTS
 		}
@@ -333,6 +334,13 @@ func (w *writer) flushBacklog(c *client, now time.Time) CloseReason {
 	return keepOpen
 }
 
+// stallAfter is how long a stream's socket may take none of its backlog
+// before the stream is conflated, however small the backlog: a client
+// that has stopped reading is conflated this long after its kernel
+// buffers are full, not once its backlog reaches QueueBytes, which at a
+// low rate would take minutes.
+func (h *Hub) stallAfter() time.Duration { return min(time.Second, h.cfg.WriteTimeout/2) }
+
 // classify turns a write error into the reason the stream ends.
 func classify(err error) CloseReason {
 	if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || isClosedErr(err) {
@@ -341,7 +349,6 @@ func classify(err error) CloseReason {
 	return CloseWriteError
 }
 
-// close ends c's stream and accounts for what it still held.
 // finish writes what a stream its transport is ending still holds, and
 // says when it may close: once all is written, or at its write timeout.
 func (w *writer) finish(c *client, now time.Time) CloseReason {
@@ -356,6 +363,9 @@ func (w *writer) finish(c *client, now time.Time) CloseReason {
 	return keepOpen
 }
 
+// close ends c's stream and accounts for what it still held. A stream
+// ended for its client's fault (too slow, a failed write) is closed
+// abortively, so that the kernel frees what it held for it at once.
 func (w *writer) close(c *client, reason CloseReason) {
 	goodbye := false
 	if c.closing == keepOpen && reason != CloseNormal && reason != CloseWriteError {
@@ -368,6 +378,10 @@ func (w *writer) close(c *client, reason CloseReason) {
 		w.flushBacklog(c, w.hub.clock.Now()) // a last chance for what is already queued
 	}
 	c.ended = true
+	w.hub.departed.forget(c)
+	if reason == CloseSlow || reason == CloseWriteError {
+		c.abort()
+	}
 	_ = c.conn.Close()
 	w.stats.dropped[droppedDisconnect] += c.queuedEvents + c.replaced
 	if c.throttle != nil {

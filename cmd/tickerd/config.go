@@ -37,12 +37,19 @@ type config struct {
 	writeTimeout  time.Duration
 	flushInterval time.Duration
 	queueBytes    int
+	sendBuffer    int
 	retry         time.Duration
 	maxSymbols    int
 	maxQueryBytes int
 	maxPriceJump  float64
 	maxStreams    int
 	maxPerAddr    int
+	fdReserve     int
+	streamRate    float64
+	streamBurst   int
+	addrRate      float64
+	addrBurst     int
+	drainWindow   time.Duration
 	trustProxies  prefixList
 	readHeader    time.Duration
 	maxHeader     int
@@ -67,6 +74,12 @@ type config struct {
 	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
 	natsMaxAge       time.Duration // and for how long at most (publish)
 }
+
+// Defaults of the flags that only the program has.
+const (
+	defaultFDReserve   = 128
+	defaultDrainWindow = 5 * time.Second
+)
 
 // role is what the process does: serve clients (all-in-one or replica,
 // by -feed) or publish the simulated market to NATS.
@@ -120,11 +133,18 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.writeTimeout, "write-timeout", stream.DefaultWriteTimeout, "close a stream whose client accepts no bytes for this long")
 	fs.DurationVar(&c.flushInterval, "flush-interval", stream.DefaultFlushInterval, "how long ticks are gathered before one write per stream")
 	fs.IntVar(&c.queueBytes, "queue-bytes", stream.DefaultQueueBytes, "bytes queued for a slow stream before it gets only the latest tick per symbol")
+	fs.IntVar(&c.sendBuffer, "send-buffer", stream.DefaultSendBuffer, "kernel send buffer (SO_SNDBUF) of each stream's socket, in bytes, so that a client that stops reading is conflated and closed in seconds; 0: the kernel's default, which grows to megabytes")
 	fs.DurationVar(&c.retry, "retry", sse.DefaultRetry, "reconnect delay advertised to clients; 0: reconnect at once")
 	fs.IntVar(&c.maxSymbols, "max-symbols", sse.DefaultMaxSymbols, "most symbols one subscription may name")
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", sse.DefaultMaxQueryBytes, "longest query string accepted on /events")
 	fs.IntVar(&c.maxStreams, "max-streams", guard.DefaultMaxStreams, "most event streams open at once; more are answered 503")
 	fs.IntVar(&c.maxPerAddr, "max-streams-per-addr", guard.DefaultMaxStreamsPerAddr, "most event streams open at once from one client address (an IPv6 /64); more are answered 429")
+	fs.IntVar(&c.fdReserve, "fd-reserve", defaultFDReserve, "open files kept out of the streams' reach for probes, metrics, API requests and the answers that refuse streams; -max-streams is lowered, with a warning, when the open-file limit cannot hold it and these")
+	fs.Float64Var(&c.streamRate, "stream-rate", 0, "new streams per second in all, a token bucket of -stream-burst; more are answered 503 with Retry-After; 0: off")
+	fs.IntVar(&c.streamBurst, "stream-burst", guard.DefaultStreamBurst, "new streams let in at once when -stream-rate is on")
+	fs.Float64Var(&c.addrRate, "stream-rate-per-addr", 0, "new streams per second from one client address (an IPv6 /64), a token bucket of -stream-burst-per-addr; more are answered 429 with Retry-After; 0: off. Polls pass neither bucket")
+	fs.IntVar(&c.addrBurst, "stream-burst-per-addr", guard.DefaultStreamBurstPerAddr, "new streams one address may open at once when -stream-rate-per-addr is on")
+	fs.DurationVar(&c.drainWindow, "drain-window", defaultDrainWindow, "on SIGTERM, /readyz fails at once and the streams are closed evenly over this long, ticks flowing to those still open, before the server stops; 0: every stream closed at once")
 	fs.Var(&c.trustProxies, "trust-proxies", "comma list of proxy addresses or CIDR prefixes whose X-Forwarded-For names the client; empty trusts none")
 	fs.DurationVar(&c.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send a request's headers")
 	fs.IntVar(&c.maxHeader, "max-header-bytes", 16<<10, "largest request line and headers accepted; larger requests are answered 431")
@@ -189,6 +209,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if c.maxHeader < 1024 {
 		return c, usageError{fmt.Errorf("-max-header-bytes %d: want at least 1024", c.maxHeader)}
+	}
+	if c.fdReserve < 0 {
+		return c, usageError{fmt.Errorf("-fd-reserve %d: want 0 (no reserve) or more open files", c.fdReserve)}
 	}
 	if c.stallAfter <= 0 {
 		return c, usageError{fmt.Errorf("-stall-after %v: want a positive duration", c.stallAfter)}
@@ -318,26 +341,40 @@ func (c config) universe() ([]feed.Symbol, []string, error) {
 	return universe, names, nil
 }
 
-// settingFlags names the flag of each setting that the engine, the SSE
-// edge and the stream limits validate, which they name by field.
+// settingFlags names the flag of each setting that the engine, the
+// edges, the stream limits and the feeds validate, which they name by
+// field.
 var settingFlags = map[string]string{
-	"Symbols":           "symbols",
-	"ReplaySize":        "replay",
-	"FlushInterval":     "flush-interval",
-	"Heartbeat":         "heartbeat",
-	"WriteTimeout":      "write-timeout",
-	"QueueBytes":        "queue-bytes",
-	"ResumeWait":        "resume-wait",
-	"MaxPriceJump":      "max-price-jump",
-	"MaxSymbols":        "max-symbols",
-	"MaxQueryBytes":     "max-query-bytes",
-	"Retry":             "retry",
-	"MaxStreams":        "max-streams",
-	"MaxStreamsPerAddr": "max-streams-per-addr",
-	"PingInterval":      "heartbeat",
-	"PongTimeout":       "ws-pong-timeout",
-	"MessageRate":       "ws-message-rate",
-	"MaxWait":           "poll-max-wait",
+	"Symbols":            "symbols",
+	"ReplaySize":         "replay",
+	"FlushInterval":      "flush-interval",
+	"Heartbeat":          "heartbeat",
+	"WriteTimeout":       "write-timeout",
+	"Rate":               "rate",
+	"QueueBytes":         "queue-bytes",
+	"SendBuffer":         "send-buffer",
+	"ResumeWait":         "resume-wait",
+	"MaxPriceJump":       "max-price-jump",
+	"MaxSymbols":         "max-symbols",
+	"MaxQueryBytes":      "max-query-bytes",
+	"Retry":              "retry",
+	"MaxStreams":         "max-streams",
+	"MaxStreamsPerAddr":  "max-streams-per-addr",
+	"PingInterval":       "heartbeat",
+	"PongTimeout":        "ws-pong-timeout",
+	"MessageRate":        "ws-message-rate",
+	"MaxWait":            "poll-max-wait",
+	"MaxPerSymbol":       "nats-max-per-symbol",
+	"Secret":             "auth-secret-file",
+	"JWKS":               "auth-jwks-file",
+	"Cookie":             "auth-cookie",
+	"Claim":              "auth-claim",
+	"MaxAge":             "nats-max-age",
+	"StreamRate":         "stream-rate",
+	"StreamBurst":        "stream-burst",
+	"StreamRatePerAddr":  "stream-rate-per-addr",
+	"StreamBurstPerAddr": "stream-burst-per-addr",
+	"DrainWindow":        "drain-window",
 }
 
 // settingError turns a setting a package refused into a usage error that
@@ -352,9 +389,14 @@ func (c config) settingError(err error) error {
 		return err
 	}
 	value := any(bad.Value)
-	if name == "max-price-jump" {
+	switch name {
+	case "max-price-jump":
 		value = c.maxPriceJump // the flag is a percentage, the setting a fraction
 		bad.Want = "a percentage above 0 and at most 10000"
+	case "auth-secret-file": // the flag names a file, the setting is its content
+		value = fmt.Sprintf("%s: the secret %v", c.authSecret, bad.Value)
+	case "auth-jwks-file":
+		value = fmt.Sprintf("%s %v", c.authJWKS, bad.Value)
 	}
 	return usageError{fmt.Errorf("-%s %v: want %s", name, value, bad.Want)}
 }

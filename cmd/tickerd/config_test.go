@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -59,9 +60,9 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{nil, map[string]string{"TICKERD_MAX_STREAMS": "0"}, "-max-streams"},
 		{[]string{"-max-header-bytes", "100"}, nil, "-max-header-bytes"},
 		{[]string{"-auth-secret-file", "/nonexistent/secret"}, nil, "-auth-secret-file"},
-		{[]string{"-auth-secret-file", shortSecret}, nil, "shorter than 32"},
+		{[]string{"-auth-secret-file", shortSecret}, nil, "-auth-secret-file " + shortSecret + ": the secret of 9 bytes: want an HS256 secret of at least 32 bytes"},
 		{[]string{"-auth-jwks-file", shortSecret}, nil, "JWKS"},
-		{[]string{"-auth-secret-file", goodSecret, "-auth-cookie", "a;b"}, nil, "not a cookie name"},
+		{[]string{"-auth-secret-file", goodSecret, "-auth-cookie", "a;b"}, nil, `-auth-cookie "a;b": want a cookie name`},
 		{[]string{"-cors-origins", "https://app.example,app.example"}, nil, "-cors-origins"},
 		{[]string{"-max-price-jump", "NaN"}, nil, "-max-price-jump"},
 		{[]string{"-addr", "nope:nope:nope"}, nil, "listen"},
@@ -69,8 +70,10 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-feed", "kafka"}, nil, "-feed"},
 		{[]string{"-feed", "nats", "-nats-url", ""}, nil, "-nats-url"},
 		{[]string{"-resume-wait", "2h"}, nil, "resume wait"},
+		{[]string{"-rate", "0"}, nil, "-rate 0: want ticks per second above 0 and at most 1e+06"},
+		{[]string{"-feed", "nats", "-replay", "-1"}, nil, "-replay -1: want 0 (replay off) or more ticks"},
 		{[]string{"publish", "-nats-url", ""}, nil, "-nats-url"},
-		{[]string{"publish", "-nats-max-per-symbol", "0"}, nil, "per symbol"},
+		{[]string{"publish", "-nats-max-per-symbol", "0"}, nil, "-nats-max-per-symbol 0: want at least 1 tick kept per symbol"},
 		{[]string{"publish", "-symbols", "AAPL,BRK..B=10/0.2"}, nil, "not between two letters or digits"},
 		{[]string{"-feed", "nats", "-symbols", "AAPL,X.=10/0.2"}, nil, "not between two letters or digits"},
 		{[]string{"-replay", "-1"}, nil, "-replay -1: want 0 (replay off) or more ticks"},
@@ -229,4 +232,178 @@ func sameDefault(readme, def string) bool {
 		return err == nil && a == b
 	}
 	return strings.EqualFold(readme, def)
+}
+
+// TestEveryFlagNamesItselfWhenRefused gives every flag of tickerd, tickerd
+// publish, tickerd watch and tickerd healthcheck a value it refuses (or
+// says why it refuses none) and checks that the refusal names the flag, or
+// the environment variable the value came from. A flag added without a
+// row here fails the test.
+func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type refusal struct {
+		args []string // after the role; the last flag given is the one refused
+		env  map[string]string
+		want string // in the error; empty: the flag's own name
+	}
+	serve := map[string][]refusal{
+		"addr":                  {{args: []string{"-addr", "nope:nope:nope"}}},
+		"debug-addr":            {{args: []string{"-debug-addr", "nope:nope:nope"}}},
+		"symbols":               {{args: []string{"-symbols", "AAPL,,MSFT"}}, {args: []string{"-symbols", "ACME=0/0.2"}}},
+		"rate":                  {{args: []string{"-rate", "0"}}, {args: []string{"-rate", "-5"}}, {args: []string{"-rate", "NaN"}}, {args: []string{"-rate", "fast"}}},
+		"seed":                  {{args: []string{"-seed", "-1"}}},
+		"first-seq":             {{args: []string{"-first-seq", "one"}}},
+		"replay":                {{args: []string{"-replay", "-1"}}, {args: []string{"-feed", "nats", "-replay", "-1"}}},
+		"heartbeat":             {{args: []string{"-heartbeat", "1ms"}}, {env: map[string]string{"TICKERD_HEARTBEAT": "soon"}, want: "TICKERD_HEARTBEAT"}},
+		"write-timeout":         {{args: []string{"-write-timeout", "0"}}},
+		"flush-interval":        {{args: []string{"-flush-interval", "0"}}, {args: []string{"-flush-interval", "2s"}}},
+		"queue-bytes":           {{args: []string{"-queue-bytes", "10"}}},
+		"send-buffer":           {{args: []string{"-send-buffer", "100"}}, {args: []string{"-send-buffer", "-1"}}},
+		"retry":                 {{args: []string{"-retry", "-1s"}}},
+		"max-symbols":           {{args: []string{"-max-symbols", "0"}}},
+		"max-query-bytes":       {{args: []string{"-max-query-bytes", "10"}}},
+		"max-streams":           {{args: []string{"-max-streams", "0"}}},
+		"max-streams-per-addr":  {{args: []string{"-max-streams-per-addr", "0"}}},
+		"fd-reserve":            {{args: []string{"-fd-reserve", "-1"}}},
+		"stream-rate":           {{args: []string{"-stream-rate", "-1"}}, {args: []string{"-stream-rate", "NaN"}}},
+		"stream-burst":          {{args: []string{"-stream-rate", "10", "-stream-burst", "0"}}},
+		"stream-rate-per-addr":  {{args: []string{"-stream-rate-per-addr", "-1"}}},
+		"stream-burst-per-addr": {{args: []string{"-stream-rate-per-addr", "10", "-stream-burst-per-addr", "0"}}},
+		"drain-window":          {{args: []string{"-drain-window", "-1s"}}, {args: []string{"-drain-window", "1h"}}},
+		"trust-proxies":         {{args: []string{"-trust-proxies", "proxy.local"}}},
+		"read-header-timeout":   {{args: []string{"-read-header-timeout", "0s"}}},
+		"max-header-bytes":      {{args: []string{"-max-header-bytes", "100"}}},
+		"cors-origins":          {{args: []string{"-cors-origins", "app.example"}}},
+		"auth-secret-file":      {{args: []string{"-auth-secret-file", "/nonexistent/secret"}}},
+		"auth-jwks-file":        {{args: []string{"-auth-jwks-file", secret}}},
+		"auth-cookie":           {{args: []string{"-auth-secret-file", secret, "-auth-cookie", "a;b"}}},
+		"auth-claim":            {{args: []string{"-auth-secret-file", secret, "-auth-claim", ""}}},
+		"max-price-jump":        {{args: []string{"-max-price-jump", "0"}}, {args: []string{"-max-price-jump", "NaN"}}},
+		"ws-pong-timeout":       {{args: []string{"-ws-pong-timeout", "0s"}}},
+		"ws-message-rate":       {{args: []string{"-ws-message-rate", "0"}}},
+		"poll-max-wait":         {{args: []string{"-poll-max-wait", "-1s"}}},
+		"stall-after":           {{args: []string{"-stall-after", "0s"}}},
+		"feed":                  {{args: []string{"-feed", "kafka"}}},
+		"resume-wait":           {{args: []string{"-resume-wait", "2h"}}},
+		"nats-url":              {{args: []string{"-feed", "nats", "-nats-url", ""}}},
+		"grace":                 {{args: []string{"-grace", "0s"}}},
+		"log-level":             {{args: []string{"-log-level", "loud"}}},
+		"log-format":            {{args: []string{"-log-format", "xml"}}},
+	}
+	// Flags whose every value of their type means something.
+	anyValue := map[string]string{
+		"auth-issuer":   "any issuer may be required (empty: not checked)",
+		"auth-audience": "any audience may be required (empty: not checked)",
+	}
+	// Flags only tickerd publish reads: a server ignores them.
+	publishOnly := map[string][]refusal{
+		"nats-max-per-symbol": {{args: []string{"-nats-max-per-symbol", "0"}}},
+		"nats-max-age":        {{args: []string{"-nats-max-age", "0s"}}, {args: []string{"-nats-max-age", "500ms"}}},
+	}
+	// The flags tickerd publish reads: those it shares with the server, and its own.
+	publish := map[string][]refusal{}
+	for _, name := range []string{"addr", "symbols", "rate", "seed", "first-seq", "nats-url", "read-header-timeout",
+		"max-header-bytes", "stall-after", "grace", "log-level", "log-format"} {
+		publish[name] = serve[name]
+	}
+	publish["nats-url"] = []refusal{{args: []string{"-nats-url", ""}}}
+	for name, r := range publishOnly {
+		publish[name] = r
+	}
+
+	check := func(t *testing.T, role []string, name string, r refusal, code int) {
+		t.Helper()
+		args := append(append([]string{}, role...), r.args...)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// A value taken by mistake starts the service: stop it at once.
+		err := run(ctx, args, func(k string) string { return r.env[k] }, io.Discard, io.Discard, func(string, net.Addr) { cancel() })
+		want := r.want
+		if want == "" {
+			want = "-" + name
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("tickerd %s: %v; want an error naming %s", strings.Join(args, " "), err, want)
+			return
+		}
+		if got := exitCode(err); got != code {
+			t.Errorf("tickerd %s: exit status %d, want %d (%v)", strings.Join(args, " "), got, code, err)
+		}
+	}
+	exit := func(name string) int {
+		if name == "addr" || name == "debug-addr" {
+			return 1 // not a mistake of the command line: the address may be taken
+		}
+		return 2
+	}
+
+	t.Run("serve", func(t *testing.T) {
+		newFlagSet(roleServe, &config{}, io.Discard).VisitAll(func(f *flag.Flag) {
+			if _, ok := anyValue[f.Name]; ok {
+				return
+			}
+			if _, ok := publishOnly[f.Name]; ok {
+				return
+			}
+			refusals, ok := serve[f.Name]
+			if !ok {
+				t.Errorf("-%s has no refused value in this test", f.Name)
+			}
+			for _, r := range refusals {
+				check(t, nil, f.Name, r, exit(f.Name))
+			}
+		})
+	})
+	t.Run("publish", func(t *testing.T) {
+		for name, refusals := range publish {
+			for _, r := range refusals {
+				check(t, []string{"publish"}, name, r, exit(name))
+			}
+		}
+	})
+
+	// watch and healthcheck have flag sets of their own: their -h lists them.
+	for _, tc := range []struct {
+		role     string
+		code     int
+		refusals map[string][]refusal
+	}{
+		{"watch", 2, map[string][]refusal{
+			"url":        {{args: []string{"-url", "ftp://example"}}, {args: []string{"-url", ""}}},
+			"symbols":    {{args: []string{"-symbols", "AAPL,,MSFT"}}, {args: []string{"-symbols", "AAPL,$"}}},
+			"transport":  {{args: []string{"-transport", "carrier-pigeon"}}},
+			"poll-wait":  {{args: []string{"-poll-wait", "-1s"}}},
+			"json":       {{args: []string{"-json=maybe"}}},
+			"token-file": {{args: []string{"-token-file", "/nonexistent/token"}}},
+		}},
+		{"healthcheck", 1, map[string][]refusal{
+			"addr":    {{args: []string{"-addr", "nope:nope:nope"}}},
+			"path":    {{args: []string{"-path", "/metrics"}}},
+			"timeout": {{args: []string{"-timeout", "0s"}}, {args: []string{"-timeout", "-1s"}}},
+		}},
+	} {
+		t.Run(tc.role, func(t *testing.T) {
+			var help bytes.Buffer
+			if err := run(context.Background(), []string{tc.role, "-h"}, func(string) string { return "" }, &help, &help, nil); err != nil {
+				t.Fatal(err)
+			}
+			flags := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(help.String(), -1)
+			if len(flags) < 3 {
+				t.Fatalf("tickerd %s -h lists %d flags: %s", tc.role, len(flags), help.String())
+			}
+			for _, m := range flags {
+				refusals, ok := tc.refusals[m[1]]
+				if !ok {
+					t.Errorf("%s -%s has no refused value in this test", tc.role, m[1])
+				}
+				for _, r := range refusals {
+					check(t, []string{tc.role}, m[1], r, tc.code)
+				}
+			}
+		})
+	}
 }

@@ -137,6 +137,9 @@ func newContractServer(t *testing.T, limits guard.StreamsConfig) *contractServer
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := hub.SetPrevClose("MSFT", 417.46); err != nil { // AAPL's stays unknown
+		t.Fatal(err)
+	}
 	limits.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	limits.Registerer = reg
 	streams, err := guard.NewStreams(limits)
@@ -266,7 +269,7 @@ func TestContractEdgeCasesOnALiveServer(t *testing.T) {
 	if body := status(503, "GET", "/readyz"); !strings.Contains(string(body), `"last_tick_age_seconds":null`) {
 		t.Errorf("/readyz before the first tick: %s", body)
 	}
-	if body := status(200, "GET", "/api/quotes/msft"); !strings.Contains(string(body), `"seq":0,"sym":"MSFT"`) {
+	if body := status(200, "GET", "/api/quotes/msft"); strings.TrimSpace(string(body)) != `{"seq":0,"sym":"MSFT","chg":0,"chg_pct":0,"vol":0,"prevClose":417.46}` {
 		t.Errorf("a quote before the first trade: %s", body)
 	}
 	status(200, "GET", "/api/symbols")

@@ -31,6 +31,9 @@ func runHealthcheck(ctx context.Context, args []string, getenv func(string) stri
 	if fs.NArg() > 0 {
 		return fmt.Errorf("healthcheck: unexpected argument %q", fs.Arg(0))
 	}
+	if *timeout <= 0 {
+		return fmt.Errorf("healthcheck: -timeout %v: want a positive duration", *timeout)
+	}
 	if *path != "/readyz" && *path != "/healthz" {
 		return fmt.Errorf("healthcheck: -path %q: want /readyz or /healthz", *path)
 	}

@@ -143,7 +143,8 @@ func startTickerd(t testing.TB, args ...string) *tickerd {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		all, args = append(all, args[0]), args[1:]
 	}
-	all = append(all, "-addr", "127.0.0.1:0", "-seed", "42", "-first-seq", "1", "-grace", "2s")
+	// -drain-window 0: Stop closes every stream at once, unless args say otherwise.
+	all = append(all, "-addr", "127.0.0.1:0", "-seed", "42", "-first-seq", "1", "-grace", "2s", "-drain-window", "0")
 	all = append(all, args...)
 	td := &tickerd{Log: &logBuffer{}, bound: newBoundAddrs(), cancel: cancel, exited: make(chan struct{})}
 	go func() {

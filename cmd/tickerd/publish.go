@@ -43,12 +43,12 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		MaxAge:       cfg.natsMaxAge,
 	})
 	if err != nil {
-		return usageError{err}
+		return usageError{cfg.settingError(err)}
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("listen on -addr: %w", err)
 	}
 	srv := newServer(publisherRoutes(pub.Ready, reg), cfg, log)
 	base := "http://" + displayAddr(ln.Addr())

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	verifier, err := cfg.verifier()
 	if err != nil {
-		return usageError{err}
+		return usageError{cfg.settingError(err)}
 	}
 	var authn guard.Authenticator // a nil *auth.Verifier must not become a non-nil interface
 	if verifier != nil {
@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			Replay:     cfg.replay,
 		})
 		if err != nil {
-			return usageError{err}
+			return usageError{cfg.settingError(err)}
 		}
 		source = src
 		checks = append(checks, src.Ready)
@@ -114,8 +114,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.Heartbeat = cfg.heartbeat
 	engine.WriteTimeout = cfg.writeTimeout
 	engine.QueueBytes = cfg.queueBytes
+	engine.SendBuffer = cfg.sendBuffer
 	engine.ResumeWait = cfg.resumeWait
 	engine.MaxPriceJump = cfg.maxPriceJump / 100
+	engine.DrainWindow = cfg.drainWindow
 	engine.Registerer = reg
 	engine.Logger = log
 	if err := engine.Validate(); err != nil {
@@ -130,11 +132,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return cfg.settingError(err)
 	}
+	for _, s := range universe {
+		if err := hub.SetPrevClose(s.Name, s.Price); err != nil {
+			return usageError{fmt.Errorf("-symbols: %w", err)}
+		}
+	}
+	fdStreams, err := descriptorStreams(cfg.maxStreams, cfg.fdReserve, log)
+	if err != nil {
+		return err
+	}
 	streams, err := guard.NewStreams(guard.StreamsConfig{
-		MaxStreams:        cfg.maxStreams,
-		MaxStreamsPerAddr: cfg.maxPerAddr,
-		TrustedProxies:    cfg.trustProxies,
-		Registerer:        reg,
+		MaxStreams:         cfg.maxStreams,
+		MaxStreamsPerAddr:  cfg.maxPerAddr,
+		TrustedProxies:     cfg.trustProxies,
+		DescriptorStreams:  fdStreams,
+		StreamRate:         cfg.streamRate,
+		StreamBurst:        cfg.streamBurst,
+		StreamRatePerAddr:  cfg.addrRate,
+		StreamBurstPerAddr: cfg.addrBurst,
+		Registerer:         reg,
+		Logger:             log,
 	})
 	if err != nil {
 		return cfg.settingError(err)
@@ -179,7 +196,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("listen on -addr: %w", err)
 	}
 	var debugLn net.Listener
 	if cfg.debugAddr != "" {
@@ -194,13 +211,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			log.Debug("tick rejected", "err", err)
 		}
 	}
+	// When ctx is done the hub drains: /readyz fails at once and the
+	// streams close over -drain-window. Everything else goes on until the
+	// hub has returned: the feed, so that streams still open get ticks; the
+	// WebSocket readers; the HTTP server, for probes, metrics and requests
+	// (new streams are answered 503), which then shuts down within -grace.
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return hub.Run(gctx) })
-	g.Go(func() error { return sockets.Run(gctx) })
-	g.Go(func() error { return source.Run(gctx, publish) })
+	serving, drained := context.WithCancel(context.Background())
+	defer drained()
+	g.Go(func() error {
+		defer drained()
+		return hub.Run(gctx)
+	})
+	g.Go(func() error { return sockets.Run(serving) })
+	g.Go(func() error { return source.Run(serving, publish) })
 	// Requests wait in the listen queue until the hub serves streams: a
 	// stream answered 503 at start would end a browser's EventSource.
-	serve(gctx, g, srv, ln, cfg.grace, log, hub.Started(), func() {
+	serve(serving, g, srv, ln, cfg.grace, log, hub.Started(), func() {
 		base := "http://" + displayAddr(ln.Addr())
 		log.Info("tickerd serving", append([]any{
 			"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
@@ -209,7 +236,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 	if debugLn != nil {
 		log.Info("profiling served", "pprof", "http://"+displayAddr(debugLn.Addr())+"/debug/pprof/")
-		serve(gctx, g, newServer(debugRoutes(), cfg, log), debugLn, cfg.grace, log, nil,
+		serve(serving, g, newServer(debugRoutes(), cfg, log), debugLn, cfg.grace, log, nil,
 			func() { bound("debug-addr", debugLn.Addr()) })
 	}
 	err = g.Wait()
@@ -229,7 +256,7 @@ func newSimulator(cfg config, universe []feed.Symbol) (sim *feed.Simulator, seed
 	}
 	sim, err = feed.NewSimulator(feed.SimulatorConfig{Symbols: universe, Rate: cfg.rate, Seed: seed, FirstSeq: firstSeq})
 	if err != nil {
-		return nil, 0, 0, usageError{err}
+		return nil, 0, 0, usageError{cfg.settingError(err)}
 	}
 	return sim, seed, firstSeq, nil
 }
@@ -243,7 +270,7 @@ func newServer(h http.Handler, cfg config, log *slog.Logger) *http.Server {
 		ReadTimeout:       max(readTimeout, cfg.readHeader),
 		MaxHeaderBytes:    cfg.maxHeader,
 		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ErrorLog:          serverErrorLog(log),
 	}
 }
 

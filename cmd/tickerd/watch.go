@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"gopkg.in/cenkalti/backoff.v1"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/stream"
 )
 
 // The transports tickerd watch receives ticks over.
@@ -66,6 +68,11 @@ func runWatch(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if *pollWait < 0 {
 		return usageError{fmt.Errorf("-poll-wait %v: want 0 or more", *pollWait)}
+	}
+	if *symbols != "" {
+		if _, err := stream.ParseSymbolList([]string{*symbols}, math.MaxInt); err != nil {
+			return usageError{fmt.Errorf("-symbols %q: %w", *symbols, err)}
+		}
 	}
 
 	token := getenv("TICKERD_WATCH_TOKEN")

@@ -62,7 +62,8 @@ func TestCheckResponseHoldsAnswersToTheOpenAPIDocument(t *testing.T) {
 		body           string
 		ok             bool
 	}{
-		{"GET", "/api/quotes/AAPL", 200, json, `{"seq":0,"sym":"AAPL","px":0,"bid":0,"ask":0,"size":0,"ts":-6795364578871345152,"open":0,"high":0,"low":0,"chg":0,"chg_pct":0,"vol":0}`, true},
+		{"GET", "/api/quotes/AAPL", 200, json, `{"seq":0,"sym":"AAPL","chg":0,"chg_pct":0,"vol":0,"prevClose":229.87}`, true},
+		{"GET", "/api/quotes/AAPL", 200, json, `{"seq":0,"sym":"AAPL","px":0,"chg":0,"chg_pct":0,"vol":0}`, false},
 		{"GET", "/api/quotes/AAPL", 200, json, `{"seq":1,"sym":"AAPL"}`, false},
 		{"GET", "/api/quotes/FOO", 404, json, `{"error":"unknown symbols","symbols":["FOO"]}`, true},
 		{"GET", "/api/quotes/FOO", 404, json, `{"error":"unknown symbols","symbol":"FOO"}`, false},

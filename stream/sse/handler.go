@@ -3,6 +3,7 @@ package sse
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,7 +25,7 @@ const (
 type Config struct {
 	MaxSymbols    int                 // symbols one stream may name (at least 1)
 	MaxQueryBytes int                 // longest accepted query string (at least 64)
-	Retry         time.Duration       // reconnect delay advertised to clients; 0: at once
+	Retry         time.Duration       // reconnect delay advertised to clients, each stream a jittered one (see jitter); 0: at once
 	Auth          guard.Authenticator // checks every stream; nil lets everyone read everything
 	Streams       *guard.Streams      // the stream limits, shared with the other transports; required
 }
@@ -59,8 +60,10 @@ type handler struct {
 //	?maxfreq=N           at most N ticks per second per symbol, the latest winning
 //	?access_token=T      the token (with Config.Auth) of a client that can send neither header nor cookie
 //
-// The stream is a retry hint, then a snapshot (or, when resuming, the missed
-// ticks, or a resync snapshot when they are gone), then live ticks. Bad
+// The stream is a snapshot (or, when resuming, the missed ticks, or a
+// resync snapshot when they are gone), then live ticks; the block of its
+// first event carries the retry hint, a reconnect delay spread around
+// Config.Retry (see jitter). Bad
 // queries get 400, missing or bad credentials 401, unentitled symbols 403,
 // unknown symbols 404, a client address over its share of streams 429 and
 // a service without room for another stream 503, each with a JSON error; a
@@ -120,13 +123,28 @@ func (h *handler) attach(w http.ResponseWriter, r *http.Request, sub stream.Subs
 	var head bytes.Buffer
 	head.WriteString("HTTP/1.1 200 OK\r\n")
 	_ = header.Write(&head)
+	// The retry field opens the block of the stream's first event: a block
+	// of its own is delivered as an empty event by some clients (go-sse,
+	// launchdarkly's).
 	head.WriteString("\r\nretry: ")
-	head.WriteString(strconv.FormatInt(h.cfg.Retry.Milliseconds(), 10))
-	head.WriteString("\n\n")
+	head.WriteString(strconv.FormatInt(jitter(h.cfg.Retry).Milliseconds(), 10))
+	head.WriteString("\n")
 	if _, err := h.hub.Attach(sub, stream.Sink{Conn: conn, Framing: Framing{}, Head: head.Bytes(), OnClose: release}); err != nil {
 		release()
 		h.gate.Count(guard.RejectUnavailable)
 		_, _ = conn.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 		_ = conn.Close()
 	}
+}
+
+// jitter returns the reconnect delay one stream is told: uniform between
+// half and one and a half times retry, in whole milliseconds, so the
+// clients of a closing server (a restart, a drain) come back spread over
+// a retry's length rather than all at once. 0 stays 0.
+func jitter(retry time.Duration) time.Duration {
+	if retry < 2*time.Millisecond {
+		return retry
+	}
+	ms := retry.Milliseconds()
+	return time.Duration(ms/2+rand.Int64N(ms+1)) * time.Millisecond
 }

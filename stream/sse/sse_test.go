@@ -32,6 +32,7 @@ type testConfig struct {
 	Heartbeat     time.Duration
 	WriteTimeout  time.Duration
 	QueueBytes    int
+	SendBuffer    int
 	ResumeWait    time.Duration
 	MaxPriceJump  float64
 	Clock         feed.Clock
@@ -71,6 +72,7 @@ func startHub(t *testing.T, tc testConfig) *testHub {
 	setIf(&cfg.Heartbeat, tc.Heartbeat)
 	setIf(&cfg.WriteTimeout, tc.WriteTimeout)
 	setIf(&cfg.QueueBytes, tc.QueueBytes)
+	setIf(&cfg.SendBuffer, tc.SendBuffer)
 	setIf(&cfg.ResumeWait, tc.ResumeWait)
 	setIf(&cfg.MaxPriceJump, tc.MaxPriceJump)
 	if tc.Clock != nil {
@@ -225,6 +227,7 @@ type sseConn struct {
 	r      *bufio.Reader
 	status int
 	header http.Header
+	held   *sseEvent // the event of a block whose retry field next returned first
 }
 
 // dial opens a stream with a raw HTTP/1.1 request and reads its head.
@@ -269,18 +272,26 @@ func (s sentRequest) readHead() *sseConn {
 	return &sseConn{t: s.t, conn: s.conn, r: r, status: resp.StatusCode, header: resp.Header}
 }
 
-// next reads the next event or comment; a retry hint comes back as an
-// event named "retry:" and its value.
+// next reads the next event or comment; a retry hint comes back first as
+// an event named "retry:" and its value, then the event of its block.
 func (c *sseConn) next() (sseEvent, error) {
+	if c.held != nil {
+		ev := *c.held
+		c.held = nil
+		return ev, nil
+	}
 	ev, err := ssetest.NewReader(c.r).Next()
 	if err != nil {
 		return sseEvent{}, err
 	}
-	name := ev.Name
-	if ev.Retry != "" && name == "" {
-		name = "retry:" + ev.Retry
+	got := sseEvent{id: ev.ID, name: ev.Name, data: ev.Data, comment: ev.Comment}
+	if ev.Retry != "" {
+		if ev.Name != "" || ev.Data != "" {
+			c.held = &got
+		}
+		return sseEvent{name: "retry:" + ev.Retry}, nil
 	}
-	return sseEvent{id: ev.ID, name: name, data: ev.Data, comment: ev.Comment}, nil
+	return got, nil
 }
 
 // mustNext reads the next event, skipping comments, and fails on error.

@@ -1,0 +1,228 @@
+package sse
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/stream"
+)
+
+// tcpStat reads one figure of the kernel's TCP sockets from
+// /proc/net/sockstat ("TCP: inuse 5 orphan 0 tw 0 alloc 7 mem 3"): mem is
+// their memory in pages, orphan the sockets closed with bytes still to send.
+func tcpStat(t *testing.T, name string) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/sockstat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "TCP:" {
+			continue
+		}
+		for i := 1; i+1 < len(f); i += 2 {
+			if f[i] == name {
+				n, err := strconv.Atoi(f[i+1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+		}
+	}
+	t.Fatalf("no TCP %s in /proc/net/sockstat: %q", name, b)
+	return 0
+}
+
+// procNetAddr is addr as /proc/net/tcp writes an IPv4 address: the
+// address as a little-endian 32-bit word, a colon, the port, in hex.
+func procNetAddr(addr *net.TCPAddr) string {
+	ip := addr.IP.To4()
+	return fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], addr.Port)
+}
+
+// serverSendQueue sums, over the TCP sockets of the server's address whose
+// peer is one of peers (as procNetAddr writes them), the bytes the kernel
+// holds to send (tx_queue in /proc/net/tcp), and counts those sockets:
+// the server's ends of the test's streams, orphans that a graceful close
+// would leave behind included. The file is read a page at a time while
+// the machine's sockets come and go, so a socket may be missed: the
+// counts are at most the truth.
+func serverSendQueue(t *testing.T, server *net.TCPAddr, peers map[string]bool) (sockets, bytes int) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := procNetAddr(server)
+	// A socket may also be listed twice; each peer has one here.
+	queued := map[string]int{}
+	for line := range strings.Lines(string(b)) {
+		// sl local_address rem_address st tx_queue:rx_queue ...
+		f := strings.Fields(line)
+		if len(f) < 5 || f[1] != local || !peers[f[2]] {
+			continue
+		}
+		tx, _, _ := strings.Cut(f[4], ":")
+		n, _ := strconv.ParseInt(tx, 16, 64)
+		queued[f[2]] = int(n)
+	}
+	for _, n := range queued {
+		bytes += n
+	}
+	return len(queued), bytes
+}
+
+// neverReaders opens n streams of every symbol from sockets with tiny
+// receive windows that never read, and returns their addresses as
+// procNetAddr writes them.
+func (th *testHub) neverReaders(t *testing.T, n int) map[string]bool {
+	t.Helper()
+	addrs := map[string]bool{}
+	for range n {
+		c := th.dialSmallWindow(t)
+		addrs[procNetAddr(c.conn.LocalAddr().(*net.TCPAddr))] = true
+	}
+	waitFor(t, "every client attached", func() bool { return th.Status().Clients == n })
+	return addrs
+}
+
+// market publishes ticks of symbols at rate a second until the returned
+// function is called, paced by the clock rather than by a ticker that a
+// busy machine would slow down.
+func (th *testHub) market(t *testing.T, rate float64) (stop func()) {
+	t.Helper()
+	symbols := th.Symbols()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		start, sent := time.Now(), 0
+		pace := time.NewTicker(5 * time.Millisecond)
+		defer pace.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-pace.C:
+				due := int(now.Sub(start).Seconds() * rate)
+				sent = max(sent, due-int(rate/10)) // a machine too busy to keep up skips, rather than catching up for ever
+				for ; sent < due; sent++ {
+					th.seq++
+					px := 100 + float64(th.seq%100)/100
+					tick := feed.Tick{Seq: th.seq, Symbol: symbols[int(th.seq)%len(symbols)], Price: px, Bid: px - 0.01, Ask: px + 0.01, Size: 100, Time: now}
+					if err := th.Publish(tick); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}
+	})
+	var once sync.Once
+	stop = func() { once.Do(func() { close(done); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// TestClientsThatNeverReadAreConflatedAndClosedInSeconds opens streams of
+// the whole default universe from sockets with tiny receive windows that
+// never read, at the default rate (100 ticks a second) and send buffer,
+// and checks their promise: each stream is conflated within 2 s and closed
+// as slow within -write-timeout + 1 s of connecting (its client's last
+// read), abortively: no socket of the server is left holding its bytes.
+func TestClientsThatNeverReadAreConflatedAndClosedInSeconds(t *testing.T) {
+	const (
+		clients      = 48
+		writeTimeout = 3 * time.Second
+	)
+	var symbols []string
+	for _, s := range feed.DefaultUniverse() {
+		symbols = append(symbols, s.Name)
+	}
+	th := startHub(t, testConfig{Symbols: symbols, WriteTimeout: writeTimeout, FlushInterval: stream.DefaultFlushInterval,
+		MaxStreamsPerAddr: clients})
+	th.market(t, 100)
+
+	orphans := tcpStat(t, "orphan")
+	start := time.Now()
+	peers := th.neverReaders(t, clients)
+	waitFor(t, "every client conflated", func() bool { return th.metric(t, "tickerd_clients_conflated") == clients })
+	conflated := time.Since(start)
+	sockets, queued := serverSendQueue(t, th.addr(), peers)
+	var first time.Duration
+	waitFor(t, "every client closed as slow", func() bool {
+		n := th.metric(t, "tickerd_streams_closed_total", "slow")
+		if n > 0 && first == 0 {
+			first = time.Since(start)
+		}
+		return n == clients
+	})
+	closed := time.Since(start)
+	orphaned := tcpStat(t, "orphan") - orphans
+	var left, leftBytes int
+	gone := eventually(func() bool { left, leftBytes = serverSendQueue(t, th.addr(), peers); return left == 0 })
+	t.Logf("%d clients conflated %v after connecting, closed from %v to %v; before the close the server's sockets held %d bytes for %d of them (as listed); %d new orphaned sockets",
+		clients, conflated.Round(time.Millisecond), first.Round(time.Millisecond), closed.Round(time.Millisecond), queued, sockets, orphaned)
+
+	if conflated > 2*time.Second {
+		t.Errorf("conflated %v after connecting, want within 2s", conflated.Round(time.Millisecond))
+	}
+	if first < writeTimeout || closed > writeTimeout+time.Second {
+		t.Errorf("closed from %v to %v after connecting, want after %v and within %v", first.Round(time.Millisecond), closed.Round(time.Millisecond), writeTimeout, writeTimeout+time.Second)
+	}
+	if queued == 0 {
+		t.Errorf("before the close the server's sockets held nothing for the clients")
+	}
+	// A graceful close leaves each stalled socket orphaned with its bytes.
+	if !gone || orphaned >= clients/2 {
+		t.Errorf("after the close %d server sockets still hold %d bytes, and %d more sockets are orphaned: the close was not abortive", left, leftBytes, orphaned)
+	}
+}
+
+// TestASlowStreamsCloseGivesItsKernelMemoryBack fills large send buffers
+// of clients that never read, then checks that closing them as slow gives
+// the kernel's TCP memory (/proc/net/sockstat) back at once: at least half
+// the pages of the bytes their sockets held. A graceful close would keep
+// nearly all of it in orphaned sockets, for minutes. The buffers are large
+// so that what they hold (tens of MiB) stands far above the kernel's
+// per-CPU accounting slack (1 MiB a CPU) and the other sockets of a busy
+// machine.
+func TestASlowStreamsCloseGivesItsKernelMemoryBack(t *testing.T) {
+	const (
+		clients    = 32
+		sendBuffer = 1 << 20
+	)
+	th := startHub(t, testConfig{SendBuffer: sendBuffer, WriteTimeout: 4 * time.Second, MaxStreamsPerAddr: clients})
+	peers := th.neverReaders(t, clients)
+	conflated := func() bool { return th.metric(t, "tickerd_clients_conflated") == clients }
+	for !conflated() {
+		if th.seq >= 2_000_000 {
+			t.Fatal("the clients were never all conflated")
+		}
+		th.publish(t, 1000)
+		waitFor(t, "the flush", func() bool { _, seq := th.Quotes(); return seq == th.seq })
+	}
+	sockets, queued := serverSendQueue(t, th.addr(), peers)
+	held := tcpStat(t, "mem")
+	waitFor(t, "every client closed as slow", func() bool { return th.metric(t, "tickerd_streams_closed_total", "slow") == clients })
+	// Each socket holds at least its send buffer's worth of bytes (the
+	// kernel doubles SO_SNDBUF for its accounting); half of that, in pages.
+	const want = clients * sendBuffer / 4096 / 2
+	after := tcpStat(t, "mem")
+	freed := eventually(func() bool { after = tcpStat(t, "mem"); return held-after >= want })
+	t.Logf("the server's sockets held %d bytes for %d of the %d clients (as listed); TCP memory %d pages while they were stalled, %d after their close",
+		queued, sockets, clients, held, after)
+	if !freed {
+		t.Errorf("TCP memory %d pages while the clients were stalled and %d after their close: want at least %d pages given back", held, after, want)
+	}
+}
+
+func (th *testHub) addr() *net.TCPAddr { return th.srv.Listener.Addr().(*net.TCPAddr) }
