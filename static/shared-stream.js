@@ -15,7 +15,8 @@
 const LOCK = 'tickerd-stream';
 const CHANNEL = 'tickerd-stream';
 const HELLO_EVERY_MS = 1000;
-const WANT_TTL_MS = 3500; // a follower not heard from this long is gone
+const WANT_TTL_MS = 10000; // a follower not heard from this long is gone (a background tab's timers run late)
+const PUBLISH_FOR_MS = 60000; // events go to the channel this long after the last follower was heard
 const SAY_AFTER_MS = 250; // a follower says what it wants once that has held still this long
 
 const tab = Math.random().toString(36).slice(2) + Date.now().toString(36);
@@ -26,6 +27,7 @@ let own = { all: true }; // what this tab wants
 let needSnapshot = true; // a follower waiting for its first snapshot
 let sayTimer = 0;
 const followers = new Map(); // tab -> { want, at }; the leader's
+let lastHeard = -Infinity; // when the leader last heard a follower
 let outbox = [];
 let flushing = false;
 const flusher = new MessageChannel(); // a task soon after this one, even in a background tab
@@ -52,6 +54,7 @@ export function start(h) {
     role = 'leader';
     needSnapshot = false;
     followers.clear();
+    lastHeard = performance.now(); // the tabs it followed with are there: pass events on before they say hello
     wantsChanged(); // this tab's wants, before the stream opens with them
     hooks.lead();
     post({ kind: 'leader' }); // followers say hello, and what they want, at once
@@ -98,8 +101,10 @@ export function gotSnapshot() {
 }
 
 // publish passes an event on to the followers, in order, batched per task.
+// Without a follower heard from for PUBLISH_FOR_MS there is no one to
+// pass them to; a follower whose hellos are late still gets every event.
 export function publish(type, body) {
-  if (role !== 'leader' || followers.size === 0) return;
+  if (role !== 'leader' || (followers.size === 0 && performance.now() - lastHeard > PUBLISH_FOR_MS)) return;
   outbox.push({ type, body });
   if (!flushing) {
     flushing = true;
@@ -138,7 +143,8 @@ function receive(m) {
     switch (m.kind) {
       case 'hello': {
         const before = followers.get(m.tab);
-        followers.set(m.tab, { want: m.want, at: performance.now() });
+        lastHeard = performance.now();
+        followers.set(m.tab, { want: m.want, at: lastHeard });
         if (!before || JSON.stringify(before.want) !== JSON.stringify(m.want)) wantsChanged({ now: true });
         hooks.announceState();
         if (m.need) {
