@@ -47,9 +47,10 @@
 // default, in memory, in the same process. For more than one server, one
 // process runs the simulator into a [NATSPublisher], which stores every
 // tick in the JetStream stream TICKS on its symbol's subject ([Subject]:
-// ticks.AAPL, ticks.NASDAQ_3AAAPL; the tick's JSON, with an acknowledgement
-// and a message id, so that a retry is stored once), and every replica reads that stream through a [NATSSource]
-// in stream order. The source hands each tick on with Seq replaced by its
+// ticks.AAPL, ticks.NASDAQ_3AAAPL; the tick's JSON, with a message id, so
+// that a retry is stored once), with a bounded window of acknowledgements
+// in flight and in the order the ticks were made, and every replica reads
+// that stream in batches through a [NATSSource], in stream order. The source hands each tick on with Seq replaced by its
 // stream sequence, which is therefore the same on every replica: a client
 // can resume on any of them. A starting source first reads recent ticks
 // back from the stream, then follows it live, and after losing the bus it

@@ -28,6 +28,7 @@ type publisherMetrics struct {
 	retries    prometheus.Counter
 	duplicates prometheus.Counter
 	lastSeq    prometheus.Gauge
+	inFlight   prometheus.Gauge
 }
 
 func newBusMetrics() busMetrics {
@@ -81,8 +82,12 @@ func newPublisherMetrics(reg prometheus.Registerer) (*publisherMetrics, error) {
 			Name: "tickerd_bus_published_sequence",
 			Help: "Stream sequence number of the last tick stored.",
 		}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tickerd_bus_publish_in_flight",
+			Help: "Tick publications sent to JetStream and not yet acknowledged (at most the publish window).",
+		}),
 	}
-	return m, register(reg, m.connected, m.reconnects, m.published, m.retries, m.duplicates, m.lastSeq)
+	return m, register(reg, m.connected, m.reconnects, m.published, m.retries, m.duplicates, m.lastSeq, m.inFlight)
 }
 
 func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {

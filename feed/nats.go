@@ -45,16 +45,16 @@ func checkSymbols(symbols []string) error {
 
 // connect opens a connection that retries the first connect and reconnects
 // for as long as it is open, keeping m's gauge and counter current and
-// calling onReconnect after each reconnect.
-func connect(cfg NATSConfig, m busMetrics, onReconnect func()) (*nats.Conn, error) {
+// calling onReconnect after each reconnect; extra options come last.
+func connect(cfg NATSConfig, m busMetrics, onReconnect func(), extra ...nats.Option) (*nats.Conn, error) {
 	log := cfg.Logger
-	nc, err := nats.Connect(cfg.URL,
+	opts := []nats.Option{
 		nats.Name(cfg.Name),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
-		nats.PingInterval(5*time.Second),
+		nats.PingInterval(5 * time.Second),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			m.connected.Set(1)
 			log.Info("connected to NATS", "server", nc.ConnectedUrlRedacted())
@@ -72,7 +72,11 @@ func connect(cfg NATSConfig, m busMetrics, onReconnect func()) (*nats.Conn, erro
 			onReconnect()
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { m.connected.Set(0) }),
-	)
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Debug("NATS connection error", "err", err)
+		}),
+	}
+	nc, err := nats.Connect(cfg.URL, append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("nats %s: %w", cfg.URL, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +24,24 @@ type NATSPublisherConfig struct {
 	// MaxPerSymbol ticks of each symbol, none older than MaxAge.
 	MaxPerSymbol int64
 	MaxAge       time.Duration
+	// Window is how many publications may await their acknowledgement at
+	// once, 1 to [MaxPublishWindow] (e.g. [DefaultPublishWindow]). With 1
+	// the publisher waits for each tick to be stored before the next.
+	Window int
 }
+
+// DefaultPublishWindow and MaxPublishWindow bound the publications in
+// flight: enough to keep a loopback or LAN round trip busy at a real
+// market's rate (see BENCHMARKS.md, "Bus"), little enough that a window
+// resent after an outage is a fraction of a second of ticks.
+const (
+	DefaultPublishWindow = 1024
+	MaxPublishWindow     = 65536
+)
+
+// ackTimeout is how long a publication waits for its acknowledgement
+// before it counts as failed and is sent again.
+const ackTimeout = 2 * time.Second
 
 // dedupWindow is how long JetStream remembers message ids, so that a
 // publication retried within it is stored once. It is capped at MaxAge.
@@ -31,11 +49,28 @@ const dedupWindow = 2 * time.Minute
 
 // NATSPublisher publishes ticks to the TICKS stream for replicas to serve.
 // It creates the stream (or updates its limits) and publishes each tick
-// with an acknowledgement and a message id, retrying until it is stored:
-// a retry of a tick that was stored but whose acknowledgement was lost is
-// recognised by its id, so one tick never gets two sequence numbers.
-// Publications are one at a time, in order, so each symbol's ticks are
-// stored in the order they were made.
+// with a message id, up to Window of them awaiting their acknowledgement
+// at once, and retries each one until it is stored: a retry of a tick that
+// was stored but whose acknowledgement was lost is recognised by its id,
+// so one tick never gets two sequence numbers.
+//
+// The stream stores the ticks in the order they were made, every symbol's
+// and all together, even though many are in flight and any of them may
+// fail. Each publication in the window expects (Nats-Expected-Last-Msg-Id)
+// the one before it to be the last the stream stored, so the server
+// refuses every tick after one it did not store, instead of letting a
+// later tick of the same symbol overtake it. When a publication fails
+// (an error, a lost acknowledgement, a lost connection), the publisher
+// stops sending, waits until every publication in flight has been
+// answered or has timed out, and then sends every unacknowledged one
+// again, one at a time and in order, with its own id: those that were
+// stored are recognised as duplicates, the others are stored after them.
+// Only then does it go on with new ticks. The connection keeps no
+// buffer of its own while reconnecting, so nothing is sent behind that.
+//
+// The chain of expectations assumes the publisher is the stream's only
+// writer; another writer's message makes the publications in flight fail
+// and be resent one at a time, which keeps the order but not the pace.
 type NATSPublisher struct {
 	cfg     NATSPublisherConfig
 	metrics *publisherMetrics
@@ -57,6 +92,9 @@ func NewNATSPublisher(cfg NATSPublisherConfig) (*NATSPublisher, error) {
 	}
 	if cfg.MaxAge < time.Second {
 		return nil, setting.Bad("MaxAge", cfg.MaxAge, "a tick retention of at least 1s")
+	}
+	if cfg.Window < 1 || cfg.Window > MaxPublishWindow {
+		return nil, setting.Bad("Window", cfg.Window, fmt.Sprintf("1 to %d publications in flight", MaxPublishWindow))
 	}
 	m, err := newPublisherMetrics(cfg.Registerer)
 	if err != nil {
@@ -89,13 +127,18 @@ func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
 		return errors.New("NATS publisher is already running")
 	}
 	defer p.running.Store(false)
-	nc, err := connect(p.cfg.NATSConfig, p.metrics.busMetrics, func() {})
+	// No reconnect buffer: a publication made while the connection is
+	// down fails at once and waits in the window, in order, instead of
+	// going out on the new connection ahead of those lost with the old.
+	nc, err := connect(p.cfg.NATSConfig, p.metrics.busMetrics, func() {}, nats.ReconnectBufSize(-1))
 	if err != nil {
 		return err
 	}
 	p.conn.Store(nc)
 	defer closeConn(nc)
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(p.cfg.Window),
+		jetstream.WithPublishAsyncTimeout(ackTimeout))
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
@@ -113,11 +156,17 @@ func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
 	}
 	p.ok.Store(true)
 
+	w := newPublishWindow(p, js)
+	var settler sync.WaitGroup
+	settler.Go(func() { w.settle(ctx) })
+	defer settler.Wait()
+	defer w.close() // the settler answers what is in flight, then returns
+
 	runID := nuid.Next() // message ids are unique to this run, whatever Seq starts at
-	var buf []byte
 	return src.Run(ctx, func(t Tick) {
-		buf = t.AppendJSON(buf[:0])
-		p.publish(ctx, js, &nats.Msg{Subject: Subject(t.Symbol), Data: buf}, runID+"-"+strconv.FormatUint(t.Seq, 10))
+		// Each message keeps its own bytes: it may be sent again.
+		msg := &nats.Msg{Subject: Subject(t.Symbol), Data: t.AppendJSON(make([]byte, 0, 160))}
+		w.send(ctx, msg, runID+"-"+strconv.FormatUint(t.Seq, 10))
 	})
 }
 
@@ -142,9 +191,10 @@ func (p *NATSPublisher) ensureStream(ctx context.Context, js jetstream.JetStream
 	return nil
 }
 
-// publish stores one tick, retrying with the same message id until it is
-// acknowledged or ctx is done.
-func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, id string) {
+// publish stores one tick, waiting for its acknowledgement and retrying
+// with the same message id until it is acknowledged or ctx is done, and
+// reports whether it was acknowledged.
+func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, id string) bool {
 	wait := backoff{min: 50 * time.Millisecond, max: time.Second}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
@@ -152,27 +202,17 @@ func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg
 		}
 		// An attempt under way finishes even when ctx ends, so that a
 		// stopped publisher has stored, or given up on, every tick it sent.
-		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 		ack, err := js.PublishMsg(callCtx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(StreamName))
 		cancel()
 		if err == nil {
-			if ack.Duplicate {
-				p.metrics.duplicates.Inc()
-			} else {
-				p.metrics.published.Inc()
-			}
-			p.metrics.lastSeq.Set(float64(ack.Sequence))
-			if !p.ok.Swap(true) {
-				p.cfg.Logger.Info("storing ticks again", "seq", ack.Sequence)
-			}
-			return
+			p.stored(ack)
+			return true
 		}
 		if ctx.Err() != nil {
-			return
+			return false
 		}
-		if p.ok.Swap(false) {
-			p.cfg.Logger.Warn("cannot store ticks; retrying", "err", err)
-		}
+		p.failing(err)
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
 			// The stream may be gone (a server that lost its store): set it up again.
 			if err := p.ensureStream(ctx, js); err != nil {
@@ -180,5 +220,26 @@ func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg
 			}
 		}
 		wait.sleep(ctx, attempt == 0)
+	}
+	return false
+}
+
+// stored counts a publication the stream acknowledged.
+func (p *NATSPublisher) stored(ack *jetstream.PubAck) {
+	if ack.Duplicate {
+		p.metrics.duplicates.Inc()
+	} else {
+		p.metrics.published.Inc()
+	}
+	p.metrics.lastSeq.Set(float64(ack.Sequence))
+	if !p.ok.Swap(true) {
+		p.cfg.Logger.Info("storing ticks again", "seq", ack.Sequence)
+	}
+}
+
+// failing notes that a publication was not acknowledged.
+func (p *NATSPublisher) failing(err error) {
+	if p.ok.Swap(false) {
+		p.cfg.Logger.Warn("cannot store ticks; retrying", "err", err)
 	}
 }

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 // id, and JetStream stores it once: one tick, one sequence number.
 func TestPublisherRetryOfAStoredTickIsStoredOnce(t *testing.T) {
 	ns := natstest.Start(t)
-	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour})
+	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour, Window: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,5 +57,68 @@ func TestPublisherRetryOfAStoredTickIsStoredOnce(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(p.metrics.published); got != 2 {
 		t.Errorf("published %v, want 2", got)
+	}
+}
+
+// A publication the stream refuses is stored again before any tick sent
+// after it: those are refused too, because each expects the one before it
+// to be the stream's last, and are then resent in order.
+func TestPublisherWindowStoresTicksAfterARefusedOneBehindIt(t *testing.T) {
+	ns := natstest.Start(t)
+	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour, Window: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(ns.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(ackTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := p.ensureStream(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	w := newPublishWindow(p, js)
+	settled := make(chan struct{})
+	go func() { defer close(settled); w.settle(ctx) }()
+	// The first publication expects a message the stream never stored.
+	w.last = "never-stored"
+	const n = 6
+	for seq := uint64(1); seq <= n; seq++ {
+		tk := Tick{Seq: seq, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: int64(seq), Time: time.Unix(1, 0)}
+		w.send(ctx, &nats.Msg{Subject: Subject(tk.Symbol), Data: tk.AppendJSON(nil)}, "run-"+strconv.FormatUint(seq, 10))
+	}
+	w.close()
+	<-settled
+
+	stream, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(1); seq <= n; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("stream seq %d: %v", seq, err)
+		}
+		var got Tick
+		if err := got.UnmarshalJSON(m.Data); err != nil {
+			t.Fatal(err)
+		}
+		if got.Seq != seq {
+			t.Errorf("stream seq %d holds tick %d, want %d", seq, got.Seq, seq)
+		}
+	}
+	if got := testutil.ToFloat64(p.metrics.published); got != n {
+		t.Errorf("published %v, want %d", got, n)
+	}
+	if got := testutil.ToFloat64(p.metrics.retries); got < 1 {
+		t.Errorf("retries %v, want at least the refused one", got)
+	}
+	if got := testutil.ToFloat64(p.metrics.inFlight); got != 0 {
+		t.Errorf("in flight %v, want 0", got)
 	}
 }

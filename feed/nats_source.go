@@ -28,7 +28,18 @@ type NATSSourceConfig struct {
 	// Heartbeat is how often the server proves an idle consumer alive
 	// (1s, at least 500ms); two missed mean the consumer is recreated.
 	Heartbeat time.Duration
+	// Batch is how many messages one pull request asks for, 1 to
+	// [MaxConsumeBatch]; 0 means [DefaultConsumeBatch]. The next request
+	// goes out when half of them have arrived, so the stream keeps
+	// flowing while the replica hands ticks on.
+	Batch int
 }
+
+// DefaultConsumeBatch and MaxConsumeBatch bound a replica's pull requests.
+const (
+	DefaultConsumeBatch = 1000
+	MaxConsumeBatch     = 10000
+)
 
 // NATSSource is the replica's [Source]: it consumes the TICKS stream in
 // stream order and hands each tick on with Seq set to its stream sequence,
@@ -63,6 +74,12 @@ func NewNATSSource(cfg NATSSourceConfig) (*NATSSource, error) {
 	}
 	if cfg.Heartbeat < 500*time.Millisecond || cfg.Heartbeat > 30*time.Second {
 		return nil, fmt.Errorf("consumer heartbeat %v is outside 500ms..30s", cfg.Heartbeat)
+	}
+	if cfg.Batch == 0 {
+		cfg.Batch = DefaultConsumeBatch
+	}
+	if cfg.Batch < 1 || cfg.Batch > MaxConsumeBatch {
+		return nil, setting.Bad("Batch", cfg.Batch, fmt.Sprintf("1 to %d messages per pull", MaxConsumeBatch))
 	}
 	m, err := newSourceMetrics(cfg.Registerer)
 	if err != nil {
@@ -212,7 +229,12 @@ func (s *NATSSource) consume(ctx context.Context, js jetstream.JetStream, pos *p
 		defer cancel()
 		_ = stream.DeleteConsumer(delCtx, name)
 	}()
-	it, err := cons.Messages(jetstream.PullHeartbeat(s.cfg.Heartbeat), jetstream.PullExpiry(max(5*time.Second, 4*s.cfg.Heartbeat)))
+	// Messages pulls in batches of Batch and asks for more when half of
+	// a batch has arrived; Next hands them on one by one, in order.
+	it, err := cons.Messages(
+		jetstream.PullMaxMessages(s.cfg.Batch),
+		jetstream.PullHeartbeat(s.cfg.Heartbeat),
+		jetstream.PullExpiry(max(5*time.Second, 4*s.cfg.Heartbeat)))
 	if err != nil {
 		return fmt.Errorf("consume: %w", err)
 	}

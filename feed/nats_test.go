@@ -42,7 +42,7 @@ func startPublisher(t *testing.T, url string, reg prometheus.Registerer) (queueS
 	t.Helper()
 	p, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 		NATSConfig: feed.NATSConfig{URL: url, Name: "test-publisher", Registerer: reg, Logger: testLogger(t)},
-		Symbols:    testSymbols, MaxPerSymbol: 1000, MaxAge: time.Hour,
+		Symbols:    testSymbols, MaxPerSymbol: 1000, MaxAge: time.Hour, Window: 64,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,13 +121,14 @@ func (c *received) snapshot() []feed.Tick {
 func (c *received) waitForSeq(t *testing.T, seq uint64) []feed.Tick {
 	t.Helper()
 	waitFor(t, "the source to hand on seq", func() bool {
-		got := c.snapshot()
-		return len(got) > 0 && got[len(got)-1].Seq >= seq
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.ticks) > 0 && c.ticks[len(c.ticks)-1].Seq >= seq
 	})
 	return c.snapshot()
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
@@ -265,6 +266,33 @@ func (w testWriter) Write(p []byte) (int, error) {
 // Debian packages an older nats-server than the one the other tests embed;
 // the engine must work with it too.
 func TestEngineWorksWithDebiansNATSServer(t *testing.T) {
+	ns := startNATSBinary(t)
+	url := ns.url()
+	q, _ := startPublisher(t, url, nil)
+	sendTicks(t, q, 1, 30)
+	src, c := startSource(t, url, 10, nil)
+	checkStreamOrder(t, c.waitForSeq(t, 30), 10, 30)
+	waitFor(t, "ready", func() bool { return src.Ready() == nil })
+	sendTicks(t, q, 31, 40)
+	checkStreamOrder(t, c.waitForSeq(t, 40), 10, 40)
+}
+
+// natsBinary is the nats-server program run as a process, which a test
+// can kill as an operator's machine might.
+type natsBinary struct {
+	t      testing.TB
+	bin    string
+	port   string
+	dir    string
+	cmd    *exec.Cmd
+	exited chan struct{}
+	logs   *strings.Builder
+}
+
+// startNATSBinary runs nats-server with JetStream on a free loopback port
+// until the test ends.
+func startNATSBinary(t testing.TB) *natsBinary {
+	t.Helper()
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -278,36 +306,48 @@ func TestEngineWorksWithDebiansNATSServer(t *testing.T) {
 	}
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", port, "-js", "-sd", t.TempDir())
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
+	ns := &natsBinary{t: t, bin: bin, port: port, dir: t.TempDir()}
+	ns.start()
+	t.Cleanup(func() { ns.stop(syscall.SIGTERM) })
+	return ns
+}
+
+func (ns *natsBinary) url() string { return "nats://127.0.0.1:" + ns.port }
+
+// start runs the server (again) on the same port and store and waits
+// until it listens.
+func (ns *natsBinary) start() {
+	t := ns.t
+	t.Helper()
+	ns.cmd = exec.Command(ns.bin, "-a", "127.0.0.1", "-p", ns.port, "-js", "-sd", ns.dir)
+	ns.logs = &strings.Builder{}
+	ns.cmd.Stdout, ns.cmd.Stderr = ns.logs, ns.logs
+	if err := ns.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-		if t.Failed() {
-			t.Logf("nats-server:\n%s", logs.String())
-		}
-	})
-	url := "nats://127.0.0.1:" + port
+	ns.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(ns.cmd, ns.exited)
 	waitFor(t, "nats-server to listen", func() bool {
-		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		c, err := net.Dial("tcp", "127.0.0.1:"+ns.port)
 		if err == nil {
 			c.Close()
 		}
 		return err == nil
 	})
-	q, _ := startPublisher(t, url, nil)
-	sendTicks(t, q, 1, 30)
-	src, c := startSource(t, url, 10, nil)
-	checkStreamOrder(t, c.waitForSeq(t, 30), 10, 30)
-	waitFor(t, "ready", func() bool { return src.Ready() == nil })
-	sendTicks(t, q, 31, 40)
-	checkStreamOrder(t, c.waitForSeq(t, 40), 10, 40)
+}
+
+// stop sends sig to the server and waits until it has exited; it does
+// nothing if the server is not running.
+func (ns *natsBinary) stop(sig syscall.Signal) {
+	if ns.cmd == nil {
+		return
+	}
+	_ = ns.cmd.Process.Signal(sig)
+	<-ns.exited
+	if ns.t.Failed() {
+		ns.t.Logf("nats-server:\n%s", ns.logs.String())
+	}
+	ns.cmd = nil
 }
 
 // The engine takes every name of the symbol rule, and only those.
@@ -321,7 +361,7 @@ func TestEngineTakesTheNamesOfTheSymbolRule(t *testing.T) {
 		{[]string{"NASDAQ:AAPL", "X."}, `symbol "X.": ticker "X." has a '.' that is not between two letters or digits`},
 		{[]string{"AAPL", ""}, `symbol "": empty`},
 	} {
-		_, perr := feed.NewNATSPublisher(feed.NATSPublisherConfig{NATSConfig: cfg, Symbols: tc.symbols, MaxPerSymbol: 1, MaxAge: time.Hour})
+		_, perr := feed.NewNATSPublisher(feed.NATSPublisherConfig{NATSConfig: cfg, Symbols: tc.symbols, MaxPerSymbol: 1, MaxAge: time.Hour, Window: 1})
 		_, serr := feed.NewNATSSource(feed.NATSSourceConfig{NATSConfig: cfg, Symbols: tc.symbols})
 		for what, err := range map[string]error{"NewNATSPublisher": perr, "NewNATSSource": serr} {
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {

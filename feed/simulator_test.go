@@ -38,10 +38,10 @@ func TestNewSimulatorValidates(t *testing.T) {
 		wantErr string
 	}{
 		{"zero rate", feed.SimulatorConfig{Symbols: one}, "Rate 0: want ticks per second above 0 and at most 1e+06"},
-		{"negative rate", feed.SimulatorConfig{Symbols: one, Rate: -1}, "rate -1 must be"},
-		{"NaN rate", feed.SimulatorConfig{Symbols: one, Rate: math.NaN()}, "rate NaN must be"},
-		{"infinite rate", feed.SimulatorConfig{Symbols: one, Rate: math.Inf(1)}, "rate +Inf must be"},
-		{"rate above max", feed.SimulatorConfig{Symbols: one, Rate: 1e6 + 1}, "rate 1.000001e+06 must be"},
+		{"negative rate", feed.SimulatorConfig{Symbols: one, Rate: -1}, "Rate -1: want"},
+		{"NaN rate", feed.SimulatorConfig{Symbols: one, Rate: math.NaN()}, "Rate NaN: want"},
+		{"infinite rate", feed.SimulatorConfig{Symbols: one, Rate: math.Inf(1)}, "Rate +Inf: want"},
+		{"rate above max", feed.SimulatorConfig{Symbols: one, Rate: 1e6 + 1}, "Rate 1.000001e+06: want"},
 		{"no symbols", feed.SimulatorConfig{Rate: 1}, "no symbols"},
 		{"bad symbol", feed.SimulatorConfig{Rate: 1, Symbols: []feed.Symbol{{Name: "ACME", Price: 10}}}, `symbol "ACME": volatility 0 must be`},
 		{"duplicate", feed.SimulatorConfig{Rate: 1, Symbols: append(one, one...)}, `symbol "ACME": listed twice`},

@@ -24,34 +24,40 @@ type departures struct {
 }
 
 func newDepartures(h *Hub) *departures {
-	d := &departures{hub: h, epfd: -1, clients: make(map[uint64]*client)}
+	return &departures{hub: h, epfd: -1, clients: make(map[uint64]*client)}
+}
+
+// open makes the epoll set, before Run serves streams; without one (the
+// kernel refused it) departures are noticed as elsewhere.
+func (d *departures) open() {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
-		return d
+		return
 	}
 	if err := syscall.Pipe2(d.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
 		syscall.Close(epfd)
-		return d
+		return
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, d.wake[0], &ev); err != nil {
 		syscall.Close(epfd)
 		syscall.Close(d.wake[0])
 		syscall.Close(d.wake[1])
-		return d
-	}
-	d.epfd = epfd
-	return d
-}
-
-// watch starts watching c's socket for its client's departure.
-func (d *departures) watch(c *client) {
-	if c.sock.fd < 0 || d.epfd < 0 {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	d.epfd = epfd
+}
+
+// watch starts watching c's socket for its client's departure.
+func (d *departures) watch(c *client) {
+	if c.sock.fd < 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.epfd < 0 || d.closed {
 		return
 	}
 	d.next++
@@ -82,7 +88,10 @@ func (d *departures) forget(c *client) {
 // run waits for departures until stop is called, and asks the hub to end
 // each departed client's stream.
 func (d *departures) run() {
-	if d.epfd < 0 {
+	d.mu.Lock()
+	epfd := d.epfd
+	d.mu.Unlock()
+	if epfd < 0 {
 		return
 	}
 	defer func() {
@@ -96,7 +105,7 @@ func (d *departures) run() {
 	events := make([]syscall.EpollEvent, 256)
 	var gone []*client
 	for {
-		n, err := syscall.EpollWait(d.epfd, events, -1)
+		n, err := syscall.EpollWait(epfd, events, -1)
 		if err == syscall.EINTR {
 			continue
 		}

@@ -9,6 +9,7 @@ package stream
 type departures struct{}
 
 func newDepartures(*Hub) *departures { return &departures{} }
+func (*departures) open()            {}
 func (*departures) watch(*client)    {}
 func (*departures) forget(*client)   {}
 func (*departures) run()             {}

@@ -260,6 +260,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		h.mu.Unlock()
 		return errors.New("hub: Run called twice")
 	}
+	h.departed.open()
 	h.state = hubRunning
 	close(h.started)
 	h.mu.Unlock()

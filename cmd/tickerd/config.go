@@ -73,6 +73,8 @@ type config struct {
 	natsURL          string
 	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
 	natsMaxAge       time.Duration // and for how long at most (publish)
+
+	natsPublishWindow int // publications awaiting acknowledgement at once (publish)
 }
 
 // Defaults of the flags that only the program has.
@@ -167,6 +169,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
+	fs.IntVar(&c.natsPublishWindow, "nats-publish-window", feed.DefaultPublishWindow, "publish: ticks sent to JetStream and not yet acknowledged at most; 1 waits for each acknowledgement")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -375,6 +378,7 @@ var settingFlags = map[string]string{
 	"StreamRatePerAddr":  "stream-rate-per-addr",
 	"StreamBurstPerAddr": "stream-burst-per-addr",
 	"DrainWindow":        "drain-window",
+	"Window":             "nats-publish-window",
 }
 
 // settingError turns a setting a package refused into a usage error that

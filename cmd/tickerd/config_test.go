@@ -74,6 +74,8 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-feed", "nats", "-replay", "-1"}, nil, "-replay -1: want 0 (replay off) or more ticks"},
 		{[]string{"publish", "-nats-url", ""}, nil, "-nats-url"},
 		{[]string{"publish", "-nats-max-per-symbol", "0"}, nil, "-nats-max-per-symbol 0: want at least 1 tick kept per symbol"},
+		{[]string{"publish", "-nats-publish-window", "0"}, nil, "-nats-publish-window 0: want 1 to 65536 publications in flight"},
+		{[]string{"publish"}, map[string]string{"TICKERD_NATS_PUBLISH_WINDOW": "70000"}, "-nats-publish-window 70000: want 1 to 65536"},
 		{[]string{"publish", "-symbols", "AAPL,BRK..B=10/0.2"}, nil, "not between two letters or digits"},
 		{[]string{"-feed", "nats", "-symbols", "AAPL,X.=10/0.2"}, nil, "not between two letters or digits"},
 		{[]string{"-replay", "-1"}, nil, "-replay -1: want 0 (replay off) or more ticks"},
@@ -303,6 +305,7 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 	publishOnly := map[string][]refusal{
 		"nats-max-per-symbol": {{args: []string{"-nats-max-per-symbol", "0"}}},
 		"nats-max-age":        {{args: []string{"-nats-max-age", "0s"}}, {args: []string{"-nats-max-age", "500ms"}}},
+		"nats-publish-window": {{args: []string{"-nats-publish-window", "0"}}, {args: []string{"-nats-publish-window", "70000"}}},
 	}
 	// The flags tickerd publish reads: those it shares with the server, and its own.
 	publish := map[string][]refusal{}

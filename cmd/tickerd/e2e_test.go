@@ -330,9 +330,10 @@ func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-	// What a stuck client has: the head, a snapshot, ticks in sequence
-	// without a gap, and then the end of the stream (a reset), not a
-	// conflated event.
+	// What a stuck client has: the head, then what of its stream its tiny
+	// window held (a snapshot and ticks in sequence, without a gap, or
+	// less), then the reset of its slow stream, which drops the rest; never
+	// a conflated event.
 	for i, conn := range stuck {
 		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -362,8 +363,8 @@ func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
 				last = seq
 			}
 		}
-		if !slices.Equal(names, []string{"snapshot", "tick"}) {
-			t.Errorf("stuck client %d got %v, want a snapshot and then ticks", i, names)
+		if want := []string{"snapshot", "tick"}; len(names) > len(want) || !slices.Equal(names, want[:len(names)]) {
+			t.Errorf("stuck client %d got %v, want a snapshot and then ticks, or the start of that", i, names)
 		}
 	}
 }

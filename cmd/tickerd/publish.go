@@ -41,6 +41,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		Symbols:      names,
 		MaxPerSymbol: cfg.natsMaxPerSymbol,
 		MaxAge:       cfg.natsMaxAge,
+		Window:       cfg.natsPublishWindow,
 	})
 	if err != nil {
 		return usageError{cfg.settingError(err)}

@@ -127,7 +127,10 @@ func TestSlowClientIsConflatedAndLosesNothingSilently(t *testing.T) {
 }
 
 func TestStuckClientIsDisconnected(t *testing.T) {
-	th := startHub(t, testConfig{QueueBytes: 4096, WriteTimeout: 300 * time.Millisecond})
+	// The fast client is sent bursts of 250 ticks (32 KB) behind a queue
+	// of 4 KiB: its socket must take each burst whole, as a large send
+	// buffer does, or a busy machine conflates it.
+	th := startHub(t, testConfig{QueueBytes: 4096, WriteTimeout: 300 * time.Millisecond, SendBuffer: 1 << 20})
 	stuck := th.dialSmallWindow(t)
 	fast := th.dial(t, "", nil)
 	fast.mustNext()

@@ -67,7 +67,7 @@ func TestEntitlementsAreCheckedOnEverySubscribe(t *testing.T) {
 
 func TestAStreamEndsWhenItsTokenExpires(t *testing.T) {
 	ts := startServer(t, testOptions{auth: verifier(t), engine: func(c *stream.Config) { c.Heartbeat = 200 * time.Millisecond }})
-	c, resp := dialRaw(t, ts, goodHandshake+"Authorization: Bearer "+token(t, time.Now().Add(1500*time.Millisecond), "*")+"\r\n")
+	c, resp := dialRaw(t, ts, goodHandshake+"Authorization: Bearer "+token(t, time.Now().Add(4*time.Second), "*")+"\r\n")
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake %d", resp.StatusCode)
 	}
