@@ -115,8 +115,11 @@ if (listed && listed.length > board.WHOLE_BOARD_MAX) {
   const asked = readURL().symbol;
   const first = board.shownOrder()[0] || listed[0].sym;
   select(board.rowOf(asked) ? asked : first, { focus: false });
+  // The rows on screen, before the stream asks for them: drawn once to
+  // measure a row, and again with its height.
   board.rebuild();
-  board.draw(performance.now()); // the rows on screen, before the stream asks for them
+  board.draw(performance.now());
+  board.draw(performance.now());
 }
 
 connection.start({

@@ -321,14 +321,15 @@ func TestPageSubscriptionFollowsTheVisibleRows(t *testing.T) {
 			t.Errorf("the stream asked for %v, want the selected %s and the rows on screen %v", got, names[700], onScreen)
 		}
 
-		// Scrolling row by row, a step a frame, reopens the stream once,
-		// when the scrolling stops.
+		// Scrolling row by row, a step every 20 ms, reopens the stream once
+		// the scrolling stops (on a loaded machine, whose timers run late,
+		// perhaps a few times), not at every step.
 		tab.do(chromedp.Evaluate[chromedp.Void](`(async () => {
 			const s = document.querySelector('.board-scroll');
 			const h = document.querySelector('#rows tr').getBoundingClientRect().height;
 			for (let i = 0; i < 30; i++) {
 				s.scrollTop += h;
-				await new Promise(r => requestAnimationFrame(r));
+				await new Promise(r => setTimeout(r, 20));
 			}
 		})()`, chromedp.EvalAwaitPromise))
 		tab.waitFor("the stream to follow the scroll", fmt.Sprintf(`tickerd.onScreen.includes(%q) && !tickerd.onScreen.includes(%q) &&
@@ -336,8 +337,10 @@ func TestPageSubscriptionFollowsTheVisibleRows(t *testing.T) {
 			tickerd.onScreen.every(s => tickerd.subscription.includes(s))`, names[35], names[0]), 110*time.Second)
 		onScreen = tabEval[[]string](tab, `tickerd.onScreen`)
 		streams = tab.streams()
-		if len(streams) != 2 {
-			t.Errorf("30 scroll steps opened %d streams after the first, want 1: %v", len(streams)-1, streams)
+		if n := len(streams) - 1; n < 1 || n > 5 {
+			t.Errorf("30 scroll steps opened %d streams after the first, want 1 (a few on a loaded machine): %v", n, streams)
+		} else {
+			t.Logf("30 scroll steps opened %d stream(s) after the first", n)
 		}
 		if got := subscribed(t, streams[len(streams)-1]); !sameSet(got, append([]string{names[700]}, onScreen...)) {
 			t.Errorf("after the scroll the stream asked for %v, want %s and %v", got, names[700], onScreen)
