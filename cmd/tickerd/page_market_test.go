@@ -261,7 +261,8 @@ func TestPageVirtualBoardShowsTheRightRows(t *testing.T) {
 	tab.scrollBoardTo(0)
 	tab.do(chromedp.Click(chromedp.CSS(`[data-sort="sym"]`)))
 	sorted := slices.Sorted(slices.Values(filtered))
-	tab.waitFor("the board sorted by symbol", fmt.Sprintf(`tickerd.order[0] === %q`, sorted[0]), 10*time.Second)
+	tab.waitFor("the board sorted by symbol", fmt.Sprintf(`JSON.stringify(tickerd.order) === %q &&
+		document.querySelector('th.c-sym').getAttribute('aria-sort') === 'ascending'`, jsonList(sorted)), 10*time.Second)
 	checkWindow(t, "sorted by symbol", tab.drawnRows(), sorted, 0)
 
 	// Sorted by change %, whole market: the rows drawn fall from the top.
