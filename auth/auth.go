@@ -31,6 +31,10 @@ const (
 	DefaultClaim  = "symbols"
 )
 
+// PublishClaim is the claim that, true, lets a token's holder publish
+// ticks (POST /api/publish) as well as subscribe.
+const PublishClaim = "publish"
+
 // MinSecretBytes is the shortest HS256 secret accepted: as long as the hash.
 const MinSecretBytes = 32
 
@@ -148,6 +152,13 @@ func (v *Verifier) Verify(token string) (*Grant, error) {
 		return nil, fmt.Errorf("%w: %s claim: %w", ErrInvalid, v.claim, err)
 	}
 	g.Subject, _ = claims.GetSubject()
+	if p, present := claims[PublishClaim]; present {
+		publish, ok := p.(bool)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s claim: not true or false", ErrInvalid, PublishClaim)
+		}
+		g.Publish = publish
+	}
 	g.Until = exp.Add(v.leeway)
 	return g, nil
 }

@@ -14,6 +14,7 @@ import (
 type Grant struct {
 	Subject string    // the token's "sub"; may be empty
 	Until   time.Time // when the token stops being accepted: its expiry plus the leeway
+	Publish bool      // the token's "publish" claim is true: its holder may publish ticks
 
 	all      bool            // "*"
 	exact    map[string]bool // "AAPL"

@@ -41,6 +41,11 @@
 // The same SimulatorConfig (Seed included) and the same clock start give the
 // same ticks, in the same order, with the same times.
 //
+// A universe is the [DefaultUniverse], a list or a file ([ParseSymbols]),
+// or up to [MaxSymbols] generated ones ([SyntheticUniverse]: the default
+// universe, then generated names and parameters, the same for the same
+// seed), so that a server can be run at the size of a national market.
+//
 // # Sources and the NATS engine
 //
 // A [Source] is what a server's hub is fed from. The [Simulator] is the
@@ -56,11 +61,22 @@
 // back from the stream, then follows it live, and after losing the bus it
 // resumes after the last sequence it handed on.
 //
+// # Ticks from outside
+//
+// The NDJSON tick format ([ParseTickLine]) and the CSV one with its header
+// ([CSVHeader]), read by a [TickReader] a line at a time, are what a
+// publisher posts, what a [Replay] plays and what a [TickWriter] records.
+// A Replay reads its whole file once when it is made, refusing it with the
+// line or the gzip byte offset at fault, then plays it with its spacing
+// scaled, on a Clock, the same way every time.
+//
 // # What this package must never do
 //
 // Only the NATS engine touches the network, and only the bus it is given.
 // The package never touches the default Prometheus registry or any
 // package-level mutable state, and it never starts a goroutine that outlives
-// the call that started it: [Simulator.Run], [NATSSource.Run] and
-// [NATSPublisher.Run] return only when their ticks have stopped.
+// the call that started it: [Simulator.Run], [NATSSource.Run],
+// [NATSPublisher.Run] and [Replay.Run] return only when their ticks have
+// stopped. Files are read or written only where named: a symbols file
+// (@PATH), a Replay's file and a TickWriter's.
 package feed

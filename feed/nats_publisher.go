@@ -21,14 +21,21 @@ type NATSPublisherConfig struct {
 	NATSConfig
 	Symbols []string // the universe published; each name must follow [CheckSymbol]
 	// MaxPerSymbol and MaxAge bound what the stream keeps: the newest
-	// MaxPerSymbol ticks of each symbol, none older than MaxAge.
+	// MaxPerSymbol ticks of each symbol, none older than MaxAge, and, when
+	// MaxBytes is not 0, at most MaxBytes in all, the oldest ticks going
+	// first: per-symbol limits alone grow with the universe (10,000 ticks
+	// of each of 10,000 symbols is 15 GB).
 	MaxPerSymbol int64
 	MaxAge       time.Duration
+	MaxBytes     int64
 	// Window is how many publications may await their acknowledgement at
 	// once, 1 to [MaxPublishWindow] (e.g. [DefaultPublishWindow]). With 1
 	// the publisher waits for each tick to be stored before the next.
 	Window int
 }
+
+// minStreamBytes is the smallest byte limit of the stream a publisher accepts.
+const minStreamBytes = 1 << 20
 
 // DefaultPublishWindow and MaxPublishWindow bound the publications in
 // flight: enough to keep a loopback or LAN round trip busy at a real
@@ -92,6 +99,9 @@ func NewNATSPublisher(cfg NATSPublisherConfig) (*NATSPublisher, error) {
 	}
 	if cfg.MaxAge < time.Second {
 		return nil, setting.Bad("MaxAge", cfg.MaxAge, "a tick retention of at least 1s")
+	}
+	if cfg.MaxBytes < 0 || cfg.MaxBytes > 0 && cfg.MaxBytes < minStreamBytes {
+		return nil, setting.Bad("MaxBytes", cfg.MaxBytes, fmt.Sprintf("0 (no limit) or at least %d bytes", minStreamBytes))
 	}
 	if cfg.Window < 1 || cfg.Window > MaxPublishWindow {
 		return nil, setting.Bad("Window", cfg.Window, fmt.Sprintf("1 to %d publications in flight", MaxPublishWindow))
@@ -183,12 +193,21 @@ func (p *NATSPublisher) ensureStream(ctx context.Context, js jetstream.JetStream
 		Discard:           jetstream.DiscardOld,
 		MaxMsgsPerSubject: p.cfg.MaxPerSymbol,
 		MaxAge:            p.cfg.MaxAge,
+		MaxBytes:          streamBytes(p.cfg.MaxBytes),
 		Duplicates:        min(dedupWindow, p.cfg.MaxAge),
 	})
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", StreamName, err)
 	}
 	return nil
+}
+
+// streamBytes is JetStream's MaxBytes for a configured limit: -1 for none.
+func streamBytes(limit int64) int64 {
+	if limit == 0 {
+		return -1
+	}
+	return limit
 }
 
 // publish stores one tick, waiting for its acknowledgement and retrying

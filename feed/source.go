@@ -3,8 +3,8 @@ package feed
 import "context"
 
 // Source is where a server's ticks come from: the simulated market in the
-// same process ([Simulator], the default) or a NATS JetStream stream that a
-// publisher process fills ([NATSSource]). Whatever feeds it, the consumer
+// same process ([Simulator], the default), a NATS JetStream stream that a
+// publisher process fills ([NATSSource]), or a recorded file ([Replay]). Whatever feeds it, the consumer
 // sees the same thing: ticks in increasing Seq order.
 //
 // Run calls publish for each tick, one call at a time, until ctx is done,
@@ -17,4 +17,5 @@ type Source interface {
 var (
 	_ Source = (*Simulator)(nil)
 	_ Source = (*NATSSource)(nil)
+	_ Source = (*Replay)(nil)
 )

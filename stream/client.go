@@ -36,7 +36,7 @@ type client struct {
 	// the latest undelivered event of each symbol is kept; replaced counts
 	// the ticks that never went out.
 	conflating bool
-	latest     []event
+	latest     *latestEvents
 	replaced   int
 
 	lastWrite    time.Time // last time the socket accepted bytes

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"fmt"
 	"log/slog"
 	"runtime"
 	"time"
@@ -23,6 +24,9 @@ const (
 	DefaultResumeWait    = 2 * time.Second
 	DefaultMaxPriceJump  = 0.2
 	DefaultBarCapacity   = 720
+	DefaultBarBytes      = 128 << 20
+	DefaultSymbolSeries  = 1000
+	DefaultFirehose      = 1000
 )
 
 // MaxDrainWindow is the longest Config.DrainWindow.
@@ -56,7 +60,22 @@ type Config struct {
 	// arrive ahead of the one it lands on.
 	ResumeWait   time.Duration
 	MaxPriceJump float64 // largest accepted move from a symbol's last price, as a fraction
-	BarCapacity  int     // bars kept per symbol and interval
+	BarCapacity  int     // bars kept per symbol and interval, at most
+	// BarBytes is the most memory the bars of all symbols take: each
+	// symbol's intervals get an equal share of it (BarsPerInterval), at most
+	// BarCapacity bars each. 128 MiB keeps 720 bars up to about 970 symbols
+	// and 69 per interval at 10,000.
+	BarBytes int
+	// SymbolSeries is the largest universe whose tickerd_feed_ticks_total
+	// has a series per symbol; a larger one gets one series for all
+	// symbols (0: always one series).
+	SymbolSeries int
+	// Firehose is the most symbols a stream that asks for every symbol (no
+	// symbols, or *) may get: past it such a stream is refused and told to
+	// name its symbols. Its snapshot is a quote per symbol, composed under
+	// the engine's lock: 10,000 are 1.7 MB per connection (0: every-symbol
+	// streams are always refused).
+	Firehose int
 	// DrainWindow is how long Run takes, once its context is done, to
 	// close the streams: evenly spread over the window, ticks still flowing
 	// to those not closed yet, so that their clients do not all reconnect
@@ -86,6 +105,9 @@ func DefaultConfig(symbols []string, framings ...Framing) Config {
 		Writers:       runtime.GOMAXPROCS(0),
 		MaxPriceJump:  DefaultMaxPriceJump,
 		BarCapacity:   DefaultBarCapacity,
+		BarBytes:      DefaultBarBytes,
+		SymbolSeries:  DefaultSymbolSeries,
+		Firehose:      DefaultFirehose,
 		Framings:      framings,
 		Clock:         feed.SystemClock{},
 		Registerer:    prometheus.NewRegistry(),
@@ -120,6 +142,13 @@ func (c *Config) Validate() error {
 		return bad("MaxPriceJump", c.MaxPriceJump, "a fraction above 0 and at most 100")
 	case c.BarCapacity < 1:
 		return bad("BarCapacity", c.BarCapacity, "at least 1 bar")
+	case BarsPerInterval(c.BarBytes, len(c.Symbols), c.BarCapacity) < 1:
+		n := len(c.Symbols)
+		return bad("BarBytes", c.BarBytes, fmt.Sprintf("at least %d bytes: one bar of each interval for each of the %d symbols", barSize*len(barIntervals)*n, n))
+	case c.SymbolSeries < 0:
+		return bad("SymbolSeries", c.SymbolSeries, "0 (one series for all symbols) or more symbols")
+	case c.Firehose < 0:
+		return bad("Firehose", c.Firehose, "0 (no stream of every symbol) or more symbols")
 	case c.DrainWindow < 0 || c.DrainWindow > MaxDrainWindow:
 		return bad("DrainWindow", c.DrainWindow, "0 (close every stream at once) to "+MaxDrainWindow.String())
 	case len(c.Framings) == 0:

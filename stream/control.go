@@ -99,11 +99,8 @@ func (w *writer) apply(ctl control) {
 		}
 		// A conflated stream holds the latest tick of each symbol: those of
 		// symbols it no longer has must not come out after the change.
-		for sym := range c.latest {
-			if c.latest[sym].seq != 0 && !ctl.symbols.Has(sym) {
-				c.latest[sym] = event{}
-				c.replaced++
-			}
+		if c.latest != nil {
+			c.replaced += c.latest.drop(ctl.symbols.Has)
 		}
 		c.sub = ctl.symbols
 		c.throttle = nil

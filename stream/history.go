@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/tickerd/tickerd/feed"
 )
@@ -49,7 +50,9 @@ var ErrUnknownInterval = errors.New("unknown bar interval")
 // the ticks' own time in UTC; an interval without trades has no bar.
 //
 // Each symbol and interval holds at most a fixed number of bars in a ring,
-// so the store's memory is bounded for as long as it runs. Add is meant to
+// so the store's memory is bounded for as long as it runs; a ring takes
+// memory as its bars come, so symbols that do not trade cost next to
+// nothing ([BarsPerInterval] sizes the rings of a large universe). Add is meant to
 // be called by one goroutine for every tick; Bars may be called by any
 // number of goroutines at the same time.
 type BarStore struct {
@@ -63,13 +66,31 @@ type symbolBars struct {
 	rings   [len(barIntervals)]barRing
 }
 
-// barRing is a fixed-size ring of bars of one interval, oldest overwritten first.
+// barRing is a ring of at most capacity bars of one interval, oldest
+// overwritten first. Its slice grows as bars come, doubling up to the
+// capacity, so a symbol that seldom trades holds the memory of the bars it
+// has, not of the capacity: in a large universe most symbols are quiet.
 type barRing struct {
-	step  int64 // interval length in nanoseconds
-	bars  []Bar // len(bars) is the capacity
-	next  int   // slot the next new bar is written to
-	count int   // bars held, at most len(bars)
-	start int64 // start of the newest bar in Unix nanoseconds; valid when count > 0
+	step     int64 // interval length in nanoseconds
+	bars     []Bar // the bars, len(bars) slots in use, at most capacity
+	capacity int
+	next     int   // slot the next new bar is written to
+	count    int   // bars held, at most len(bars)
+	start    int64 // start of the newest bar in Unix nanoseconds; valid when count > 0
+}
+
+// barSize is the memory one kept bar takes.
+const barSize = int(unsafe.Sizeof(Bar{}))
+
+// BarsPerInterval returns how many bars a store over symbols symbols keeps
+// per symbol and interval so that all of them take at most budget bytes:
+// each symbol's intervals get an equal share, and none more than capacity.
+// It is 0 when budget does not hold one bar of each.
+func BarsPerInterval(budget, symbols, capacity int) int {
+	if symbols < 1 {
+		return capacity
+	}
+	return min(capacity, budget/(barSize*len(barIntervals)*symbols))
 }
 
 // NewBarStore returns a store for symbols that keeps up to capacity bars
@@ -85,7 +106,7 @@ func NewBarStore(symbols []string, capacity int) *BarStore {
 		}
 		sb := &symbolBars{}
 		for i, iv := range barIntervals {
-			sb.rings[i] = barRing{step: int64(iv.d), bars: make([]Bar, capacity)}
+			sb.rings[i] = barRing{step: int64(iv.d), capacity: capacity}
 		}
 		s.symbols[sym] = sb
 	}
@@ -125,7 +146,7 @@ func (r *barRing) add(price float64, size int64, ns int64) {
 			return
 		}
 	}
-	r.bars[r.next] = Bar{
+	bar := Bar{
 		Time:   start / int64(time.Second), // exact: every step is whole seconds
 		Open:   price,
 		High:   price,
@@ -133,23 +154,34 @@ func (r *barRing) add(price float64, size int64, ns int64) {
 		Close:  price,
 		Volume: size,
 	}
-	r.next = (r.next + 1) % len(r.bars)
-	r.count = min(r.count+1, len(r.bars))
+	if r.next == len(r.bars) && len(r.bars) < r.capacity {
+		// Still filling: every slot in use holds a bar, so the ring has not
+		// wrapped and the new bar goes at the end.
+		if len(r.bars) == cap(r.bars) {
+			grown := make([]Bar, len(r.bars), min(max(2*len(r.bars), 4), r.capacity))
+			copy(grown, r.bars)
+			r.bars = grown
+		}
+		r.bars = append(r.bars, bar)
+	} else {
+		r.bars[r.next] = bar
+	}
+	r.next = (r.next + 1) % r.capacity
+	r.count = min(r.count+1, r.capacity)
 	r.start = start
 }
 
 // newest returns the slot of the newest bar; r.count must be positive.
 func (r *barRing) newest() int {
-	return (r.next - 1 + len(r.bars)) % len(r.bars)
+	return (r.next - 1 + r.capacity) % r.capacity
 }
 
 // appendTo appends the ring's bars to dst, oldest first.
 func (r *barRing) appendTo(dst []Bar) []Bar {
-	first := (r.next - r.count + len(r.bars)) % len(r.bars)
-	if first+r.count <= len(r.bars) {
-		return append(dst, r.bars[first:first+r.count]...)
+	if r.count < r.capacity { // not wrapped yet
+		return append(dst, r.bars[:r.count]...)
 	}
-	dst = append(dst, r.bars[first:]...)
+	dst = append(dst, r.bars[r.next:]...)
 	return append(dst, r.bars[:r.next]...)
 }
 

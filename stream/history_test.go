@@ -362,3 +362,61 @@ func BenchmarkBarStoreAdd(b *testing.B) {
 		i++
 	}
 }
+
+func TestBarsPerInterval(t *testing.T) {
+	t.Parallel()
+	if barSize != 48 {
+		t.Fatalf("a bar takes %d bytes; the figures in Config.BarBytes's doc assume 48", barSize)
+	}
+	tests := []struct{ budget, symbols, capacity, want int }{
+		{DefaultBarBytes, 52, DefaultBarCapacity, 720},
+		{DefaultBarBytes, 970, DefaultBarCapacity, 720},
+		{DefaultBarBytes, 1000, DefaultBarCapacity, 699},
+		{DefaultBarBytes, 10_000, DefaultBarCapacity, 69},
+		{DefaultBarBytes, 100_000, DefaultBarCapacity, 6},
+		{192, 1, 720, 1},
+		{191, 1, 720, 0},
+		{1 << 30, 1, 5, 5},
+	}
+	for _, tt := range tests {
+		if got := BarsPerInterval(tt.budget, tt.symbols, tt.capacity); got != tt.want {
+			t.Errorf("BarsPerInterval(%d, %d, %d) = %d, want %d", tt.budget, tt.symbols, tt.capacity, got, tt.want)
+		}
+	}
+}
+
+// TestBarStoreGrowsWithItsBars checks that a ring takes memory for the bars
+// it holds, not for its capacity: a symbol that never trades holds none,
+// and one that traded for a few seconds a few bars' worth.
+func TestBarStoreGrowsWithItsBars(t *testing.T) {
+	t.Parallel()
+	s := NewBarStore([]string{"QUIET", "BUSY"}, 720)
+	for i := range 10 {
+		s.Add(historyTick("BUSY", historyBase.Add(time.Duration(i)*time.Second), float64(100+i), 1))
+	}
+	for i, r := range s.symbols["QUIET"].rings {
+		if cap(r.bars) != 0 {
+			t.Errorf("QUIET %s: room for %d bars before any tick, want 0", barIntervals[i].name, cap(r.bars))
+		}
+	}
+	busy := s.symbols["BUSY"].rings
+	if c := cap(busy[0].bars); c < 10 || c > 16 {
+		t.Errorf("BUSY 1s: room for %d bars holding 10, want 10 to 16", c)
+	}
+	if c := cap(busy[2].bars); c > 4 {
+		t.Errorf("BUSY 1m: room for %d bars holding 1, want at most 4", c)
+	}
+	// Growing never passes the capacity, and a full ring keeps the newest.
+	s = NewBarStore([]string{"BUSY"}, 5)
+	for i := range 12 {
+		s.Add(historyTick("BUSY", historyBase.Add(time.Duration(i)*time.Second), float64(i), 1))
+		r := s.symbols["BUSY"].rings[0]
+		if cap(r.bars) > 5 {
+			t.Fatalf("after %d ticks the ring has room for %d bars, capacity 5", i+1, cap(r.bars))
+		}
+		got := mustBars(t, s, "BUSY", time.Second)
+		if want := min(i+1, 5); len(got) != want || got[len(got)-1].Close != float64(i) || got[0].Close != float64(i+1-want) {
+			t.Fatalf("after %d ticks: bars %+v, want the %d newest", i+1, got, want)
+		}
+	}
+}

@@ -54,6 +54,7 @@ type Hub struct {
 type framed struct {
 	buf    []byte
 	events []event
+	syms   *SymbolSet // the symbols of events, in a batch; nil: not known
 }
 
 type hubState int
@@ -83,7 +84,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		quotes:   make([]feed.Quote, len(cfg.Symbols)),
 		prices:   make([]priceGuard, len(cfg.Symbols)),
 		pending:  make([]framed, len(cfg.Framings)),
-		bars:     NewBarStore(cfg.Symbols, cfg.BarCapacity),
+		bars:     NewBarStore(cfg.Symbols, BarsPerInterval(cfg.BarBytes, len(cfg.Symbols), cfg.BarCapacity)),
 		started:  make(chan struct{}),
 	}
 	for range cfg.Framings {
@@ -103,7 +104,7 @@ func NewHub(cfg Config) (*Hub, error) {
 	for i, f := range cfg.Framings {
 		transports[i] = f.Name()
 	}
-	m, err := newMetrics(cfg.Registerer, cfg.Symbols, transports)
+	m, err := newMetrics(cfg.Registerer, cfg.Symbols, transports, len(cfg.Symbols) <= cfg.SymbolSeries)
 	if err != nil {
 		return nil, err
 	}
@@ -494,6 +495,10 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 				buf:    make([]byte, 0, len(p.buf)+len(p.buf)/4),
 				events: make([]event, 0, len(p.events)+len(p.events)/4),
 			}
+		}
+		syms := h.batchSymbols(b.frames[0].events)
+		for f := range b.frames {
+			b.frames[f].syms = syms
 		}
 		for _, t := range h.ticks {
 			h.quotes[h.index[t.Symbol]].Apply(t)

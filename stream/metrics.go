@@ -68,7 +68,9 @@ var latencyBuckets = []float64{
 // event to 4096.
 var queueDepthBuckets = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}
 
-func newMetrics(reg prometheus.Registerer, symbols, transports []string) (*metrics, error) {
+// newMetrics declares the metrics of a hub over symbols with the given
+// transports; perSymbol gives tickerd_feed_ticks_total a series per symbol.
+func newMetrics(reg prometheus.Registerer, symbols, transports []string, perSymbol bool) (*metrics, error) {
 	opened := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tickerd_streams_opened_total",
 		Help: "Streams opened, by transport (sse, ws; a poll opens none).",
@@ -131,13 +133,7 @@ func newMetrics(reg prometheus.Registerer, symbols, transports []string) (*metri
 			"Tick events waiting for one client socket, observed at each write.", nil, nil),
 			newLocalHistogram(queueDepthBuckets)),
 	}
-	ticks := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "tickerd_feed_ticks_total",
-		Help: "Ticks accepted from the feed, by symbol.",
-	}, []string{"symbol"})
-	for _, s := range symbols {
-		m.ticks = append(m.ticks, ticks.WithLabelValues(s))
-	}
+	ticks, universe := tickCounters(m, symbols, perSymbol)
 	collectors := []prometheus.Collector{opened}
 	for f, transport := range transports {
 		m.streamsOpened = append(m.streamsOpened, opened.WithLabelValues(transport))
@@ -157,7 +153,7 @@ func newMetrics(reg prometheus.Registerer, symbols, transports []string) (*metri
 		m.rejectedBy[r] = m.ticksRejected.WithLabelValues(name)
 	}
 	for _, c := range append(collectors,
-		m.conflating, m.streamsClosed, ticks, m.ticksRejected, m.lastTick,
+		m.conflating, m.streamsClosed, ticks, universe, m.ticksRejected, m.lastTick,
 		m.events, m.bytes, m.writes, m.dropped, m.replays, m.resyncs, m.resumeHeld, m.heartbeats, m.latency, m.queueDepth,
 	) {
 		if err := reg.Register(c); err != nil {
@@ -165,6 +161,40 @@ func newMetrics(reg prometheus.Registerer, symbols, transports []string) (*metri
 		}
 	}
 	return m, nil
+}
+
+// tickCounters sets m.ticks, the counter of each symbol's accepted ticks:
+// a series per symbol of tickerd_feed_ticks_total when perSymbol, else one
+// series, without the label, that every symbol adds to. Queries that sum it
+// (the dashboard's, the alerts') read the same either way; 10,000 series of
+// one counter is what a Prometheus server should not be made to keep for
+// every replica. It returns the collectors to register: the counter and the
+// universe's size.
+func tickCounters(m *metrics, symbols []string, perSymbol bool) (prometheus.Collector, prometheus.Collector) {
+	universe := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "tickerd_universe_symbols",
+		Help: "Symbols in the universe the server serves.",
+	})
+	universe.Set(float64(len(symbols)))
+	m.ticks = make([]prometheus.Counter, len(symbols))
+	if !perSymbol {
+		total := prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickerd_feed_ticks_total",
+			Help: "Ticks accepted from the feed, all symbols together: the universe is larger than the server's limit for a series per symbol.",
+		})
+		for i := range m.ticks {
+			m.ticks[i] = total
+		}
+		return total, universe
+	}
+	ticks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tickerd_feed_ticks_total",
+		Help: "Ticks accepted from the feed, by symbol.",
+	}, []string{"symbol"})
+	for i, s := range symbols {
+		m.ticks[i] = ticks.WithLabelValues(s)
+	}
+	return ticks, universe
 }
 
 // writerStats is what one writer counted during a cycle.

@@ -53,7 +53,7 @@ func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 // second flush adds only what was counted since.
 func TestFlushCountsEachReasonInItsOwnSeries(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := newMetrics(reg, []string{"AAPL"}, []string{"sse", "ws"})
+	m, err := newMetrics(reg, []string{"AAPL"}, []string{"sse", "ws"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestFlushCountsEachReasonInItsOwnSeries(t *testing.T) {
 // writer's local counts and reads them back as Prometheus would.
 func TestTickToWireHasClassicAndNativeBuckets(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := newMetrics(reg, []string{"AAPL"}, []string{"sse"})
+	m, err := newMetrics(reg, []string{"AAPL"}, []string{"sse"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func decodeNative(spans []*dto.BucketSpan, deltas []int64) map[int]int64 {
 // BenchmarkWriterStatsFlush is what a writer pays at the end of each cycle
 // to add what it counted to the metrics.
 func BenchmarkWriterStatsFlush(b *testing.B) {
-	m, err := newMetrics(prometheus.NewRegistry(), []string{"AAPL"}, []string{"sse"})
+	m, err := newMetrics(prometheus.NewRegistry(), []string{"AAPL"}, []string{"sse"}, true)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -222,5 +222,62 @@ func BenchmarkWriterStatsFlush(b *testing.B) {
 		s.latency.observe(0.003)
 		s.queueDepth.observe(1)
 		s.flush(m)
+	}
+}
+
+// TestTickSeriesAreBoundedByTheUniverse checks that a universe up to
+// SymbolSeries symbols counts each symbol's ticks in its own series, that a
+// larger one (or SymbolSeries 0) counts them all in one series without the
+// label, and that the total is the same either way.
+func TestTickSeriesAreBoundedByTheUniverse(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		symbols      int
+		symbolSeries int
+		wantSeries   int
+	}{
+		{"at the limit", 3, 3, 3},
+		{"above it", 4, 3, 1},
+		{"off", 3, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			syms := []string{"AAPL", "MSFT", "NVDA", "TSLA"}[:tc.symbols]
+			cfg := DefaultConfig(syms, testFraming{})
+			cfg.Registerer, cfg.SymbolSeries = reg, tc.symbolSeries
+			h, err := NewHub(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 10 {
+				tick := testTick(uint64(i+1), syms[i%len(syms)])
+				if err := h.Publish(tick); err != nil {
+					t.Fatal(err)
+				}
+			}
+			families, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var series int
+			var total, universe float64
+			for _, f := range families {
+				switch f.GetName() {
+				case "tickerd_feed_ticks_total":
+					for _, m := range f.GetMetric() {
+						series++
+						total += m.GetCounter().GetValue()
+						if labelled := len(m.GetLabel()) > 0; labelled != (tc.wantSeries > 1) {
+							t.Errorf("series labels %v with %d series wanted", m.GetLabel(), tc.wantSeries)
+						}
+					}
+				case "tickerd_universe_symbols":
+					universe = f.GetMetric()[0].GetGauge().GetValue()
+				}
+			}
+			if series != tc.wantSeries || total != 10 || universe != float64(tc.symbols) {
+				t.Errorf("%d series counting %v ticks, universe %v; want %d series, 10 ticks, %d symbols", series, total, universe, tc.wantSeries, tc.symbols)
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package stream
 
 import (
 	"errors"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -178,6 +177,9 @@ func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
 		w.shared = append(w.shared, b.events...)
 		return len(b.events), len(b.buf)
 	}
+	if !c.throttle.holding() && !c.sub.meets(b.syms) {
+		return 0, 0 // nothing of the batch is for c, nor held for it
+	}
 	if c.throttle != nil {
 		for _, e := range c.throttle.release(now.UnixNano()) {
 			w.segs = append(w.segs, e.data)
@@ -279,27 +281,20 @@ func (w *writer) queueBatch(c *client, b *framed, now time.Time) {
 	if !c.conflating {
 		c.conflating = true
 		if c.latest == nil {
-			c.latest = make([]event, len(w.hub.symbols))
+			c.latest = newLatestEvents(len(w.hub.symbols))
 		}
 	}
 	for _, e := range w.shared {
-		if c.latest[e.sym].seq != 0 {
+		if c.latest.put(e) {
 			c.replaced++
 		}
-		c.latest[e.sym] = e
 	}
 }
 
 // endConflation queues a notice of how many ticks were skipped, then the
 // latest tick of each symbol in sequence order, and resumes normal delivery.
 func (w *writer) endConflation(c *client) {
-	var held []event
-	for _, e := range c.latest {
-		if e.seq != 0 {
-			held = append(held, e)
-		}
-	}
-	slices.SortFunc(held, func(a, b event) int { return cmpSeq(a.seq, b.seq) })
+	held := c.latest.inOrder()
 	body := strconv.AppendInt([]byte(`{"dropped":`), int64(c.replaced), 10)
 	body = append(body, '}')
 	c.queue(w.hub.framings[c.framing].AppendEvent(nil, KindConflated, 0, body), 0, w.hub.cfg.QueueBytes)

@@ -15,6 +15,7 @@ import (
 	"github.com/tickerd/tickerd/auth"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/guard"
+	"github.com/tickerd/tickerd/ingest"
 	"github.com/tickerd/tickerd/internal/setting"
 	"github.com/tickerd/tickerd/stream"
 	"github.com/tickerd/tickerd/stream/poll"
@@ -73,8 +74,20 @@ type config struct {
 	natsURL          string
 	natsMaxPerSymbol int64         // ticks the stream keeps per symbol (publish)
 	natsMaxAge       time.Duration // and for how long at most (publish)
+	natsMaxBytes     int64         // and in how many bytes in all (publish)
 
+	barBytes          int // memory for all symbols' bars
+	symbolSeries      int // largest universe with a tick series per symbol
+	firehose          int // most symbols a stream of every symbol may get
 	natsPublishWindow int // publications awaiting acknowledgement at once (publish)
+
+	publishKeyFile  string // the publish API's key; empty: the API is off
+	publishMaxBytes int64
+	publishMaxLines int
+	publishRate     float64
+	replayFile      string  // -feed replay
+	replaySpeed     float64 // -feed replay
+	replayLoop      bool    // -feed replay
 }
 
 // Defaults of the flags that only the program has.
@@ -96,6 +109,8 @@ const (
 const (
 	feedMemory = "memory"
 	feedNATS   = "nats"
+	feedHTTP   = "http"   // only the publish API feeds the hub
+	feedReplay = "replay" // a recorded tick file
 )
 
 // errHelp is returned when -h was asked for; the usage is already printed.
@@ -126,7 +141,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go profiling (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off. Keep it off the public network")
-	fs.StringVar(&c.symbols, "symbols", "", "symbols to simulate: empty for the default universe, a comma list (NAME or NAME=price/volatility), @file.json, or synthetic:N[/SEED] for N generated symbols")
+	fs.StringVar(&c.symbols, "symbols", "", "symbols to simulate: empty for the default universe, a comma list (NAME or NAME=price/volatility), @file.json, or synthetic:N[/SEED] for N generated symbols; fed from outside (-feed http, replay, nats) any NAME, and for replay empty means the file's symbols")
 	fs.Float64Var(&c.rate, "rate", 100, "total ticks per second across all symbols")
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed of the simulated market; 0 picks one from the clock")
 	fs.Uint64Var(&c.firstSeq, "first-seq", 0, "sequence number of the first tick; 0 means the start time in Unix microseconds, so ids keep growing across restarts")
@@ -164,12 +179,23 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.stallAfter, "stall-after", 10*time.Second, "/readyz reports the feed stalled after this long without a tick")
 	// Every role has every flag and ignores those it does not use, so one
 	// environment can configure them all.
-	fs.StringVar(&c.feed, "feed", feedMemory, "where ticks come from: memory (the simulated market, in process) or nats (a replica: the JetStream stream a publisher fills)")
+	fs.StringVar(&c.feed, "feed", feedMemory, "where ticks come from: memory (the simulated market, in process), nats (a replica: the JetStream stream a publisher fills), http (only POST /api/publish) or replay (-replay-file); tickerd publish takes memory, http or replay")
 	fs.DurationVar(&c.resumeWait, "resume-wait", stream.DefaultResumeWait, "replicas (-feed nats): how long a stream resuming from an id this server has not reached yet waits for the feed to reach it (replicas run a little apart)")
 	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL (a comma list for a cluster), for -feed nats and publish")
 	fs.Int64Var(&c.natsMaxPerSymbol, "nats-max-per-symbol", 10000, "publish: ticks the JetStream stream keeps per symbol")
 	fs.DurationVar(&c.natsMaxAge, "nats-max-age", time.Hour, "publish: longest a tick stays in the JetStream stream")
+	fs.Int64Var(&c.natsMaxBytes, "nats-max-bytes", 1<<30, "publish: most bytes the JetStream stream keeps in all, the oldest ticks going first (at least 1048576)")
+	fs.IntVar(&c.barBytes, "bar-bytes", stream.DefaultBarBytes, "most memory the bars of all symbols take (/api/history); each symbol gets an equal share, at most 720 bars per interval")
+	fs.IntVar(&c.symbolSeries, "symbol-series", stream.DefaultSymbolSeries, "largest universe whose tickerd_feed_ticks_total has a series per symbol; a larger one gets one series for all symbols; 0: always one series")
+	fs.IntVar(&c.firehose, "firehose", stream.DefaultFirehose, "most symbols a stream that asks for every symbol (no symbols, or *) may get; past it such a stream is refused with 400 and told to name its symbols; 0: always refused")
 	fs.IntVar(&c.natsPublishWindow, "nats-publish-window", feed.DefaultPublishWindow, "publish: ticks sent to JetStream and not yet acknowledged at most; 1 waits for each acknowledgement")
+	fs.StringVar(&c.publishKeyFile, "publish-key-file", "", "file holding the API key (at least 32 bytes) that publishers send to POST /api/publish as Authorization: Bearer; setting it turns the publish API on")
+	fs.Int64Var(&c.publishMaxBytes, "publish-max-bytes", ingest.DefaultMaxBodyBytes, "largest body of one POST /api/publish; larger are answered 413")
+	fs.IntVar(&c.publishMaxLines, "publish-max-lines", ingest.DefaultMaxLines, "most tick lines in one POST /api/publish; more are answered 413")
+	fs.Float64Var(&c.publishRate, "publish-rate", ingest.DefaultRequestRate, "POST /api/publish requests per second one publisher may send on average (twice as many at once); more are answered 429")
+	fs.StringVar(&c.replayFile, "replay-file", "", "with -feed replay: the tick file to play (NDJSON or CSV, .gz or not), as tickerd record writes")
+	fs.Float64Var(&c.replaySpeed, "replay-speed", 1, "with -feed replay: how many times faster than recorded the file plays")
+	fs.BoolVar(&c.replayLoop, "replay-loop", false, "with -feed replay: play the file again from its start after its end")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -177,6 +203,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 		fmt.Fprintf(fs.Output(), "Usage: tickerd [flags]                    serve: all-in-one, or a replica with -feed nats\n"+
 			"       tickerd publish [flags]            run the simulated market into NATS JetStream\n"+
 			"       tickerd watch [flags]              print a running tickerd's ticks\n"+
+			"       tickerd record -o FILE [flags]     write a running tickerd's ticks to a file -feed replay plays\n"+
 			"       tickerd healthcheck [flags]        exit 0 if a running tickerd is ready\n\n"+
 			"Flags of %s (each also read from the environment variable shown):\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
@@ -219,8 +246,20 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	if c.stallAfter <= 0 {
 		return c, usageError{fmt.Errorf("-stall-after %v: want a positive duration", c.stallAfter)}
 	}
-	if r == roleServe && c.feed != feedMemory && c.feed != feedNATS {
-		return c, usageError{fmt.Errorf("-feed %q: want memory or nats", c.feed)}
+	switch {
+	case r == roleServe && c.feed != feedMemory && c.feed != feedNATS && c.feed != feedHTTP && c.feed != feedReplay:
+		return c, usageError{fmt.Errorf("-feed %q: want memory, nats, http or replay", c.feed)}
+	case r == rolePublish && c.feed != feedMemory && c.feed != feedHTTP && c.feed != feedReplay:
+		return c, usageError{fmt.Errorf("-feed %q: tickerd publish wants memory, http or replay", c.feed)}
+	case c.feed == feedHTTP && c.publishKeyFile == "":
+		return c, usageError{errors.New("-feed http: needs -publish-key-file, the key publishers send")}
+	case c.feed == feedReplay && c.replayFile == "":
+		return c, usageError{errors.New("-feed replay: needs -replay-file, the file to play")}
+	case !(c.replaySpeed >= feed.MinReplaySpeed && c.replaySpeed <= feed.MaxReplaySpeed):
+		return c, usageError{fmt.Errorf("-replay-speed %v: want %v to %d", c.replaySpeed, feed.MinReplaySpeed, int64(feed.MaxReplaySpeed))}
+	}
+	if r == rolePublish && c.natsMaxBytes < 1<<20 {
+		return c, usageError{fmt.Errorf("-nats-max-bytes %d: want at least 1048576 bytes", c.natsMaxBytes)}
 	}
 	if (r == rolePublish || c.feed == feedNATS) && c.natsURL == "" {
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}
@@ -332,7 +371,16 @@ func (c config) logger(w io.Writer) *slog.Logger {
 }
 
 // universe is the symbols of -symbols, and their names in the same order.
+// Fed from outside (-feed http, replay or nats), a server needs only
+// names, and takes any: the universe is nil.
 func (c config) universe() ([]feed.Symbol, []string, error) {
+	if c.feed == feedHTTP || c.feed == feedReplay || c.feed == feedNATS {
+		names, err := feed.ParseSymbolNames(c.symbols)
+		if err != nil {
+			return nil, nil, usageError{fmt.Errorf("-symbols: %w", err)}
+		}
+		return nil, names, nil
+	}
 	universe, err := feed.ParseSymbols(c.symbols)
 	if err != nil {
 		return nil, nil, usageError{fmt.Errorf("-symbols: %w", err)}
@@ -378,7 +426,15 @@ var settingFlags = map[string]string{
 	"StreamRatePerAddr":  "stream-rate-per-addr",
 	"StreamBurstPerAddr": "stream-burst-per-addr",
 	"DrainWindow":        "drain-window",
+	"BarBytes":           "bar-bytes",
+	"SymbolSeries":       "symbol-series",
+	"Firehose":           "firehose",
+	"MaxBytes":           "nats-max-bytes",
 	"Window":             "nats-publish-window",
+	"Key":                "publish-key-file",
+	"MaxBodyBytes":       "publish-max-bytes",
+	"MaxLines":           "publish-max-lines",
+	"RequestRate":        "publish-rate",
 }
 
 // settingError turns a setting a package refused into a usage error that

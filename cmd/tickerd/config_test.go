@@ -83,6 +83,25 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{[]string{"-max-streams", "0"}, nil, "-max-streams 0: want at least 1 stream"},
 		{[]string{"-max-symbols", "0"}, nil, "-max-symbols 0: want at least 1 symbol"},
 		{[]string{"-retry", "-1s"}, nil, "-retry -1s: want 0 (reconnect at once) or more"},
+		{[]string{"-feed", "http"}, nil, "-feed http: needs -publish-key-file"},
+		{[]string{"-feed", "replay"}, nil, "-feed replay: needs -replay-file"},
+		{[]string{"publish", "-feed", "nats"}, nil, "tickerd publish wants memory, http or replay"},
+		{[]string{"-publish-key-file", shortSecret}, nil, "-publish-key-file " + shortSecret + ": a key of 9 bytes; want at least 32"},
+		{[]string{"-publish-key-file", "/nonexistent/key"}, nil, "-publish-key-file"},
+		{[]string{"-publish-key-file", goodSecret, "-publish-rate", "0"}, nil, "-publish-rate 0: want requests per second above 0"},
+		{[]string{"-publish-key-file", goodSecret, "-publish-max-lines", "0"}, nil, "-publish-max-lines 0: want at least 1 line"},
+		{[]string{"-publish-key-file", goodSecret, "-publish-max-bytes", "0"}, nil, "-publish-max-bytes 0: want at least 1024 bytes"},
+		{[]string{"-feed", "replay", "-replay-file", "/nonexistent/day.ndjson"}, nil, "-replay-file: replay file: open /nonexistent/day.ndjson"},
+		{[]string{"-feed", "replay", "-replay-file", goodSecret, "-replay-speed", "0"}, nil, "-replay-speed 0: want 0.001 to 1000000"},
+		{[]string{"-feed", "replay", "-replay-file", goodSecret}, nil, "line 1: not in a tick format"},
+		{[]string{"record"}, nil, "-o: want the file to write"},
+		{[]string{"record", "-o", filepath.Join(dir, "x.ndjson"), "-count", "-1"}, nil, "-count -1"},
+		{[]string{"-bar-bytes", "0"}, nil, "-bar-bytes 0: want at least 9984 bytes: one bar of each interval for each of the 52 symbols"},
+		{[]string{"-symbols", "synthetic:10", "-bar-bytes", "1919"}, nil, "-bar-bytes 1919: want at least 1920 bytes"},
+		{[]string{"-symbol-series", "-1"}, nil, "-symbol-series -1: want 0 (one series for all symbols) or more symbols"},
+		{[]string{"publish", "-nats-max-bytes", "0"}, nil, "-nats-max-bytes 0: want at least 1048576 bytes"},
+		{[]string{"-firehose", "-1"}, nil, "-firehose -1: want 0 (no stream of every symbol) or more symbols"},
+		{[]string{"-symbols", "synthetic:0"}, nil, "-symbols: synthetic:0: synthetic universe of 0 symbols: want 1 to 100000"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -247,6 +266,9 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "short"), []byte("too short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	type refusal struct {
 		args []string // after the role; the last flag given is the one refused
 		env  map[string]string
@@ -276,6 +298,9 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 		"stream-rate-per-addr":  {{args: []string{"-stream-rate-per-addr", "-1"}}},
 		"stream-burst-per-addr": {{args: []string{"-stream-rate-per-addr", "10", "-stream-burst-per-addr", "0"}}},
 		"drain-window":          {{args: []string{"-drain-window", "-1s"}}, {args: []string{"-drain-window", "1h"}}},
+		"bar-bytes":             {{args: []string{"-bar-bytes", "0"}}},
+		"symbol-series":         {{args: []string{"-symbol-series", "-1"}}},
+		"firehose":              {{args: []string{"-firehose", "-1"}}},
 		"trust-proxies":         {{args: []string{"-trust-proxies", "proxy.local"}}},
 		"read-header-timeout":   {{args: []string{"-read-header-timeout", "0s"}}},
 		"max-header-bytes":      {{args: []string{"-max-header-bytes", "100"}}},
@@ -295,16 +320,24 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 		"grace":                 {{args: []string{"-grace", "0s"}}},
 		"log-level":             {{args: []string{"-log-level", "loud"}}},
 		"log-format":            {{args: []string{"-log-format", "xml"}}},
+		"publish-key-file":      {{args: []string{"-publish-key-file", "/nonexistent/key"}}, {args: []string{"-publish-key-file", filepath.Join(dir, "short")}}},
+		"publish-max-bytes":     {{args: []string{"-publish-key-file", secret, "-publish-max-bytes", "0"}}},
+		"publish-max-lines":     {{args: []string{"-publish-key-file", secret, "-publish-max-lines", "0"}}},
+		"publish-rate":          {{args: []string{"-publish-key-file", secret, "-publish-rate", "0"}}, {args: []string{"-publish-key-file", secret, "-publish-rate", "NaN"}}},
+		"replay-file":           {{args: []string{"-feed", "replay", "-replay-file", "/nonexistent/day.ndjson"}}, {args: []string{"-feed", "replay", "-replay-file", secret}}},
+		"replay-speed":          {{args: []string{"-replay-speed", "0"}}, {args: []string{"-replay-speed", "2e6"}}},
 	}
 	// Flags whose every value of their type means something.
 	anyValue := map[string]string{
 		"auth-issuer":   "any issuer may be required (empty: not checked)",
 		"auth-audience": "any audience may be required (empty: not checked)",
+		"replay-loop":   "true and false both mean what they say",
 	}
 	// Flags only tickerd publish reads: a server ignores them.
 	publishOnly := map[string][]refusal{
 		"nats-max-per-symbol": {{args: []string{"-nats-max-per-symbol", "0"}}},
 		"nats-max-age":        {{args: []string{"-nats-max-age", "0s"}}, {args: []string{"-nats-max-age", "500ms"}}},
+		"nats-max-bytes":      {{args: []string{"-nats-max-bytes", "0"}}, {args: []string{"-nats-max-bytes", "1048575"}}},
 		"nats-publish-window": {{args: []string{"-nats-publish-window", "0"}}, {args: []string{"-nats-publish-window", "70000"}}},
 	}
 	// The flags tickerd publish reads: those it shares with the server, and its own.
@@ -314,6 +347,11 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 		publish[name] = serve[name]
 	}
 	publish["nats-url"] = []refusal{{args: []string{"-nats-url", ""}}}
+	publish["replay-speed"] = serve["replay-speed"]
+	publish["feed"] = []refusal{{args: []string{"-feed", "nats"}}}
+	// The publish API is served with -feed http only.
+	publish["publish-key-file"] = []refusal{{args: []string{"-feed", "http", "-publish-key-file", "/nonexistent/key"}}, {args: []string{"-feed", "http"}, want: "needs -publish-key-file"}}
+	publish["replay-file"] = []refusal{{args: []string{"-feed", "replay", "-replay-file", "/nonexistent/day.ndjson"}}}
 	for name, r := range publishOnly {
 		publish[name] = r
 	}
@@ -382,6 +420,13 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 			"poll-wait":  {{args: []string{"-poll-wait", "-1s"}}},
 			"json":       {{args: []string{"-json=maybe"}}},
 			"token-file": {{args: []string{"-token-file", "/nonexistent/token"}}},
+		}},
+		{"record", 2, map[string][]refusal{
+			"url":        {{args: []string{"-url", "ftp://example"}}},
+			"symbols":    {{args: []string{"-o", filepath.Join(dir, "rec.ndjson"), "-symbols", "AAPL,,MSFT"}}},
+			"o":          {{args: []string{"-o", ""}}, {args: []string{"-o", filepath.Join(dir, "no", "such", "dir.ndjson")}}},
+			"count":      {{args: []string{"-o", filepath.Join(dir, "rec.ndjson"), "-count", "-1"}}},
+			"token-file": {{args: []string{"-o", filepath.Join(dir, "rec.ndjson"), "-token-file", "/nonexistent/token"}}},
 		}},
 		{"healthcheck", 1, map[string][]refusal{
 			"addr":    {{args: []string{"-addr", "nope:nope:nope"}}},

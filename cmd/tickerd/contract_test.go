@@ -292,6 +292,13 @@ func TestContractEdgeCasesOnALiveServer(t *testing.T) {
 	status(200, "GET", "/readyz")
 	status(200, "GET", "/api/history?symbol=aapl&interval=1s&limit=3")
 	status(200, "GET", "/api/symbols")
+	if body := status(200, "GET", "/api/symbols?offset=1&limit=2"); !strings.Contains(string(body), `"total":4,"next":3,"quotes":[{"seq":`) {
+		t.Errorf("a page of the symbols: %s", body)
+	}
+	if body := status(200, "GET", "/api/symbols?form=compact&offset=3"); !strings.Contains(string(body), `"total":4,"sym":["BRK.B"],"px":[`) {
+		t.Errorf("the last page, compact: %s", body)
+	}
+	status(400, "GET", "/api/symbols?form=rows")
 	if body := status(200, "GET", "/api/ticks?symbols=AAPL,MSFT&since=190"); !strings.Contains(string(body), `"type":"tick"`) {
 		t.Errorf("a poll after since: %s", body)
 	}
@@ -796,9 +803,10 @@ func TestREADMEMatchesTheContract(t *testing.T) {
 	}
 
 	for endpoint, schemas := range map[string][]string{
-		"`GET /api/symbols`": {"QuoteList"},
-		"`GET /api/history?": {"History", "Bar"},
-		"`GET /healthz`":     {"Health"},
+		"`GET /api/symbols`":  {"QuoteList"},
+		"`GET /api/history?":  {"History", "Bar"},
+		"`GET /healthz`":      {"Health"},
+		"`POST /api/publish`": {"PublishResult", "RejectedLine"},
 	} {
 		i := strings.Index(readme, "| "+endpoint)
 		if i < 0 {

@@ -6,6 +6,7 @@
 //	tickerd -feed nats       a replica: ticks from NATS JetStream, page and stream
 //	tickerd publish          the simulated market, published to NATS JetStream
 //	tickerd watch            print the ticks of a running tickerd in a terminal
+//	tickerd record -o FILE   write the ticks of a running tickerd to a file that -feed replay plays
 //	tickerd healthcheck      exit 0 if a running tickerd answers /readyz with 200
 //	tickerd -h               every flag and its environment variable
 package main

@@ -474,8 +474,11 @@ func TestPrometheusScrapesTickerd(t *testing.T) {
 	ns := natstest.Start(t)
 	pub := startPublisher(t, ns.URL(), 100)
 	replica := startReplica(t, ns.URL())
+	// A universe above -symbol-series: one series of tickerd_feed_ticks_total.
+	large := startTickerd(t, "-rate", "500", "-symbols", "synthetic:1500")
 	target := strings.TrimPrefix(td.URL, "http://")
-	config := prometheusConfig(t, target, strings.TrimPrefix(pub.URL, "http://"), strings.TrimPrefix(replica.URL, "http://"))
+	largeTarget := strings.TrimPrefix(large.URL, "http://")
+	config := prometheusConfig(t, target, strings.TrimPrefix(pub.URL, "http://"), strings.TrimPrefix(replica.URL, "http://"), largeTarget)
 	// The single-series checks below look at the all-in-one.
 	aio := fmt.Sprintf(`job="tickerd", instance=%q`, target)
 	prom := startPrometheus(t, bin, config)
@@ -492,7 +495,9 @@ func TestPrometheusScrapesTickerd(t *testing.T) {
 		})
 		t.Logf("%v: %s", time.Since(start).Round(time.Millisecond), state)
 	}
-	checkValue(prom, "every target up", `sum(up{job="tickerd"})`, func(v float64) bool { return v == 3 })
+	checkValue(prom, "every target up", `sum(up{job="tickerd"})`, func(v float64) bool { return v == 4 })
+	checkValue(prom, "a series per symbol up to -symbol-series", `count(tickerd_feed_ticks_total{`+aio+`})`, func(v float64) bool { return v == 52 })
+	checkValue(prom, "one series above it", fmt.Sprintf(`count(tickerd_feed_ticks_total{instance=%q})`, largeTarget), func(v float64) bool { return v == 1 })
 	checkValue(prom, "the clients gauge", `sum(tickerd_clients{`+aio+`})`, func(v float64) bool { return v == clients })
 	checkValue(prom, "events written", `rate(tickerd_events_written_total{`+aio+`}[5s])`, func(v float64) bool { return v > 0 })
 	first, _ := prom.scalar(t, `tickerd_tick_to_wire_seconds_count{`+aio+`}`)
@@ -532,6 +537,23 @@ func TestPrometheusScrapesTickerd(t *testing.T) {
 			})
 		}
 		t.Logf("%v: every dashboard expression has data", time.Since(start).Round(time.Millisecond))
+		// The feed panels work for a server without per-symbol series too.
+		largeOnly := strings.NewReplacer("$__rate_interval", "5s", "$job", "tickerd", "$instance", largeTarget) // its dots match themselves among the targets
+		feedPanels := 0
+		for _, e := range dashboardExprs(t, loadDashboard(t)) {
+			if !strings.Contains(e.expr, "tickerd_feed_ticks_total") || strings.Contains(e.expr, "tickerd_bus_") {
+				continue // not about the feed, or about a replica's
+			}
+			feedPanels++
+			expr := largeOnly.Replace(e.expr)
+			eventually(t, fmt.Sprintf("panel %q to have data for the large universe", e.panel), 15*time.Second, func() (bool, string) {
+				r := prom.query(t, expr)
+				return r.Status == "success" && len(r.Data.Result) > 0, fmt.Sprintf("%s: %s %s, %d series", expr, r.Status, r.Error, len(r.Data.Result))
+			})
+		}
+		if feedPanels < 3 {
+			t.Errorf("%d panels query tickerd_feed_ticks_total, want at least 3", feedPanels)
+		}
 	})
 
 	t.Run("native histogram", func(t *testing.T) {

@@ -8,15 +8,20 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/ingest"
 	"github.com/tickerd/tickerd/internal/httpjson"
+	"github.com/tickerd/tickerd/stream"
+	"github.com/tickerd/tickerd/stream/sse"
 )
 
-// runPublish is tickerd publish: the simulated market, published to NATS
-// JetStream for replicas, with probes and metrics on -addr, which it tells
-// bound as run does.
+// runPublish is tickerd publish: the ticks of -feed (the simulated market,
+// the publish API or a replayed file) published to NATS JetStream for
+// replicas, with probes, metrics and the publish API on -addr, which it
+// tells bound as run does.
 func runPublish(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer,
 	bound func(flag string, addr net.Addr)) error {
 	cfg, err := parseConfig(rolePublish, args, getenv, stderr)
@@ -31,37 +36,111 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	sim, seed, firstSeq, err := newSimulator(cfg, universe)
-	if err != nil {
-		return err
+	var (
+		reg     *prometheus.Registry
+		source  feed.Source
+		checker *checkedRelay // the publish API's ticks, on their way to the bus
+		logArgs []any
+	)
+	switch cfg.feed {
+	case feedHTTP:
+		reg = newRegistry(0)
+		relay := ingest.NewRelay()
+		source = relay
+		if checker, err = newCheckedRelay(names, reg, relay); err != nil {
+			return cfg.settingError(err)
+		}
+		logArgs = []any{"feed", feedHTTP}
+	case feedReplay:
+		reg = newRegistry(0)
+		replay, err := newReplay(cfg, startSeq(cfg), log)
+		if err != nil {
+			return err
+		}
+		if cfg.symbols == "" {
+			names = replay.Symbols()
+		}
+		source = replay
+		logArgs = []any{"feed", feedReplay, "file", cfg.replayFile, "ticks", replay.Ticks(), "speed", cfg.replaySpeed, "loop", cfg.replayLoop}
+	default:
+		sim, seed, firstSeq, err := newSimulator(cfg, universe)
+		if err != nil {
+			return err
+		}
+		reg = newRegistry(cfg.rate)
+		source = sim
+		logArgs = []any{"feed", feedMemory, "rate", cfg.rate, "seed", seed, "first_seq", firstSeq}
 	}
-	reg := newRegistry(cfg.rate)
 	pub, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 		NATSConfig:   feed.NATSConfig{URL: cfg.natsURL, Name: "tickerd-publisher", Registerer: reg, Logger: log},
 		Symbols:      names,
 		MaxPerSymbol: cfg.natsMaxPerSymbol,
 		MaxAge:       cfg.natsMaxAge,
+		MaxBytes:     cfg.natsMaxBytes,
 		Window:       cfg.natsPublishWindow,
 	})
 	if err != nil {
 		return usageError{cfg.settingError(err)}
+	}
+	var publishAPI http.Handler
+	if checker != nil {
+		verifier, err := cfg.verifier()
+		if err != nil {
+			return usageError{err}
+		}
+		if publishAPI, err = newPublishAPI(cfg, ingest.NewSequencer(checker, startSeq(cfg), feed.SystemClock{}), verifier, reg); err != nil {
+			return err
+		}
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on -addr: %w", err)
 	}
-	srv := newServer(publisherRoutes(pub.Ready, reg), cfg, log)
+	srv := newServer(publisherRoutes(pub.Ready, reg, publishAPI), cfg, log)
 	base := "http://" + displayAddr(ln.Addr())
-	log.Info("tickerd publishing", "metrics", base+"/metrics", "nats", cfg.natsURL, "stream", feed.StreamName,
-		"symbols", len(universe), "rate", cfg.rate, "seed", seed, "first_seq", firstSeq)
+	log.Info("tickerd publishing", append([]any{"metrics", base + "/metrics", "nats", cfg.natsURL, "stream", feed.StreamName,
+		"symbols", len(names), "publish_api", publishAPI != nil}, logArgs...)...)
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return pub.Run(gctx, sim) })
+	if checker != nil {
+		g.Go(func() error { return checker.hub.Run(gctx) })
+	}
+	g.Go(func() error { return pub.Run(gctx, source) })
 	serve(gctx, g, srv, ln, cfg.grace, log, nil, func() { bound("addr", ln.Addr()) })
 	err = g.Wait()
 	log.Info("tickerd stopped")
 	return err
+}
+
+// checkedRelay holds the publish API's ticks to the feed hygiene a
+// replica applies, so that a publisher reads each line's verdict, and
+// hands those it accepts to the relay the NATS publisher runs on. Its
+// engine serves no streams.
+type checkedRelay struct {
+	hub   *stream.Hub
+	relay *ingest.Relay
+}
+
+func newCheckedRelay(names []string, reg prometheus.Registerer, relay *ingest.Relay) (*checkedRelay, error) {
+	cfg := stream.DefaultConfig(names, sse.Framing{})
+	cfg.ReplaySize = 0
+	cfg.BarCapacity = 1
+	cfg.Writers = 1
+	cfg.Registerer = reg
+	hub, err := stream.NewHub(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &checkedRelay{hub: hub, relay: relay}, nil
+}
+
+// Publish checks t, then hands it to the relay.
+func (c *checkedRelay) Publish(t feed.Tick) error {
+	if err := c.hub.Publish(t); err != nil {
+		return err
+	}
+	return c.relay.Publish(t)
 }
 
 // newPublisherReadyHandler serves GET /readyz for the publisher: 200 while

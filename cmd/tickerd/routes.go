@@ -19,6 +19,7 @@ type transports struct {
 	events  http.Handler // Server-Sent Events, GET /events
 	sockets http.Handler // WebSocket, GET /ws
 	polls   http.Handler // polling, GET /api/ticks
+	publish http.Handler // the way in beside them, POST /api/publish; nil: off (404)
 }
 
 // routes is tickerd's whole HTTP surface when it serves clients: the
@@ -39,6 +40,7 @@ func routes(hub *stream.Hub, t transports, reg *prometheus.Registry, authn guard
 	mux.Handle("/api/symbols", headers(api.NewSymbolsHandler(hub, authn)))
 	mux.Handle("/api/quotes/{symbol}", headers(api.NewQuoteHandler(hub, authn)))
 	mux.Handle("/api/history", headers(api.NewHistoryHandler(hub, authn)))
+	mux.Handle("/api/publish", headers(orNotFound(t.publish)))
 	mux.Handle("/api/openapi.yaml", headers(api.NewOpenAPIHandler()))
 	mux.Handle("/api/asyncapi.yaml", headers(api.NewAsyncAPIHandler()))
 	mux.Handle("/api/", headers(api.NewNotFoundHandler()))
@@ -49,10 +51,22 @@ func routes(hub *stream.Hub, t transports, reg *prometheus.Registry, authn guard
 	return cors.Wrap(mux)
 }
 
-// publisherRoutes is the HTTP surface of tickerd publish: probes and metrics.
-func publisherRoutes(ready func() error, reg *prometheus.Registry) http.Handler {
+// orNotFound is h, or the API's 404 when h is nil (an endpoint turned off).
+func orNotFound(h http.Handler) http.Handler {
+	if h == nil {
+		return api.NewNotFoundHandler()
+	}
+	return h
+}
+
+// publisherRoutes is the HTTP surface of tickerd publish: probes, metrics
+// and, when it is on (not nil), the publish API.
+func publisherRoutes(ready func() error, reg *prometheus.Registry, publish http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	headers := guard.Headers(guard.APIContentSecurityPolicy)
+	if publish != nil {
+		mux.Handle("/api/publish", headers(publish))
+	}
 	mux.Handle("/healthz", headers(api.NewHealthHandler()))
 	mux.Handle("/readyz", headers(newPublisherReadyHandler(ready)))
 	mux.Handle("/metrics", headers(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))

@@ -30,7 +30,7 @@ const (
 
 // run is tickerd: it serves until ctx is done, then shuts down within the
 // grace period and returns nil. Its first argument may name another role:
-// publish, watch or healthcheck.
+// publish, watch, record or healthcheck.
 //
 // bound, if not nil, is told the address of each listener once it takes
 // requests there, by the flag that named it: "addr", and "debug-addr" when
@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runWatch(ctx, args[1:], getenv, stdout, stderr)
 		case "publish":
 			return runPublish(ctx, args[1:], getenv, stderr, bound)
+		case "record":
+			return runRecord(ctx, args[1:], getenv, stderr)
 		case "healthcheck":
 			return runHealthcheck(ctx, args[1:], getenv, stdout, stderr)
 		}
@@ -98,6 +100,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		source = src
 		checks = append(checks, src.Ready)
 		logArgs = []any{"feed", feedNATS, "nats", cfg.natsURL}
+	case feedHTTP:
+		reg = newRegistry(0)
+		logArgs = []any{"feed", feedHTTP}
+	case feedReplay:
+		reg = newRegistry(0)
+		replay, err := newReplay(cfg, 1, log)
+		if err != nil {
+			return err
+		}
+		if cfg.symbols == "" {
+			names = replay.Symbols()
+		}
+		source = replay
+		logArgs = []any{"feed", feedReplay, "file", cfg.replayFile, "ticks", replay.Ticks(), "speed", cfg.replaySpeed, "loop", cfg.replayLoop}
 	default:
 		sim, seed, firstSeq, err := newSimulator(cfg, universe)
 		if err != nil {
@@ -117,6 +133,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.SendBuffer = cfg.sendBuffer
 	engine.ResumeWait = cfg.resumeWait
 	engine.MaxPriceJump = cfg.maxPriceJump / 100
+	engine.BarBytes = cfg.barBytes
+	engine.SymbolSeries = cfg.symbolSeries
+	engine.Firehose = cfg.firehose
 	engine.DrainWindow = cfg.drainWindow
 	engine.Registerer = reg
 	engine.Logger = log
@@ -125,7 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// With its own market a server is the authority on ids: one ahead of it
 	// is from nowhere, and waiting for it would only delay a snapshot.
-	if cfg.feed == feedMemory {
+	if cfg.feed != feedNATS {
 		engine.ResumeWait = 0
 	}
 	hub, err := stream.NewHub(engine)
@@ -205,12 +224,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("listen on -debug-addr: %w", err)
 		}
 	}
-	srv := newServer(routes(hub, transports{events: events, sockets: sockets, polls: polls}, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
-	publish := func(t feed.Tick) {
-		if err := hub.Publish(t); err != nil {
-			log.Debug("tick rejected", "err", err)
+	publish, publishAPI, err := newIntake(cfg, hub, verifier, reg, log)
+	if err != nil {
+		ln.Close()
+		if debugLn != nil {
+			debugLn.Close()
 		}
+		return err
 	}
+	srv := newServer(routes(hub, transports{events: events, sockets: sockets, polls: polls, publish: publishAPI}, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
 	// When ctx is done the hub drains: /readyz fails at once and the
 	// streams close over -drain-window. Everything else goes on until the
 	// hub has returned: the feed, so that streams still open get ticks; the
@@ -224,14 +246,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return hub.Run(gctx)
 	})
 	g.Go(func() error { return sockets.Run(serving) })
-	g.Go(func() error { return source.Run(serving, publish) })
+	if source != nil { // -feed http: only the publish API feeds the hub
+		g.Go(func() error { return source.Run(serving, publish) })
+	}
 	// Requests wait in the listen queue until the hub serves streams: a
 	// stream answered 503 at start would end a browser's EventSource.
 	serve(serving, g, srv, ln, cfg.grace, log, hub.Started(), func() {
 		base := "http://" + displayAddr(ln.Addr())
 		log.Info("tickerd serving", append([]any{
 			"page", base + "/", "events", base + "/events", "metrics", base + "/metrics",
-			"symbols", len(names), "auth", authn != nil, "cors_origins", cfg.corsOrigins}, logArgs...)...)
+			"symbols", len(names), "auth", authn != nil, "cors_origins", cfg.corsOrigins, "publish_api", publishAPI != nil}, logArgs...)...)
 		bound("addr", ln.Addr())
 	})
 	if debugLn != nil {

@@ -73,7 +73,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	var (
 		c       config
 		rawURL  = fs.String("url", "", "endpoint, http://host:port/path?query (required): tickerd's /events, /ws or /api/ticks")
-		symbols = fs.String("symbols", "", "comma-separated symbols for -mode one and random")
+		symbols = fs.String("symbols", "", "comma-separated symbols for -mode one and random, or a universe as tickerd's -symbols takes it: synthetic:N[/SEED] or @file.json")
 		sample  = fs.String("sample", "50", "clients that parse every event for latency: a count, or a percentage like 5% of the clients that read")
 		stall   = fs.Float64("stall", 0, "fraction of clients, in [0,1), that connect and never read")
 		seed    = fs.Uint64("seed", 1, "seed for client roles, symbol choice and reconnect jitter")
@@ -240,8 +240,12 @@ func (c *config) parseSymbols(list string) error {
 	if c.url.Query().Has("symbols") {
 		return fmt.Errorf("-mode %s sets the symbols parameter; remove it from -url", c.mode)
 	}
+	names, err := symbolNames(list)
+	if err != nil {
+		return universeError(err)
+	}
 	seen := map[string]bool{}
-	for s := range strings.SplitSeq(list, ",") {
+	for _, s := range names {
 		if err := feed.CheckSymbol(s); err != nil {
 			return fmt.Errorf("-symbols: %w", err)
 		}

@@ -71,19 +71,28 @@ func (e *ForbiddenError) Error() string {
 // authentication off) allows: an *stream.UnknownSymbolsError for names
 // outside the universe, a *ForbiddenError for names the grant does not
 // cover. Every symbol, under a grant that does not cover every symbol, is
-// every symbol it covers.
+// every symbol it covers; more of them than the hub streams that way is a
+// *stream.FirehoseError.
 func Entitle(h *stream.Hub, grant *auth.Grant, names []string) (*stream.SymbolSet, error) {
 	set, err := h.Select(names)
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case grant == nil || (set == nil && grant.AllowsAll()):
+	case set == nil && (grant == nil || grant.AllowsAll()):
+		if err := h.CheckFirehose(len(h.Symbols())); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	case grant == nil:
 		return set, nil
 	case set == nil:
 		set, n := h.SelectFunc(grant.Allows)
 		if n == 0 {
 			return nil, &ForbiddenError{}
+		}
+		if err := h.CheckFirehose(n); err != nil {
+			return nil, err
 		}
 		return set, nil
 	}

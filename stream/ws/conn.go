@@ -278,7 +278,10 @@ func (h *Handler) keepalive(c *conn, now time.Time) {
 // are unknown or not entitled.
 func (h *Handler) entitled(grant *auth.Grant, names []string) (*stream.SymbolSet, *errorMessage) {
 	if len(names) == 1 && names[0] == "*" {
-		set, _ := h.hub.SelectFunc(func(s string) bool { return grant == nil || grant.Allows(s) })
+		set, n := h.hub.SelectFunc(func(s string) bool { return grant == nil || grant.Allows(s) })
+		if err := h.hub.CheckFirehose(n); err != nil {
+			return nil, &errorMessage{Error: err.Error()}
+		}
 		return set, nil
 	}
 	set, err := h.hub.Select(names)
