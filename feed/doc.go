@@ -46,12 +46,25 @@
 // universe, then generated names and parameters, the same for the same
 // seed), so that a server can be run at the size of a national market.
 //
+// # The market
+//
+// With a [MarketConfig], a simulator is a market ([Simulator.RunMarket]):
+// it keeps the exchanges' sessions of a [market.Calendar] (no trades while
+// the market is closed; before and after the regular session a tenth of
+// the arrivals trade, at four times the spread), LULD bands around each
+// symbol's recent mean price, a five-minute pause for a symbol whose price
+// would leave them, and news halts at a configured rate. Its statuses and
+// bands take sequence numbers from the ticks' sequence, so a consumer sees
+// one ordered stream. On a [ScaledClock] simulated time runs faster than
+// real time while Rate stays per real second.
+//
 // # Sources and the NATS engine
 //
 // A [Source] is what a server's hub is fed from. The [Simulator] is the
 // default, in memory, in the same process. For more than one server, one
 // process runs the simulator into a [NATSPublisher], which stores every
-// tick in the JetStream stream TICKS on its symbol's subject ([Subject]:
+// tick (and, of a market, every status and bands, on [StatusSubject] and
+// [BandsSubject]) in the JetStream stream TICKS on its symbol's subject ([Subject]:
 // ticks.AAPL, ticks.NASDAQ_3AAAPL; the tick's JSON, with a message id, so
 // that a retry is stored once), with a bounded window of acknowledgements
 // in flight and in the order the ticks were made, and every replica reads

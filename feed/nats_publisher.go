@@ -173,10 +173,15 @@ func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
 	defer w.close() // the settler answers what is in flight, then returns
 
 	runID := nuid.Next() // message ids are unique to this run, whatever Seq starts at
-	return src.Run(ctx, func(t Tick) {
+	store := func(subject string, data []byte, seq uint64) {
 		// Each message keeps its own bytes: it may be sent again.
-		msg := &nats.Msg{Subject: Subject(t.Symbol), Data: t.AppendJSON(make([]byte, 0, 160))}
-		w.send(ctx, msg, runID+"-"+strconv.FormatUint(t.Seq, 10))
+		w.send(ctx, &nats.Msg{Subject: subject, Data: data}, runID+"-"+strconv.FormatUint(seq, 10))
+	}
+	if m, ok := src.(MarketSource); ok {
+		return m.RunMarket(ctx, publishedEvents{store: store})
+	}
+	return src.Run(ctx, func(t Tick) {
+		store(Subject(t.Symbol), t.AppendJSON(make([]byte, 0, 160)), t.Seq)
 	})
 }
 

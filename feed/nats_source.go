@@ -111,8 +111,14 @@ func (s *NATSSource) Ready() error {
 // again. Ids cannot stay monotonic across that, so the replica must restart.
 var ErrStreamReset = errors.New("the tick stream restarted its sequence numbers")
 
-// Run consumes the stream until ctx is done.
+// Run consumes the stream until ctx is done, handing on its ticks.
 func (s *NATSSource) Run(ctx context.Context, publish func(Tick)) error {
+	return s.RunMarket(ctx, ticksOnly(publish))
+}
+
+// RunMarket consumes the stream until ctx is done, handing on its ticks
+// and the market's statuses and bands, each with its stream sequence.
+func (s *NATSSource) RunMarket(ctx context.Context, events MarketEvents) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("NATS source is already running")
 	}
@@ -134,7 +140,7 @@ func (s *NATSSource) Run(ctx context.Context, publish func(Tick)) error {
 	failing := false
 	for ctx.Err() == nil {
 		before := pos.last
-		err := s.consume(ctx, js, &pos, publish)
+		err := s.consume(ctx, js, &pos, events)
 		switch {
 		case ctx.Err() != nil:
 		case errors.Is(err, ErrStreamReset):
@@ -178,7 +184,7 @@ func (s *NATSSource) restartConsumer() {
 
 // consume creates a consumer that starts after pos.last (or, the first
 // time, at the warm-up start) and hands its ticks on until it fails.
-func (s *NATSSource) consume(ctx context.Context, js jetstream.JetStream, pos *position, publish func(Tick)) error {
+func (s *NATSSource) consume(ctx context.Context, js jetstream.JetStream, pos *position, events MarketEvents) error {
 	log := s.cfg.Logger
 	callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -275,13 +281,9 @@ func (s *NATSSource) consume(ctx context.Context, js jetstream.JetStream, pos *p
 		pos.last = seq
 		s.metrics.consumed.Set(float64(seq))
 		s.metrics.lag.Set(float64(meta.NumPending))
-		var t Tick
-		if err := t.UnmarshalJSON(msg.Data()); err != nil {
+		if err := handOn(msg.Subject(), msg.Data(), seq, events); err != nil {
 			s.metrics.bad.Inc()
-			log.Warn("skipping a message that is not a tick", "subject", msg.Subject(), "seq", seq, "err", err)
-		} else {
-			t.Seq = seq
-			publish(t)
+			log.Warn("skipping a message that is not a tick, status or bands", "subject", msg.Subject(), "seq", seq, "err", err)
 		}
 		if seq >= pos.warmTo || meta.NumPending == 0 {
 			s.markWarm()
@@ -305,6 +307,12 @@ func (s *NATSSource) warmStart(ctx context.Context, stream jetstream.Stream, st 
 	from := st.FirstSeq
 	if n := uint64(s.cfg.Replay); st.LastSeq >= n && st.LastSeq-n+1 > from {
 		from = st.LastSeq - n + 1
+	}
+	// The market's session too, so that a starting replica knows it.
+	if m, err := stream.GetLastMsgForSubject(ctx, marketStatusSubject); err == nil {
+		from = min(from, m.Sequence)
+	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, fmt.Errorf("last status of the market: %w", err)
 	}
 	for _, sym := range s.cfg.Symbols {
 		m, err := stream.GetLastMsgForSubject(ctx, Subject(sym))

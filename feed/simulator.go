@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/internal/setting"
+	"github.com/tickerd/tickerd/market"
 )
 
 // TradingYear is the year that annualised volatility and drift refer to:
@@ -21,8 +22,13 @@ const TradingYear = 252 * (6*time.Hour + 30*time.Minute)
 // [NewSimulator] accepts.
 const MaxRate = 1e6
 
-// ResyncLag is how far behind its schedule [Simulator.Run] may fall, say
-// because the process was suspended, before it drops the ticks it missed
+// MaxSpeed is the fastest clock speed, in clock seconds per second, that
+// [NewSimulator] accepts: a trading day in about a second.
+const MaxSpeed = 1e5
+
+// ResyncLag is how far behind its schedule [Simulator.Run] may fall, in
+// real time (with a Speed, that much of real time), say because the
+// process was suspended, before it drops the ticks it missed
 // and restarts the schedule at the clock's time instead of publishing them
 // in a burst.
 const ResyncLag = time.Second
@@ -45,6 +51,10 @@ type SimulatorConfig struct {
 	Seed     uint64   // seed of the random source
 	FirstSeq uint64   // sequence number of the first tick; 0 means 1
 	Clock    Clock    // nil means SystemClock
+	// Speed is how many seconds of Clock pass in a second of real time
+	// (a ScaledClock's speed), so that Rate stays per real second; 0 means 1.
+	Speed  float64
+	Market *MarketConfig // nil: a bare stream of ticks; see RunMarket
 }
 
 // Simulator is a simulated market: a deterministic stream of ticks over a
@@ -62,6 +72,9 @@ type Simulator struct {
 	at      float64   // time of the next arrival, in nanoseconds since start
 	seq     uint64    // sequence number of the next tick
 	running atomic.Bool
+	market  *marketState // nil without SimulatorConfig.Market
+	// resyncLag is ResyncLag of real time, in the clock's time.
+	resyncLag time.Duration
 }
 
 // symbolState is the price process of one symbol, with its parameters in
@@ -72,6 +85,7 @@ type symbolState struct {
 	lastAt     float64 // time of the symbol's previous tick, in nanoseconds since start
 	driftPerNs float64
 	varPerNs   float64
+	trading    symbolTrading // its status and bands; used by RunMarket only
 }
 
 // NewSimulator returns a Simulator whose simulated time starts at
@@ -90,14 +104,22 @@ func NewSimulator(cfg SimulatorConfig) (*Simulator, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
 	}
+	if cfg.Speed == 0 {
+		cfg.Speed = 1
+	}
+	if !(cfg.Speed > 0 && cfg.Speed <= MaxSpeed) {
+		return nil, fmt.Errorf("clock speed %v must be in (0, %v]", cfg.Speed, float64(MaxSpeed))
+	}
 	s := &Simulator{
 		symbols: slices.Clone(cfg.Symbols),
 		state:   make([]symbolState, len(cfg.Symbols)),
 		rng:     rand.New(rand.NewPCG(cfg.Seed, pcgStream)),
 		clock:   cfg.Clock,
 		start:   cfg.Clock.Now(),
-		meanGap: float64(time.Second) / cfg.Rate,
+		meanGap: float64(time.Second) * cfg.Speed / cfg.Rate,
 		seq:     cfg.FirstSeq,
+		// ResyncLag is real time: a clock that runs faster is further ahead.
+		resyncLag: time.Duration(float64(ResyncLag) * cfg.Speed),
 	}
 	year := float64(TradingYear)
 	for i, sym := range s.symbols {
@@ -107,6 +129,13 @@ func NewSimulator(cfg SimulatorConfig) (*Simulator, error) {
 			driftPerNs: sym.Drift / year,
 			varPerNs:   sym.Volatility * sym.Volatility / year,
 		}
+	}
+	if cfg.Market != nil {
+		m, err := newMarketState(cfg.Market, s.start)
+		if err != nil {
+			return nil, err
+		}
+		s.market = m
 	}
 	s.scheduleNext()
 	return s, nil
@@ -120,19 +149,26 @@ func (s *Simulator) Next() Tick {
 	at := s.at
 	s.scheduleNext()
 
-	st := &s.state[s.rng.IntN(len(s.state))]
+	t := s.trade(&s.state[s.rng.IntN(len(s.state))], at, 1)
+	t.Seq = s.seq
+	s.seq++
+	return t
+}
+
+// trade moves st's price to at and returns its trade there, with the spread
+// widened by spreadFactor.
+func (s *Simulator) trade(st *symbolState, at float64, spreadFactor float64) Tick {
 	dt := at - st.lastAt
 	st.logPrice += st.driftPerNs*dt + math.Sqrt(st.varPerNs*dt)*s.rng.NormFloat64()
 	st.lastAt = at
 
 	price := int64(min(max(math.Round(math.Exp(st.logPrice)*100), 1), maxCents))
-	share := minSpread + (maxSpread-minSpread)*s.rng.Float64()
+	share := (minSpread + (maxSpread-minSpread)*s.rng.Float64()) * spreadFactor
 	spread := max(1, int64(math.Round(float64(price)*share)))
 	bid := max(1, price-s.rng.Int64N(spread+1)) // the trade is at the bid, the ask or between
 	ask := bid + spread
 
-	t := Tick{
-		Seq:    s.seq,
+	return Tick{
 		Symbol: st.name,
 		Price:  float64(price) / 100,
 		Bid:    float64(bid) / 100,
@@ -140,8 +176,6 @@ func (s *Simulator) Next() Tick {
 		Size:   s.size(),
 		Time:   s.timeAt(at),
 	}
-	s.seq++
-	return t
 }
 
 // Run publishes each tick when the clock reaches its time, until ctx is
@@ -154,6 +188,22 @@ func (s *Simulator) Next() Tick {
 //
 // Run reports an error only if the simulator is already running.
 func (s *Simulator) Run(ctx context.Context, publish func(Tick)) error {
+	if s.market != nil {
+		return s.RunMarket(ctx, ticksOnly(publish))
+	}
+	return s.run(ctx, func(now time.Time) bool {
+		if s.timeAt(s.at).After(now) {
+			return false
+		}
+		publish(s.Next())
+		return true
+	})
+}
+
+// run calls step with the clock's time until it reports that nothing more
+// is due, then waits for the next arrival or market event, until ctx is
+// done. Arrivals more than ResyncLag late are skipped, as Run says.
+func (s *Simulator) run(ctx context.Context, step func(now time.Time) bool) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("simulator is already running")
 	}
@@ -167,16 +217,22 @@ func (s *Simulator) Run(ctx context.Context, publish func(Tick)) error {
 	}()
 	for {
 		now := s.clock.Now()
-		if now.Sub(s.timeAt(s.at)) > ResyncLag {
+		if now.Sub(s.timeAt(s.at)) > s.resyncLag {
 			s.at = float64(now.Sub(s.start))
 		}
-		for !s.timeAt(s.at).After(now) {
+		for {
 			if ctx.Err() != nil {
 				return nil
 			}
-			publish(s.Next())
+			if !step(now) {
+				break
+			}
 		}
-		wait := s.timeAt(s.at).Sub(now)
+		next := s.at
+		if s.market != nil {
+			next = min(next, s.market.nextDue(s.state))
+		}
+		wait := s.timeAt(next).Sub(now)
 		if timer == nil {
 			timer = s.clock.NewTimer(wait)
 		} else {
@@ -189,6 +245,13 @@ func (s *Simulator) Run(ctx context.Context, publish func(Tick)) error {
 		}
 	}
 }
+
+// ticksOnly is the MarketEvents of Run: the ticks, and nothing else.
+type ticksOnly func(Tick)
+
+func (f ticksOnly) Tick(t Tick)        { f(t) }
+func (ticksOnly) Status(market.Status) {}
+func (ticksOnly) Bands(market.Bands)   {}
 
 // scheduleNext draws the time of the arrival after the one at s.at.
 func (s *Simulator) scheduleNext() { s.at += s.rng.ExpFloat64() * s.meanGap }

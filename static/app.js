@@ -6,6 +6,7 @@
 import * as board from './board.js';
 import * as chart from './chart.js';
 import * as connection from './connection.js';
+import * as market from './market.js';
 import { drawEachFrame, framesDrawn, requestFrame } from './frame.js';
 import { rememberTick } from './recent-ticks.js';
 import { readURL, selection, writeURL } from './selection.js';
@@ -55,6 +56,7 @@ drawEachFrame([
   board.drawSortMarks,
   board.draw,
   chart.draw,
+  market.draw,
 ]);
 
 board.start({
@@ -65,6 +67,8 @@ board.start({
   },
 });
 chart.start();
+market.start();
+Object.defineProperty(window, 'tickerdMarket', { value: market.view });
 
 // A read-only view of the stream's health, for tests and the console.
 const health = connection.health;
@@ -124,6 +128,7 @@ if (listed && listed.length > board.WHOLE_BOARD_MAX) {
 
 connection.start({
   open() {
+    market.refresh();
     chart.loadWhenWanted();
     retryFailed();
   },
@@ -159,6 +164,10 @@ connection.start({
   },
   conflated() {
     chart.reload();
+  },
+  market(kind, body) {
+    if (kind === 'snapshot') market.applySnapshot(body);
+    else market.apply(kind, body);
   },
   whole: board.whole,
   quotes: board.quotesOf,

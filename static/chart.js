@@ -49,6 +49,12 @@ export function start() {
   if (!LWC) setStatus('The chart library did not load.');
 }
 
+// priceSeries returns the chart's price series (candles, line) once it
+// exists, for a module that draws on them (market.js).
+export function priceSeries() {
+  return candleSeries ? [candleSeries, lineSeries] : [];
+}
+
 // loaded reports whether the chart holds the server's bars for its symbol and interval.
 export function loaded() {
   return chartModel.loaded;

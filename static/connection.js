@@ -103,6 +103,10 @@ const link = {
     shared.publish('conflated', c);
     receiveConflated(c);
   },
+  market(kind, e) {
+    shared.publish(kind, e);
+    receiveMarket(kind, e);
+  },
 };
 
 // start opens the stream and hands what arrives to on:
@@ -112,6 +116,8 @@ const link = {
 //                                     same stream resumed and newer quotes win
 //   on.tick(t)                        a tick not seen before, in sequence order
 //   on.conflated()                    the server skipped ticks for this page
+//   on.market(kind, body)             a status or bands event, in sequence with the ticks,
+//                                     and ('snapshot', s) for the market's part of each snapshot
 //   on.whole()                        whether the board is every symbol
 //   on.quotes(syms)                   the page's quotes of syms (null: every symbol)
 // want is what this tab wants (see want). The page's ?transport=sse|ws|poll
@@ -210,6 +216,8 @@ function receiveShared(type, body) {
     receiveTick(body);
   } else if (type === 'conflated') {
     receiveConflated(body);
+  } else if (type === 'status' || type === 'bands') {
+    receiveMarket(type, body);
   }
 }
 
@@ -311,6 +319,22 @@ function receiveSnapshot(s) {
   }
   stream.haveSnapshot = true;
   handlers.snapshot(s.quotes, { first, fresh });
+  if (handlers.market) handlers.market('snapshot', s);
+}
+
+// receiveMarket takes a status or bands event: it has its place in the
+// ticks' sequence, so it counts there like a tick.
+function receiveMarket(kind, e) {
+  stream.delivered = true;
+  if (stream.haveSnapshot) {
+    if (e.seq <= stream.lastSeq) {
+      stream.duplicates++;
+      return;
+    }
+    if (e.seq !== stream.lastSeq + 1 && stream.lossAllowance === 0 && subscribedToAll()) stream.gaps++;
+  }
+  stream.lastSeq = e.seq;
+  if (handlers.market) handlers.market(kind, e);
 }
 
 function receiveTick(t) {

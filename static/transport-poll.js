@@ -76,6 +76,10 @@ export function openPolling(link, { delay }) {
       case 'conflated':
         link.conflated(body);
         break;
+      case 'status':
+      case 'bands':
+        link.market(type, body);
+        break;
     }
   }
 

@@ -32,6 +32,7 @@ export function openSSE(link) {
     es.addEventListener('snapshot', (e) => link.snapshot(JSON.parse(e.data)));
     es.addEventListener('tick', (e) => link.tick(JSON.parse(e.data)));
     es.addEventListener('conflated', (e) => link.conflated(JSON.parse(e.data)));
+    for (const kind of ['status', 'bands']) es.addEventListener(kind, (e) => link.market(kind, JSON.parse(e.data)));
   }
 
   connect();

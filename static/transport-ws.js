@@ -60,6 +60,10 @@ export function openWebSocket(link) {
         break;
       case 'subscription':
         break; // the server's acknowledgement of what the page sent
+      case 'status':
+      case 'bands':
+        link.market(type, body);
+        break;
       case 'error':
         console.warn('tickerd: the server refused a subscription:', body.error, body.symbols || '');
         break;

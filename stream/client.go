@@ -24,11 +24,16 @@ type client struct {
 
 	throttle *throttle // nil: every tick as it comes
 
-	// backlog holds bytes the socket has not accepted yet; sent of them are
-	// written. Tick events in it are counted as delivered once it drains.
-	backlog      []byte
+	// backlog holds what the socket has not accepted yet, oldest first:
+	// slices of the batches' shared buffers and the replay ring, never
+	// copies, so a stream that falls behind holds a slice header per batch
+	// rather than the batch's bytes. sent bytes of backlog[0] are written;
+	// queued is the unwritten total. Tick events in it are counted as
+	// delivered once it drains.
+	backlog      [][]byte
 	sent         int
-	limit        int   // backlog size past which delivery is conflated
+	queued       int
+	limit        int   // unwritten bytes past which delivery is conflated
 	queuedEvents int   // tick events in backlog
 	queuedTS     int64 // creation time of the oldest of them
 
@@ -38,6 +43,10 @@ type client struct {
 	conflating bool
 	latest     *latestEvents
 	replaced   int
+	heldMarket []event           // the latest status, bands and bar events while conflating
+	heldIndex  map[marketKey]int // their places in heldMarket
+
+	bars BarSet // the bar intervals it receives
 
 	lastWrite    time.Time // last time the socket accepted bytes
 	lastProgress time.Time // same, or when the backlog was last empty
@@ -68,16 +77,29 @@ func (c *client) abort() {
 }
 
 // pending is the number of bytes waiting to be written.
-func (c *client) pending() int { return len(c.backlog) - c.sent }
+func (c *client) pending() int { return c.queued }
 
-// queue appends b, carrying events tick events, to the backlog. The first
-// queue call sets the limit: what it queued plus queueBytes.
+// queue appends b, carrying events tick events, to the backlog. The
+// backlog keeps b itself, not a copy: nothing may change b afterwards. The
+// first queue call sets the limit: what it queued plus queueBytes.
 func (c *client) queue(b []byte, events int, queueBytes int) {
-	if c.backlog == nil {
+	if c.queued == 0 {
 		c.limit = len(b) + queueBytes
 	}
-	c.backlog = append(c.backlog, b...)
+	if len(b) > 0 {
+		c.backlog = append(c.backlog, b)
+		c.queued += len(b)
+	}
 	c.queuedEvents += events
+}
+
+// unwritten appends the backlog's unwritten bytes to segs.
+func (c *client) unwritten(segs [][]byte) [][]byte {
+	if len(c.backlog) == 0 {
+		return segs
+	}
+	segs = append(segs, c.backlog[0][c.sent:])
+	return append(segs, c.backlog[1:]...)
 }
 
 // written records that the socket accepted n bytes of the backlog and
@@ -86,11 +108,20 @@ func (c *client) written(n int, now time.Time) bool {
 	if n > 0 {
 		c.lastWrite, c.lastProgress = now, now
 	}
-	c.sent += n
-	if c.sent < len(c.backlog) {
+	c.queued -= n
+	if c.queued > 0 {
+		n += c.sent
+		done := 0
+		for n >= len(c.backlog[done]) {
+			n -= len(c.backlog[done])
+			done++
+		}
+		clear(c.backlog[:done]) // let the written batches' buffers go
+		c.backlog = c.backlog[done:]
+		c.sent = n
 		return false
 	}
-	c.backlog, c.sent = nil, 0
+	c.backlog, c.sent, c.queued = nil, 0, 0
 	c.limit = 0
 	return true
 }

@@ -38,7 +38,7 @@ const MaxDrainWindow = 10 * time.Minute
 type Config struct {
 	Symbols       []string      // the universe, in display order; required
 	ReplaySize    int           // ticks kept for resuming streams; 0 turns replay off: every resume is a resync
-	FlushInterval time.Duration // how long ticks are gathered before one write per stream
+	FlushInterval time.Duration // while a cycle is being written, how long the ticks that arrive are gathered for the next; an idle hub writes a tick at once
 	Heartbeat     time.Duration // an idle stream gets its framing's heartbeat this often
 	WriteTimeout  time.Duration // a stream whose socket accepts nothing this long is closed
 	QueueBytes    int           // undelivered bytes per stream before its delivery is conflated

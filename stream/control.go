@@ -18,6 +18,7 @@ const (
 	controlResubscribe controlKind = iota
 	controlSend
 	controlClose
+	controlBars
 )
 
 // control is one change a transport asked of a stream, handed to the
@@ -30,6 +31,7 @@ type control struct {
 	maxFreq float64    // resubscribe: the new cap; 0: none
 	bytes   []byte     // send and close: framed bytes; resubscribe: the snapshot, composed in takeBatch
 	reason  CloseReason
+	bars    BarSet // bars: the new intervals
 }
 
 // Resubscribe makes the stream receive symbols from the next batch on,
@@ -41,13 +43,15 @@ func (s *Stream) Resubscribe(symbols *SymbolSet, maxFreq float64, added *SymbolS
 }
 
 // Send queues b, bytes the transport framed (an acknowledgement, a pong),
-// behind what the stream has queued so far.
+// behind what the stream has queued so far. The stream keeps b itself
+// until it is written: nothing may change it afterwards.
 func (s *Stream) Send(b []byte) {
 	s.h.addControl(control{c: s.c, kind: controlSend, bytes: b})
 }
 
 // Close ends the stream for reason once last (the transport's goodbye,
-// nil for none) is written, or when its write timeout runs out first.
+// nil for none; kept as Send keeps its bytes) is written, or when its
+// write timeout runs out first.
 func (s *Stream) Close(last []byte, reason CloseReason) {
 	s.h.addControl(control{c: s.c, kind: controlClose, bytes: last, reason: reason})
 }
@@ -112,6 +116,10 @@ func (w *writer) apply(ctl control) {
 		}
 	case controlSend:
 		c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)
+	case controlBars:
+		w.hub.countBars(c.bars, -1)
+		c.bars = ctl.bars
+		w.hub.countBars(c.bars, 1)
 	case controlClose:
 		if len(ctl.bytes) > 0 {
 			c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)

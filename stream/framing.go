@@ -8,11 +8,15 @@ const (
 	KindTick      Kind = iota // one trade: a feed.Tick
 	KindSnapshot              // the latest quote of every subscribed symbol
 	KindConflated             // how many ticks a slow stream skipped
+	KindStatus                // a symbol's or the market's trading status: a market.Status
+	KindBands                 // a symbol's LULD price bands: a market.Bands
+	KindBar                   // a closed bar of a symbol, or a closed bar a late tick changed
 )
 
-var kindNames = [...]string{"tick", "snapshot", "conflated"}
+var kindNames = [...]string{"tick", "snapshot", "conflated", "status", "bands", "bar"}
 
-// String returns the kind's name on the wire: tick, snapshot or conflated.
+// String returns the kind's name on the wire: tick, snapshot, conflated,
+// status, bands or bar.
 func (k Kind) String() string { return kindNames[k] }
 
 // Framing turns the engine's events into one transport's bytes: an SSE

@@ -114,9 +114,10 @@ func NewBarStore(symbols []string, capacity int) *BarStore {
 }
 
 // Add folds t into the current bar of each interval of its symbol, or
-// starts a new bar when t falls in a later interval. A tick of an untracked
-// symbol, and a tick older than the newest bar of an interval, leave that
-// interval unchanged: closed bars are never rewritten.
+// starts a new bar when t falls in a later interval. A tick older than the
+// newest bar of an interval changes the older bar it falls in (its high,
+// low and volume; not its close), if the store still holds one; a tick of
+// an untracked symbol changes nothing.
 func (s *BarStore) Add(t feed.Tick) {
 	sb := s.symbols[t.Symbol]
 	if sb == nil {
@@ -143,6 +144,7 @@ func (r *barRing) add(price float64, size int64, ns int64) {
 			b.Volume += size
 			return
 		case start < r.start:
+			r.amend(start, price, size)
 			return
 		}
 	}

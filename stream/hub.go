@@ -17,9 +17,10 @@ import (
 // Hub is the engine: it takes ticks in at one place (Publish), fans them
 // out to attached streams, and keeps what edges read: the latest quote of
 // each symbol, its bars and a replay ring for resuming streams. Publish
-// encodes each tick once per framing; Run gathers what was published every
-// FlushInterval and hands the batch to its writers, which make one
-// non-blocking write per stream.
+// encodes each tick once per framing; Run hands what was published to its
+// writers as one batch, which make one non-blocking write per stream: at
+// once when the hub is idle, or, while a cycle is being written and ticks
+// keep coming, gathered for up to FlushInterval.
 type Hub struct {
 	cfg      Config
 	symbols  []string
@@ -46,14 +47,19 @@ type Hub struct {
 	waiting  []*heldStream // resuming ahead of the feed
 	controls []control     // asked by transports since the last batch
 	flushes  chan struct{} // closed at the next batch with ticks; nil until someone waits
+	armed    bool          // Run is idle: the next tick wakes it rather than waiting for the timer
+	wake     chan struct{} // capacity 1: a tick arrived while Run was armed
 	state    hubState
 	lastAt   time.Time // when the newest tick was accepted
+	market   marketBook
+	barClock *barClock
 }
 
 // framed is one framing's encoding of a run of events, back to back in buf.
 type framed struct {
 	buf    []byte
 	events []event
+	bars   bool       // some of events are bars
 	syms   *SymbolSet // the symbols of events, in a batch; nil: not known
 }
 
@@ -86,6 +92,9 @@ func NewHub(cfg Config) (*Hub, error) {
 		pending:  make([]framed, len(cfg.Framings)),
 		bars:     NewBarStore(cfg.Symbols, BarsPerInterval(cfg.BarBytes, len(cfg.Symbols), cfg.BarCapacity)),
 		started:  make(chan struct{}),
+		market:   newMarketBook(len(cfg.Symbols)),
+		barClock: newBarClock(len(cfg.Symbols)),
+		wake:     make(chan struct{}, 1),
 	}
 	for range cfg.Framings {
 		h.rings = append(h.rings, newReplayRing(cfg.ReplaySize))
@@ -125,6 +134,7 @@ var (
 	ErrSequence      = errors.New("sequence number not after the previous tick's")
 	ErrBadPrice      = errors.New("price not positive and finite, or bid not below ask")
 	ErrPriceJump     = errors.New("price implausibly far from the symbol's last")
+	ErrHalted        = errors.New("symbol's trading is halted")
 )
 
 // Publish is where every tick enters the engine, whatever its source. It
@@ -150,21 +160,23 @@ func (h *Hub) Publish(t feed.Tick) error {
 		h.metrics.rejectedBy[rejectedSequence].Inc()
 		return fmt.Errorf("%w: %d after %d", ErrSequence, t.Seq, h.lastSeq)
 	}
+	if h.market.halted[i] {
+		h.metrics.rejectedBy[rejectedHalted].Inc()
+		return fmt.Errorf("%w: %s", ErrHalted, t.Symbol)
+	}
 	if last, ok := h.prices[i].admit(t.Price, h.cfg.MaxPriceJump); !ok {
 		h.metrics.rejectedBy[rejectedPriceJump].Inc()
 		return fmt.Errorf("%w: %s px=%v after %v", ErrPriceJump, t.Symbol, t.Price, last)
 	}
 	h.lastSeq = t.Seq
 	h.lastAt = h.clock.Now()
+	h.closeBars(t.Time.UnixNano(), t.Seq)
 	h.bars.Add(t)
+	h.noteBars(i, t.Seq, t.Time.UnixNano())
 	h.body = t.AppendJSON(h.body[:0])
-	for f, framing := range h.framings {
-		p := &h.pending[f]
-		p.buf = framing.AppendEvent(p.buf, KindTick, t.Seq, h.body)
-		// data is set in takeBatch, once buf has stopped growing.
-		p.events = append(p.events, event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano(), end: len(p.buf)})
-	}
+	h.enqueue(event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano()}, t.Seq, h.body)
 	h.ticks = append(h.ticks, t)
+	h.wakeLocked()
 	h.metrics.ticks[i].Inc()
 	h.metrics.lastTick.Set(float64(t.Time.UnixNano()) / 1e9)
 	return nil
@@ -251,10 +263,30 @@ func (h *Hub) Status() Status {
 // Started is closed once Run serves streams.
 func (h *Hub) Started() <-chan struct{} { return h.started }
 
-// Run flushes published ticks to the streams every FlushInterval until ctx is
-// done, then closes every stream so that its client reconnects (elsewhere,
-// behind a load balancer) and returns nil. Run owns the writer goroutines and
-// waits for them.
+// wakeLocked tells an idle Run that something was queued for the streams.
+// h.mu is held.
+func (h *Hub) wakeLocked() {
+	if !h.armed {
+		return
+	}
+	h.armed = false
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run writes published ticks to the streams until ctx is done, then closes
+// every stream so that its client reconnects (elsewhere, behind a load
+// balancer) and returns nil. Run owns the writer goroutines and waits for
+// them.
+//
+// A tick that arrives while no cycle is being written starts one at once;
+// ticks that arrive while a cycle is being written wait for the next
+// FlushInterval after that cycle began, so that under load every stream
+// gets one write per interval however fast ticks come, and no tick waits
+// longer than the cycle before it plus FlushInterval. Joins, controls,
+// held streams, backlogs and housekeeping go at that pace too.
 func (h *Hub) Run(ctx context.Context) error {
 	h.mu.Lock()
 	if h.state != hubIdle {
@@ -281,18 +313,25 @@ func (h *Hub) Run(ctx context.Context) error {
 		backlogged       bool
 		nextWriter       int
 	)
+	h.rearm()
 	for {
 		select {
 		case <-ctx.Done():
 			h.stop()
 			return nil
 		case <-timer.C():
+			select { // a wake the timer overtook has nothing left to do
+			case <-h.wake:
+			default:
+			}
+		case <-h.wake:
 		}
 		timer.Reset(h.cfg.FlushInterval)
 		now := h.clock.Now()
 		b, joins, controls := h.takeBatch(now)
 		housekeeping := now.Sub(lastHousekeeping) >= h.housekeepingInterval()
 		if b.empty() && len(joins) == 0 && len(controls) == 0 && !backlogged && !housekeeping {
+			h.rearm()
 			continue
 		}
 		if housekeeping {
@@ -308,6 +347,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			w.controls = append(w.controls, ctl)
 		}
 		h.dispatch(cycle{batch: b, now: now, housekeeping: housekeeping})
+		h.rearm()
 		backlogged = false
 		conflating := 0
 		for _, w := range h.writers {
@@ -316,6 +356,15 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		h.metrics.conflating.Set(float64(conflating))
 	}
+}
+
+// rearm lets the next tick wake Run at once, unless ticks arrived while
+// the last cycle was being written: those, and the ones that follow them,
+// wait for the timer.
+func (h *Hub) rearm() {
+	h.mu.Lock()
+	h.armed = len(h.ticks) == 0
+	h.mu.Unlock()
 }
 
 // housekeepingInterval is how often heartbeats, write deadlines and departed
@@ -461,6 +510,12 @@ type batch struct {
 
 func (b *batch) empty() bool { return len(b.frames) == 0 }
 
+// The buffers batches are encoded in: each holds many batches back to back.
+const (
+	batchBufferBytes = 32 << 10 // a new buffer's size, unless one batch needs more
+	minBatchRoom     = 1 << 10  // room below which a buffer gets no further batch
+)
+
 // takeBatch moves the pending ticks into the replay rings and the quotes
 // and returns them with the streams that joined since the last flush.
 // Doing both under one lock is what makes a joining stream's replay or
@@ -468,6 +523,7 @@ func (b *batch) empty() bool { return len(b.frames) == 0 }
 func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.armed = false // a cycle is under way; what arrives now waits for the next
 	// Held streams start from the state before this batch, which then
 	// continues them like any other joining stream; so do the snapshots of
 	// symbols a stream has just added.
@@ -476,7 +532,7 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 	}
 	controls := h.takeControls()
 	var b batch
-	if len(h.ticks) > 0 {
+	if h.lastSeq > h.flushed {
 		b.frames = make([]framed, len(h.pending))
 		for f := range h.pending {
 			p := h.pending[f]
@@ -487,12 +543,20 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 				start = e.end
 				h.rings[f].push(*e)
 			}
+			// The next batch is encoded in the rest of this one's buffer,
+			// past the bytes the writers read, so the replay ring, which
+			// keeps a buffer alive while it holds any of its events, holds
+			// a few large buffers full to the end rather than one per batch
+			// with room to spare. A buffer too full for another batch is
+			// followed by a new one.
+			rest := p.buf[len(p.buf):]
+			if cap(rest) < len(p.buf)+len(p.buf)/4 || cap(rest) < minBatchRoom {
+				rest = make([]byte, 0, max(batchBufferBytes, 2*len(p.buf)))
+			}
+			p.buf = p.buf[:len(p.buf):len(p.buf)]
 			b.frames[f] = p
-			// The replay ring keeps this buffer alive while it holds any
-			// of its events, so the next one is sized by this batch, not
-			// grown to the largest burst ever seen.
 			h.pending[f] = framed{
-				buf:    make([]byte, 0, len(p.buf)+len(p.buf)/4),
+				buf:    rest,
 				events: make([]event, 0, len(p.events)+len(p.events)/4),
 			}
 		}
@@ -500,10 +564,8 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 		for f := range b.frames {
 			b.frames[f].syms = syms
 		}
-		for _, t := range h.ticks {
-			h.quotes[h.index[t.Symbol]].Apply(t)
-		}
-		h.flushed = h.ticks[len(h.ticks)-1].Seq
+		h.applyTicks()
+		h.flushed = h.lastSeq
 		h.ticks = h.ticks[:0]
 		if h.flushes != nil {
 			close(h.flushes)
@@ -523,6 +585,7 @@ type Subscription struct {
 	LastID  uint64
 	MaxFreq float64   // most ticks per second per symbol, the latest winning; 0: no cap
 	Until   time.Time // when the stream's credentials expire and it ends; zero: never
+	Bars    BarSet    // the intervals whose bar events it receives
 }
 
 // Sink is where an attached stream's events go.
@@ -570,6 +633,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	if sub.MaxFreq > 0 {
 		c.throttle = newThrottle(sub.MaxFreq, len(h.symbols))
 	}
+	c.bars = sub.Bars
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != hubRunning {
@@ -578,6 +642,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 	buf := append([]byte(nil), sink.Head...)
 	h.metrics.clientsNow[fi].Add(1)
 	h.metrics.streamsOpened[fi].Inc()
+	h.countBars(c.bars, 1)
 	st := &Stream{h: h, c: c}
 	h.departed.watch(c)
 	if sub.Resume && sub.LastID > h.flushed && h.cfg.ResumeWait > 0 {
@@ -619,7 +684,7 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 	switch kind {
 	case startReplay:
 		ring.after(lastID, func(e *event) {
-			if c.sub.Has(int(e.sym)) {
+			if wants(c.sub, c.bars, e) {
 				buf = append(buf, e.data...)
 			}
 		})
@@ -674,7 +739,9 @@ func (h *Hub) appendSnapshot(dst []byte, framing Framing, sub *SymbolSet, resync
 		first = false
 		body = h.quotes[i].AppendJSON(body)
 	}
-	body = append(body, "]}"...)
+	body = append(body, ']')
+	body = h.appendMarketSnapshot(body, sub)
+	body = append(body, '}')
 	h.body = body
 	return framing.AppendEvent(dst, KindSnapshot, h.flushed, body)
 }

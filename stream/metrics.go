@@ -46,7 +46,7 @@ var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttle
 // ticksRejectedNames are the labels of tickerd_feed_ticks_rejected_total,
 // which Hub.Publish counts as it refuses a tick. The labels of
 // tickerd_streams_closed_total are CloseReason's names.
-var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump"}
+var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump", "halted"}
 
 // Why Publish refuses a tick: indices into ticksRejectedNames.
 const (
@@ -54,6 +54,7 @@ const (
 	rejectedBadPrice
 	rejectedSequence
 	rejectedPriceJump
+	rejectedHalted
 	tickRejections
 )
 
@@ -88,7 +89,7 @@ func newMetrics(reg prometheus.Registerer, symbols, transports []string, perSymb
 		}, []string{"transport", "reason"}),
 		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_feed_ticks_rejected_total",
-			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump.",
+			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump, halted (its symbol's trading is halted or paused).",
 		}, []string{"reason"}),
 		lastTick: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tickerd_feed_last_tick_timestamp_seconds",

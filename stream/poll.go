@@ -8,7 +8,7 @@ package stream
 // the ring, or ahead of it). It returns the sequence number to resume
 // from next, the number of ticks appended and whether it appended a
 // snapshot. It serves transports that ask rather than stream (polling).
-func (h *Hub) AppendSince(dst []byte, framing Framing, set *SymbolSet, since uint64, resume bool, max int) (out []byte, next uint64, ticks int, snapshot bool) {
+func (h *Hub) AppendSince(dst []byte, framing Framing, set *SymbolSet, bars BarSet, since uint64, resume bool, max int) (out []byte, next uint64, ticks int, snapshot bool) {
 	fi := h.framingIndex(framing)
 	if fi < 0 {
 		return dst, 0, 0, false
@@ -21,7 +21,7 @@ func (h *Hub) AppendSince(dst []byte, framing Framing, set *SymbolSet, since uin
 	}
 	next = h.flushed
 	ring.afterUntil(since, func(e *event) bool {
-		if !set.Has(int(e.sym)) {
+		if !wants(set, bars, e) {
 			return true
 		}
 		if ticks == max {

@@ -5,7 +5,9 @@ import "sort"
 // event is one encoded SSE event, shared by every stream that carries it.
 type event struct {
 	seq  uint64
-	sym  int32
+	sym  int32  // index of its symbol; -1 for the market
+	kind uint8  // its Kind; the zero value is KindTick
+	bar  uint8  // of a bar event, the index of its interval
 	ts   int64  // tick creation time, Unix nanoseconds
 	data []byte // the whole event: "id: …\nevent: tick\ndata: {…}\n\n"
 	end  int    // end of data in its batch's buffer
@@ -17,23 +19,33 @@ type event struct {
 // first event it was given counts as evicted: a hub that starts mid-stream (a
 // replica joining a bus, a restarted process) cannot replay it.
 type replayRing struct {
-	buf     []event
-	start   int    // index of the oldest event
-	n       int    // events held
-	evicted uint64 // seq of the newest evicted event, or the one before the first event
-	started bool   // an event was pushed
+	size    int     // most events held
+	buf     []event // grows to size as events come, so a slow feed's ring stays small
+	start   int     // index of the oldest event
+	n       int     // events held
+	evicted uint64  // seq of the newest evicted event, or the one before the first event
+	started bool    // an event was pushed
 }
 
-func newReplayRing(size int) *replayRing { return &replayRing{buf: make([]event, size)} }
+func newReplayRing(size int) *replayRing { return &replayRing{size: size} }
+
+// minRingGrowth is how many events a ring that grows makes room for at least.
+const minRingGrowth = 1024
 
 func (r *replayRing) push(e event) {
 	if !r.started {
 		r.started = true
 		r.evicted = e.seq - 1
 	}
-	if len(r.buf) == 0 {
+	if r.size == 0 {
 		r.evicted = e.seq
 		return
+	}
+	if r.n == len(r.buf) && len(r.buf) < r.size {
+		// Nothing was evicted yet, so the events are buf[:n], in order.
+		grown := make([]event, min(r.size, max(minRingGrowth, 2*len(r.buf))))
+		copy(grown, r.buf)
+		r.buf = grown
 	}
 	if r.n == len(r.buf) {
 		r.evicted = r.buf[r.start].seq

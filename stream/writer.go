@@ -2,6 +2,7 @@ package stream
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -169,7 +170,7 @@ func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
 	if b == nil {
 		b = &framed{}
 	}
-	if c.sub == nil && c.throttle == nil {
+	if c.sub == nil && c.throttle == nil && (!b.bars || c.bars == allBars) {
 		if len(b.events) == 0 {
 			return 0, 0
 		}
@@ -190,7 +191,7 @@ func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
 	segStart, segEnd := -1, -1
 	for i := range b.events {
 		e := &b.events[i]
-		if !c.sub.Has(int(e.sym)) || (c.throttle != nil && !c.throttle.admit(e, now.UnixNano())) {
+		if !wants(c.sub, c.bars, e) || (c.throttle != nil && e.kind == uint8(KindTick) && !c.throttle.admit(e, now.UnixNano())) {
 			continue
 		}
 		w.shared = append(w.shared, *e)
@@ -285,6 +286,10 @@ func (w *writer) queueBatch(c *client, b *framed, now time.Time) {
 		}
 	}
 	for _, e := range w.shared {
+		if e.kind != uint8(KindTick) {
+			c.holdMarket(e)
+			continue
+		}
 		if c.latest.put(e) {
 			c.replaced++
 		}
@@ -294,7 +299,8 @@ func (w *writer) queueBatch(c *client, b *framed, now time.Time) {
 // endConflation queues a notice of how many ticks were skipped, then the
 // latest tick of each symbol in sequence order, and resumes normal delivery.
 func (w *writer) endConflation(c *client) {
-	held := c.latest.inOrder()
+	held := append(c.latest.inOrder(), c.heldMarket...)
+	slices.SortStableFunc(held, cmpEvents)
 	body := strconv.AppendInt([]byte(`{"dropped":`), int64(c.replaced), 10)
 	body = append(body, '}')
 	c.queue(w.hub.framings[c.framing].AppendEvent(nil, KindConflated, 0, body), 0, w.hub.cfg.QueueBytes)
@@ -306,11 +312,12 @@ func (w *writer) endConflation(c *client) {
 	}
 	w.stats.dropped[droppedConflated] += c.replaced
 	c.conflating, c.latest, c.replaced = false, nil, 0
+	c.heldMarket, c.heldIndex = nil, nil
 }
 
 // flushBacklog makes one non-blocking write of c's backlog.
 func (w *writer) flushBacklog(c *client, now time.Time) CloseReason {
-	w.segs = append(w.segs[:0], c.backlog[c.sent:])
+	w.segs = c.unwritten(w.segs[:0])
 	n, err := w.vectors.write(&c.sock, w.segs)
 	w.stats.writes++
 	w.stats.bytes += n
@@ -384,6 +391,7 @@ func (w *writer) close(c *client, reason CloseReason) {
 	}
 	w.stats.closed[c.framing][reason]++
 	w.hub.metrics.clientsNow[c.framing].Add(-1)
+	w.hub.countBars(c.bars, -1)
 	if c.onClose != nil {
 		c.onClose()
 	}

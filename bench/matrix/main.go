@@ -1,8 +1,12 @@
 // Command matrix runs tickerd's benchmark matrix and writes BENCHMARKS.md.
 //
-// For every scenario it runs the r3labs/sse baseline (bench/baseline) and
+// For every scenario it runs the r3labs/sse baseline (bench/baseline), the
+// ceiling peer (bench/ceiling: tickerd's design with no features) and
 // tickerd in the same session, interleaved, -reps times each, measuring
-// each with tickload, and reports medians and tickerd/baseline ratios.
+// each with tickload, and reports medians, the spread and the ratios of
+// tickerd to each peer. With -before REV a build of tickerd at that git
+// revision runs beside them, so a change is measured against what it
+// changes in the same run.
 // The transport scenarios (TA, TC, TD, TL) measure tickerd the same way
 // over each of its transports in turn: SSE, WebSocket, long polling and
 // polling every second.
@@ -10,6 +14,7 @@
 //	go run ./bench/matrix                            # the whole matrix, about 40 minutes
 //	go run ./bench/matrix -scenarios A -reps 1       # one scenario, once
 //	go run ./bench/matrix -scenarios TA,TC,TD,TL     # the transports
+//	go run ./bench/matrix -scenarios A,C -before main # tickerd now and at main
 //
 // Servers and load run on this machine, on 127.0.0.1 only, and every run
 // ends by itself.
@@ -54,8 +59,9 @@ type scenario struct {
 	Ramp         string    // tickload -ramp
 	Load         []string  // more tickload flags
 	Server       []string  // more tickerd flags
-	WithBaseline bool      // also measure the baseline
+	WithBaseline bool      // also measure the baseline and the ceiling peer
 	Variants     []variant // the ways to measure it, interleaved; none: tickerd over SSE (and the baseline)
+	Extra        []variant // measured after the default servers, interleaved with them
 	Expected     float64   // deliveries per second if every client gets everything it subscribed to
 }
 
@@ -64,9 +70,10 @@ type scenario struct {
 type variant struct {
 	Key       string   // in -raw lines and profile names; empty for tickerd and the baseline over SSE
 	Label     string   // the column of the table
-	Server    string   // tickerd or baseline
+	Server    string   // tickerd, before (tickerd at -before), baseline or ceiling
 	Transport string   // tickload -transport
 	Load      []string // more tickload flags
+	Args      []string // more server flags
 }
 
 // The transports of tickerd, as variants of the transport scenarios.
@@ -79,35 +86,58 @@ var (
 	streams       = []variant{overSSE, overWebSocket}
 )
 
-// variants returns the ways sc is measured, in the order of its columns.
-func (sc scenario) variants() []variant {
+// The servers of the scenarios without variants, over SSE.
+var (
+	tickerdSSE = variant{Label: "tickerd", Server: "tickerd", Transport: "sse"}
+	beforeSSE  = variant{Label: "tickerd before", Server: "before", Transport: "sse"}
+	baseline   = variant{Label: "baseline", Server: "baseline", Transport: "sse"}
+	ceiling    = variant{Label: "ceiling", Server: "ceiling", Transport: "sse"}
+	// replayOff shows what the replay ring, which fills at the tick rate
+	// whatever the number of streams, adds to the memory figures.
+	replayOff = variant{Key: "noreplay", Label: "tickerd -replay 0", Server: "tickerd", Transport: "sse", Args: []string{"-replay", "0"}}
+)
+
+// variants returns the ways sc is measured, in the order of its columns;
+// withBefore adds tickerd at the -before revision.
+func (sc scenario) variants(withBefore bool) []variant {
 	if len(sc.Variants) > 0 {
 		return sc.Variants
 	}
-	tickerd := variant{Label: "tickerd", Server: "tickerd", Transport: "sse"}
+	vs := []variant{tickerdSSE}
 	if sc.WithBaseline {
-		return []variant{{Label: "baseline", Server: "baseline", Transport: "sse"}, tickerd}
+		vs = []variant{baseline, ceiling, tickerdSSE}
 	}
-	return []variant{tickerd}
+	if withBefore {
+		vs = append(vs, beforeSSE)
+	}
+	return append(vs, sc.Extra...)
 }
 
-// ratio names the two columns whose quotient the table shows, if any.
-func (sc scenario) ratio() (num, den string, ok bool) {
-	switch {
-	case len(sc.Variants) > 0:
-		return overWebSocket.Label, overSSE.Label, true
-	case sc.WithBaseline:
-		return "tickerd", "baseline", true
+// ratios names the pairs of columns whose quotients the table shows.
+func (sc scenario) ratios(withBefore bool) [][2]string {
+	if len(sc.Variants) > 0 {
+		return [][2]string{{overWebSocket.Label, overSSE.Label}}
 	}
-	return "", "", false
+	var rs [][2]string
+	if sc.WithBaseline {
+		rs = append(rs, [2]string{"tickerd", "baseline"}, [2]string{"tickerd", "ceiling"})
+	}
+	if withBefore {
+		rs = append(rs, [2]string{"tickerd", beforeSSE.Label})
+	}
+	return rs
 }
 
 var scenarios = []scenario{
 	{Name: "A", Title: "1,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 100 * 1000},
 	{Name: "B", Title: "5,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 5000, Ramp: "10s", Load: []string{"-bufsize", "8192"}, WithBaseline: true, Expected: 100 * 5000},
-	{Name: "C", Title: "1,000 firehose clients at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 1000 * 1000},
+	{Name: "C", Title: "1,000 firehose clients at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 1000 * 1000,
+		Extra: []variant{replayOff}},
 	{Name: "D", Title: "10,000 idle clients at 1 tick/s", Rate: 1, Clients: 10000, Ramp: "20s",
 		Load: []string{"-sample", "100%", "-bufsize", "4096", "-connect-timeout", "30s"}, WithBaseline: true, Expected: 1 * 10000},
+	{Name: "E", Title: "19,000 firehose clients at 1 tick/s, dialled from four loopback addresses", Rate: 1, Clients: 19000, Ramp: "10s",
+		Load:   []string{"-sample", "100%", "-bufsize", "4096", "-connect-timeout", "30s", "-sources", "4"},
+		Server: []string{"-max-streams", "19000", "-max-streams-per-addr", "19000"}, WithBaseline: true, Expected: 1 * 19000},
 	{Name: "S", Title: "A plus one client that never reads", Rate: 100, Clients: 1001, Ramp: "5s",
 		Load: []string{"-stall", "0.001", "-stall-rcvbuf", "2048"}, Expected: 100 * 1000},
 	{Name: "R", Title: "1,000 clients on a random 5 of 50 symbols at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s",
@@ -131,6 +161,7 @@ type measurement struct {
 	Variant string   `json:"variant,omitempty"`
 	Label   string   `json:"-"`
 	Rep     int      `json:"rep"`
+	LoadAvg float64  `json:"loadavg_1m"` // the machine's, as the run began
 	Report  tlReport `json:"report"`
 }
 
@@ -139,6 +170,7 @@ type tlReport struct {
 	Transport      string  `json:"transport"`
 	Clients        int     `json:"clients"`
 	Stalled        int     `json:"stalled_clients"`
+	ConnectSeconds float64 `json:"all_attempted_s"`
 	TicksPerSecond float64 `json:"ticks_per_s"`
 	MinClient      float64 `json:"min_client_ticks_per_s"`
 	Offered        float64 `json:"offered_ticks_per_s"` // firehose: ticks produced per second, per client
@@ -166,13 +198,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "BENCHMARKS.md", "file to write; the part between the matrix markers is replaced if they are present")
-	only := fs.String("scenarios", "A,B,C,D,S,R,TA,TC,TD,TL", "scenarios to run")
+	only := fs.String("scenarios", "A,B,C,D,E,S,R,TA,TC,TD,TL", "scenarios to run")
 	reps := fs.Int("reps", 3, "runs of each server per scenario")
 	duration := fs.Duration("duration", 20*time.Second, "measured window of each run")
 	warmup := fs.Duration("warmup", 5*time.Second, "warm-up after the ramp")
 	raw := fs.String("raw", "", "also write every measurement as JSON lines to this file")
 	goBench := fs.Bool("gobench", true, "also run the Go micro-benchmarks of feed and stream")
 	profiles := fs.String("profile", "", "write a CPU profile of tickerd's first run of each scenario to this directory")
+	before := fs.String("before", "", "also measure tickerd built at this git revision (e.g. main), beside the other servers")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -190,12 +223,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	bins := map[string]string{}
-	for name, pkg := range map[string]string{"tickerd": "./cmd/tickerd", "baseline": "./bench/baseline", "tickload": "./cmd/tickload"} {
+	for name, pkg := range map[string]string{"tickerd": "./cmd/tickerd", "baseline": "./bench/baseline", "ceiling": "./bench/ceiling", "tickload": "./cmd/tickload"} {
 		bins[name] = filepath.Join(dir, name)
-		build := exec.CommandContext(ctx, "go", "build", "-o", bins[name], pkg)
-		build.Stderr = stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build %s: %w", pkg, err)
+		if err := goBuild(ctx, "", bins[name], pkg, stderr); err != nil {
+			return err
+		}
+	}
+	if *before != "" {
+		hash, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", *before).Output()
+		if err != nil {
+			return fmt.Errorf("-before %s: %w", *before, err)
+		}
+		*before = strings.TrimSpace(string(hash))
+		bins["before"] = filepath.Join(dir, "tickerd-before")
+		if err := buildAt(ctx, *before, filepath.Join(dir, "before-src"), bins["before"], stderr); err != nil {
+			return err
 		}
 	}
 
@@ -214,7 +256,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if !slices.Contains(strings.Split(*only, ","), sc.Name) {
 			continue
 		}
-		variants := sc.variants()
+		variants := sc.variants(*before != "")
 		for rep := 1; rep <= *reps; rep++ {
 			// Each rep starts one variant later, so that every variant
 			// runs in every place of the order as often as the others.
@@ -229,23 +271,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					}
 					profile = filepath.Join(*profiles, name+".pprof")
 				}
+				load := loadAverage()
 				r, err := measure(ctx, bins, v, sc, *duration, *warmup, profile, stderr)
 				if err != nil {
 					return fmt.Errorf("scenario %s, %s: %w", sc.Name, v.Label, err)
 				}
-				m := measurement{Server: v.Server, Variant: v.Key, Label: v.Label, Rep: rep, Report: r}
+				m := measurement{Server: v.Server, Variant: v.Key, Label: v.Label, Rep: rep, LoadAvg: load, Report: r}
 				results[sc.Name] = append(results[sc.Name], m)
 				line, _ := json.Marshal(struct {
 					Scenario string `json:"scenario"`
 					measurement
 				}{sc.Name, m})
 				fmt.Fprintf(rawOut, "%s\n", line)
-				fmt.Fprintf(stderr, "   delivered %.2f%%, p50 %.1f ms, p99 %.1f ms, cpu %.0f%%, %.0f requests/s, %.0f bytes per tick\n",
-					delivered(sc, r), r.Latency.P50, r.Latency.P99, serverCPU(r), r.RequestsPerSecond, r.BytesPerTick)
+				fmt.Fprintf(stderr, "   delivered %.2f%%, p50 %.1f ms, p99 %.1f ms, cpu %.0f%%, %.1f KiB per connection, %.0f requests/s, %.0f bytes per tick, load %.2f\n",
+					delivered(sc, r), r.Latency.P50, r.Latency.P99, serverCPU(r), rssPerConn(r)/1024, r.RequestsPerSecond, r.BytesPerTick, load)
 			}
 		}
 	}
-	doc := render(results, *only, *reps, *duration, started, time.Since(started))
+	doc := render(results, runInfo{only: *only, reps: *reps, duration: *duration, before: *before, started: started, took: time.Since(started)})
 	if *goBench {
 		fmt.Fprintln(stderr, "== go test -bench ./feed/ ./stream/")
 		bench := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1", "./feed/", "./stream/")
@@ -279,7 +322,7 @@ func measure(ctx context.Context, bins map[string]string, v variant, sc scenario
 	var cmd *exec.Cmd
 	var url string
 	switch v.Server {
-	case "tickerd":
+	case "tickerd", "before":
 		// Every load connection comes from 127.0.0.1, so the per-address
 		// limit is lifted to the whole load. WebSockets and held polls
 		// count against both limits as streams do.
@@ -294,8 +337,11 @@ func measure(ctx context.Context, bins map[string]string, v variant, sc scenario
 			ramp, _ := time.ParseDuration(sc.Ramp)
 			go captureProfile(ctx, debugAddr, ramp+warmup+time.Second, duration/2, profile, stderr)
 		}
-		cmd = exec.Command(bins["tickerd"], append(args, sc.Server...)...)
+		cmd = exec.Command(bins[v.Server], slices.Concat(args, sc.Server, v.Args)...)
 		url = "http://" + addr + paths[v.Transport]
+	case "ceiling":
+		cmd = exec.Command(bins["ceiling"], "-addr", addr, "-rate", rate, "-seed", "42")
+		url = "http://" + addr + "/events"
 	default:
 		cmd = exec.Command(bins["baseline"], "-addr", addr, "-rate", rate, "-seed", "42")
 		url = "http://" + addr + "/events?stream=ticks"
@@ -406,34 +452,48 @@ func delivered(sc scenario, r tlReport) float64 {
 
 // stat extracts one figure from a measurement.
 type stat struct {
-	name   string
-	format string
-	value  func(sc scenario, r tlReport) float64
+	name  string
+	verb  string // how the number is printed
+	unit  string // what follows it
+	value func(sc scenario, m measurement) float64
+}
+
+func report(f func(sc scenario, r tlReport) float64) func(scenario, measurement) float64 {
+	return func(sc scenario, m measurement) float64 { return f(sc, m.Report) }
 }
 
 var stats = []stat{
-	{"delivered", "%.2f%%", delivered},
-	{"slowest client", "%.1f/s", func(_ scenario, r tlReport) float64 { return r.MinClient }},
-	{"p50", "%.1f ms", func(_ scenario, r tlReport) float64 { return r.Latency.P50 }},
-	{"p99", "%.1f ms", func(_ scenario, r tlReport) float64 { return r.Latency.P99 }},
-	{"max", "%.1f ms", func(_ scenario, r tlReport) float64 { return r.Latency.Max }},
-	{"server CPU", "%.0f%%", func(_ scenario, r tlReport) float64 { return serverCPU(r) }},
-	{"server RSS", "%.0f MiB", func(_ scenario, r tlReport) float64 {
+	{"delivered", "%.2f", "%", report(delivered)},
+	{"slowest client", "%.1f", "/s", report(func(_ scenario, r tlReport) float64 { return r.MinClient })},
+	{"p50", "%.1f", " ms", report(func(_ scenario, r tlReport) float64 { return r.Latency.P50 })},
+	{"p99", "%.1f", " ms", report(func(_ scenario, r tlReport) float64 { return r.Latency.P99 })},
+	{"max", "%.1f", " ms", report(func(_ scenario, r tlReport) float64 { return r.Latency.Max })},
+	{"server CPU", "%.0f", "%", report(func(_ scenario, r tlReport) float64 { return serverCPU(r) })},
+	{"server RSS", "%.0f", " MiB", report(func(_ scenario, r tlReport) float64 {
 		if r.Server == nil {
 			return 0
 		}
 		return float64(r.Server.RSSBytes) / (1 << 20)
-	}},
-	{"RSS per connection", "%.1f KiB", func(_ scenario, r tlReport) float64 {
-		if r.Server == nil {
+	})},
+	{"RSS per connection", "%.1f", " KiB", report(func(_ scenario, r tlReport) float64 { return rssPerConn(r) / 1024 })},
+	{"connections opened per second", "%.0f", "/s", report(func(_ scenario, r tlReport) float64 {
+		if r.ConnectSeconds <= 0 {
 			return 0
 		}
-		return float64(r.Server.RSSPerConnBytes) / 1024
-	}},
-	{"requests per second", "%.0f/s", func(_ scenario, r tlReport) float64 { return r.RequestsPerSecond }},
-	{"bytes on the wire per tick", "%.0f B", func(_ scenario, r tlReport) float64 { return r.BytesPerTick }},
-	{"tickload CPU", "%.0f%%", func(_ scenario, r tlReport) float64 { return r.SelfCPU }},
-	{"disconnects", "%.0f", func(_ scenario, r tlReport) float64 { return float64(r.Disconnects) }},
+		return float64(r.Clients) / r.ConnectSeconds
+	})},
+	{"requests per second", "%.0f", "/s", report(func(_ scenario, r tlReport) float64 { return r.RequestsPerSecond })},
+	{"bytes on the wire per tick", "%.0f", " B", report(func(_ scenario, r tlReport) float64 { return r.BytesPerTick })},
+	{"tickload CPU", "%.0f", "%", report(func(_ scenario, r tlReport) float64 { return r.SelfCPU })},
+	{"disconnects", "%.0f", "", report(func(_ scenario, r tlReport) float64 { return float64(r.Disconnects) })},
+	{"machine load (1 min) at start", "%.1f", "", func(_ scenario, m measurement) float64 { return m.LoadAvg }},
+}
+
+func rssPerConn(r tlReport) float64 {
+	if r.Server == nil {
+		return 0
+	}
+	return float64(r.Server.RSSPerConnBytes)
 }
 
 func median(xs []float64) float64 {
@@ -448,12 +508,31 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func render(results map[string][]measurement, only string, reps int, duration time.Duration, started time.Time, took time.Duration) string {
+// runInfo is what the document says about the run as a whole.
+type runInfo struct {
+	only     string
+	reps     int
+	duration time.Duration
+	before   string // the git revision of "tickerd before"; empty: not measured
+	started  time.Time
+	took     time.Duration
+}
+
+// render writes one table per scenario: the median of each figure per
+// server, with the lowest and highest run after it when there was more
+// than one, and the ratios of the medians.
+func render(results map[string][]measurement, info runInfo) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s UTC, %d run(s) of each server (or transport) per scenario, interleaved, %v measured window each (the matrix took %v).\n\n",
-		started.UTC().Format("2006-01-02 15:04"), reps, duration, took.Round(time.Second))
+	fmt.Fprintf(&b, "Measured %s UTC, %d run(s) of each server (or transport) per scenario, interleaved, %v measured window each (the matrix took %v). "+
+		"Each cell is the median, then the lowest and highest run in brackets.\n\n",
+		info.started.UTC().Format("2006-01-02 15:04"), info.reps, info.duration, info.took.Round(time.Second))
 	fmt.Fprintf(&b, "Machine: %s\n\n", machine())
-	fmt.Fprintf(&b, "Command: `go run ./bench/matrix -scenarios %s -reps %d -duration %v`\n\n", only, reps, duration)
+	cmd := fmt.Sprintf("go run ./bench/matrix -scenarios %s -reps %d -duration %v", info.only, info.reps, info.duration)
+	if info.before != "" {
+		cmd += " -before " + info.before
+		fmt.Fprintf(&b, "\"tickerd before\" is tickerd built at `%s`.\n\n", info.before)
+	}
+	fmt.Fprintf(&b, "Command: `%s`\n\n", cmd)
 	for _, sc := range scenarios {
 		ms := results[sc.Name]
 		if len(ms) == 0 {
@@ -461,29 +540,15 @@ func render(results map[string][]measurement, only string, reps int, duration ti
 		}
 		fmt.Fprintf(&b, "### %s: %s\n\n", sc.Name, sc.Title)
 		var labels []string
-		for _, v := range sc.variants() {
+		for _, v := range sc.variants(info.before != "") {
 			labels = append(labels, v.Label)
 		}
-		num, den, withRatio := sc.ratio()
-		everyRun := "" // the variant whose every run is listed: tickerd, beside the baseline
-		if len(sc.Variants) == 0 {
-			everyRun = "tickerd"
+		ratios := sc.ratios(info.before != "")
+		fmt.Fprintf(&b, "| median of %d | %s |", info.reps, strings.Join(labels, " | "))
+		for _, r := range ratios {
+			fmt.Fprintf(&b, " %s / %s |", r[0], r[1])
 		}
-		fmt.Fprintf(&b, "| median of %d | %s |", reps, strings.Join(labels, " | "))
-		if withRatio {
-			fmt.Fprintf(&b, " %s / %s |", num, den)
-		}
-		if everyRun != "" {
-			fmt.Fprintf(&b, " every run (%s) |", everyRun)
-		}
-		b.WriteString("\n|---|" + strings.Repeat("---|", len(labels)))
-		if withRatio {
-			b.WriteString("---|")
-		}
-		if everyRun != "" {
-			b.WriteString("---|")
-		}
-		b.WriteString("\n")
+		b.WriteString("\n|---|" + strings.Repeat("---|", len(labels)+len(ratios)) + "\n")
 		for _, st := range stats {
 			fmt.Fprintf(&b, "| %s |", st.name)
 			meds := map[string]float64{}
@@ -491,27 +556,22 @@ func render(results map[string][]measurement, only string, reps int, duration ti
 				var xs []float64
 				for _, m := range ms {
 					if m.Label == label {
-						xs = append(xs, st.value(sc, m.Report))
+						xs = append(xs, st.value(sc, m))
 					}
 				}
 				meds[label] = median(xs)
-				fmt.Fprintf(&b, " "+st.format+" |", meds[label])
+				fmt.Fprintf(&b, " "+st.verb+"%s", meds[label], st.unit)
+				if len(xs) > 1 {
+					fmt.Fprintf(&b, " ["+st.verb+"–"+st.verb+"]", slices.Min(xs), slices.Max(xs))
+				}
+				b.WriteString(" |")
 			}
-			if withRatio {
-				if meds[den] != 0 {
-					fmt.Fprintf(&b, " %s× |", ratio(meds[num]/meds[den]))
+			for _, r := range ratios {
+				if meds[r[1]] != 0 {
+					fmt.Fprintf(&b, " %s× |", ratio(meds[r[0]]/meds[r[1]]))
 				} else {
 					b.WriteString(" – |")
 				}
-			}
-			if everyRun != "" {
-				var each []string
-				for _, m := range ms {
-					if m.Label == everyRun {
-						each = append(each, fmt.Sprintf(st.format, st.value(sc, m.Report)))
-					}
-				}
-				fmt.Fprintf(&b, " %s |", strings.Join(each, ", "))
 			}
 			b.WriteString("\n")
 		}
@@ -526,6 +586,53 @@ func ratio(r float64) string {
 		return fmt.Sprintf("%.2g", r)
 	}
 	return fmt.Sprintf("%.2f", r)
+}
+
+// loadAverage returns the machine's load average over the last minute.
+func loadAverage() float64 {
+	var l float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Sscanf(string(b), "%f", &l)
+	}
+	return l
+}
+
+// goBuild builds pkg into out, in dir ("" for this one).
+func goBuild(ctx context.Context, dir, out, pkg string, stderr io.Writer) error {
+	build := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	build.Dir, build.Stderr = dir, stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build %s: %w", pkg, err)
+	}
+	return nil
+}
+
+// buildAt builds tickerd as it was at the git revision rev: the tree of
+// rev is exported into src and built there.
+func buildAt(ctx context.Context, rev, src, out string, stderr io.Writer) error {
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return err
+	}
+	archive := exec.CommandContext(ctx, "git", "archive", "--format=tar", rev)
+	archive.Stderr = stderr
+	tar := exec.CommandContext(ctx, "tar", "-x", "-C", src)
+	tar.Stderr = stderr
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	tar.Stdin = pipe
+	if err := archive.Start(); err != nil {
+		return fmt.Errorf("-before %s: git archive: %w", rev, err)
+	}
+	terr := tar.Run()
+	if err := archive.Wait(); err != nil {
+		return fmt.Errorf("-before %s: git archive: %w", rev, err)
+	}
+	if terr != nil {
+		return fmt.Errorf("-before %s: tar: %w", rev, terr)
+	}
+	return goBuild(ctx, src, out, "./cmd/tickerd", stderr)
 }
 
 func machine() string {

@@ -88,6 +88,8 @@ type config struct {
 	replayFile      string  // -feed replay
 	replaySpeed     float64 // -feed replay
 	replayLoop      bool    // -feed replay
+
+	market marketFlags // the simulated market's sessions and clock
 }
 
 // Defaults of the flags that only the program has.
@@ -148,7 +150,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.replay, "replay", stream.DefaultReplaySize, "ticks kept for resuming streams with Last-Event-ID; 0 turns replay off (every resume gets a resync snapshot)")
 	fs.DurationVar(&c.heartbeat, "heartbeat", stream.DefaultHeartbeat, "heartbeat comment on streams idle this long")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", stream.DefaultWriteTimeout, "close a stream whose client accepts no bytes for this long")
-	fs.DurationVar(&c.flushInterval, "flush-interval", stream.DefaultFlushInterval, "how long ticks are gathered before one write per stream")
+	fs.DurationVar(&c.flushInterval, "flush-interval", stream.DefaultFlushInterval, "while streams are being written, how long new ticks are gathered for one write per stream; a tick that finds the hub idle is written at once")
 	fs.IntVar(&c.queueBytes, "queue-bytes", stream.DefaultQueueBytes, "bytes queued for a slow stream before it gets only the latest tick per symbol")
 	fs.IntVar(&c.sendBuffer, "send-buffer", stream.DefaultSendBuffer, "kernel send buffer (SO_SNDBUF) of each stream's socket, in bytes, so that a client that stops reading is conflated and closed in seconds; 0: the kernel's default, which grows to megabytes")
 	fs.DurationVar(&c.retry, "retry", sse.DefaultRetry, "reconnect delay advertised to clients; 0: reconnect at once")
@@ -196,6 +198,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.replayFile, "replay-file", "", "with -feed replay: the tick file to play (NDJSON or CSV, .gz or not), as tickerd record writes")
 	fs.Float64Var(&c.replaySpeed, "replay-speed", 1, "with -feed replay: how many times faster than recorded the file plays")
 	fs.BoolVar(&c.replayLoop, "replay-loop", false, "with -feed replay: play the file again from its start after its end")
+	c.market.register(fs)
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -260,6 +263,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if r == rolePublish && c.natsMaxBytes < 1<<20 {
 		return c, usageError{fmt.Errorf("-nats-max-bytes %d: want at least 1048576 bytes", c.natsMaxBytes)}
+	}
+	if err := c.market.validate(); err != nil {
+		return c, usageError{err}
 	}
 	if (r == rolePublish || c.feed == feedNATS) && c.natsURL == "" {
 		return c, usageError{errors.New("-nats-url: want the URL of a NATS server")}

@@ -339,6 +339,10 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 		"nats-max-age":        {{args: []string{"-nats-max-age", "0s"}}, {args: []string{"-nats-max-age", "500ms"}}},
 		"nats-max-bytes":      {{args: []string{"-nats-max-bytes", "0"}}, {args: []string{"-nats-max-bytes", "1048575"}}},
 		"nats-publish-window": {{args: []string{"-nats-publish-window", "0"}}, {args: []string{"-nats-publish-window", "70000"}}},
+		"session":             {{args: []string{"-session", "weekdays"}}},
+		"clock-start":         {{args: []string{"-clock-start", "2026-12-24 12:55"}}, {args: []string{"-clock-start", "tomorrow"}}},
+		"clock-speed":         {{args: []string{"-clock-speed", "0"}}, {args: []string{"-clock-speed", "-1"}}, {args: []string{"-clock-speed", "NaN"}}},
+		"halt-rate":           {{args: []string{"-halt-rate", "-2"}}, {args: []string{"-halt-rate", "4000"}}},
 	}
 	// The flags tickerd publish reads: those it shares with the server, and its own.
 	publish := map[string][]refusal{}

@@ -20,6 +20,8 @@ type transports struct {
 	sockets http.Handler // WebSocket, GET /ws
 	polls   http.Handler // polling, GET /api/ticks
 	publish http.Handler // the way in beside them, POST /api/publish; nil: off (404)
+
+	market api.MarketConfig // the calendar and clock of the market the statuses come from, for GET /api/market
 }
 
 // routes is tickerd's whole HTTP surface when it serves clients: the
@@ -41,6 +43,7 @@ func routes(hub *stream.Hub, t transports, reg *prometheus.Registry, authn guard
 	mux.Handle("/api/quotes/{symbol}", headers(api.NewQuoteHandler(hub, authn)))
 	mux.Handle("/api/history", headers(api.NewHistoryHandler(hub, authn)))
 	mux.Handle("/api/publish", headers(orNotFound(t.publish)))
+	mux.Handle("/api/market", headers(api.NewMarketHandler(hub, t.market)))
 	mux.Handle("/api/openapi.yaml", headers(api.NewOpenAPIHandler()))
 	mux.Handle("/api/asyncapi.yaml", headers(api.NewAsyncAPIHandler()))
 	mux.Handle("/api/", headers(api.NewNotFoundHandler()))

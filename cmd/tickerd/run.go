@@ -232,7 +232,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return err
 	}
-	srv := newServer(routes(hub, transports{events: events, sockets: sockets, polls: polls, publish: publishAPI}, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
+	srv := newServer(routes(hub, transports{events: events, sockets: sockets, polls: polls, publish: publishAPI, market: cfg.market.api()}, reg, authn, cors, cfg.stallAfter, checks...), cfg, log)
 	// When ctx is done the hub drains: /readyz fails at once and the
 	// streams close over -drain-window. Everything else goes on until the
 	// hub has returned: the feed, so that streams still open get ticks; the
@@ -247,7 +247,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 	g.Go(func() error { return sockets.Run(serving) })
 	if source != nil { // -feed http: only the publish API feeds the hub
-		g.Go(func() error { return source.Run(serving, publish) })
+		g.Go(func() error { return runSource(serving, source, hub, publish, log) })
 	}
 	// Requests wait in the listen queue until the hub serves streams: a
 	// stream answered 503 at start would end a browser's EventSource.
@@ -278,7 +278,11 @@ func newSimulator(cfg config, universe []feed.Symbol) (sim *feed.Simulator, seed
 	if firstSeq == 0 {
 		firstSeq = uint64(time.Now().UnixMicro())
 	}
-	sim, err = feed.NewSimulator(feed.SimulatorConfig{Symbols: universe, Rate: cfg.rate, Seed: seed, FirstSeq: firstSeq})
+	simCfg := feed.SimulatorConfig{Symbols: universe, Rate: cfg.rate, Seed: seed, FirstSeq: firstSeq}
+	if err := cfg.market.simulator(&simCfg); err != nil {
+		return nil, 0, 0, usageError{err}
+	}
+	sim, err = feed.NewSimulator(simCfg)
 	if err != nil {
 		return nil, 0, 0, usageError{cfg.settingError(err)}
 	}

@@ -22,6 +22,7 @@ type client struct {
 	target  string // request target: the URL's path and query, with the client's symbols
 	sampled bool   // parse every event and record latency
 	stalled bool   // connect, then never read
+	source  net.IP // the local address it dials from; nil: the kernel's choice
 	buf     []byte
 	rng     *rand.Rand
 	session session
@@ -148,6 +149,9 @@ func (c *client) pause(ctx context.Context, d time.Duration) bool {
 func (c *client) connect(ctx context.Context, load *loadRun) (_ net.Conn, raw int, err error) {
 	cfg := load.cfg
 	d := net.Dialer{Timeout: cfg.connectTimeout}
+	if c.source != nil {
+		d.LocalAddr = &net.TCPAddr{IP: c.source}
+	}
 	if c.stalled && cfg.stallRcvBuf > 0 {
 		d.Control = func(_, _ string, rc syscall.RawConn) error {
 			var serr error

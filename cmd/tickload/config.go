@@ -57,7 +57,12 @@ type config struct {
 	connectTimeout time.Duration
 	backoff        time.Duration
 	readEvery      time.Duration // pause between reads of counting clients
+	sources        []net.IP      // local addresses to dial from, round robin over clients; nil: the kernel's choice
 }
+
+// maxSources is how many loopback source addresses -sources may name:
+// 127.0.0.2 to 127.0.0.254.
+const maxSources = 253
 
 // parseConfig parses and validates args (without the program name).
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
@@ -77,6 +82,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		sample  = fs.String("sample", "50", "clients that parse every event for latency: a count, or a percentage like 5% of the clients that read")
 		stall   = fs.Float64("stall", 0, "fraction of clients, in [0,1), that connect and never read")
 		seed    = fs.Uint64("seed", 1, "seed for client roles, symbol choice and reconnect jitter")
+		sources = fs.Int("sources", 0, "dial from this many loopback addresses, 127.0.0.2 and up, round robin over clients (each gives its own range of ephemeral ports); 0: the kernel chooses; needs a loopback -url")
 	)
 	fs.IntVar(&c.clients, "clients", 100, "concurrent clients, each on its own connection")
 	fs.StringVar(&c.transport, "transport", transportSSE, "sse (an event stream), ws (a WebSocket; firehose clients subscribe to \"*\" unless -url names symbols) or poll (-poll-wait or -poll-interval)")
@@ -114,12 +120,15 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if c.clients < 1 {
 		return nil, fmt.Errorf("-clients must be at least 1, got %d", c.clients)
 	}
-	limit, err := openFileLimit()
+	if err := c.parseSources(*sources); err != nil {
+		return nil, err
+	}
+	limit, err := raiseOpenFileLimit()
 	if err != nil {
 		return nil, err
 	}
 	if need := uint64(c.clients) + reservedFiles; need > limit {
-		return nil, fmt.Errorf("-clients %d needs %d open files but the limit is %d (raise it with ulimit -n)", c.clients, need, limit)
+		return nil, fmt.Errorf("-clients %d needs %d open files but the hard limit is %d (raise it with ulimit -Hn, or in limits.conf)", c.clients, need, limit)
 	}
 	if err := c.parseSymbols(*symbols); err != nil {
 		return nil, err
@@ -220,6 +229,28 @@ func parseTarget(raw, transport string) (*url.URL, string, error) {
 		u.Path = "/"
 	}
 	return u, addr, nil
+}
+
+// parseSources checks -sources against the target: loopback source
+// addresses reach only a loopback server.
+func (c *config) parseSources(n int) error {
+	switch {
+	case n == 0:
+		return nil
+	case n < 0 || n > maxSources:
+		return fmt.Errorf("-sources must be between 0 and %d, got %d", maxSources, n)
+	}
+	host, _, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return fmt.Errorf("-url: %w", err)
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-sources dials from 127.0.0.2 and up, which reach only a server on an IPv4 loopback address; -url names %s", host)
+	}
+	for i := range n {
+		c.sources = append(c.sources, net.IPv4(127, 0, 0, byte(2+i)))
+	}
+	return nil
 }
 
 // parseSymbols checks -symbols against -mode and -k.

@@ -47,6 +47,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{u, "-transport=ws", "-poll-wait=25s"}, "used only with -transport poll"},
 		{[]string{u, "-poll-interval=1s"}, "used only with -transport poll"},
 		{[]string{u, "-transport=poll", "-poll-wait=25s", "-stall=0.1"}, "-stall is for streams"},
+		{[]string{u, "-sources=-1"}, "-sources must be between 0 and 253, got -1"},
+		{[]string{u, "-sources=254"}, "-sources must be between 0 and 253, got 254"},
+		{[]string{"-url=http://10.0.0.1:1/events", "-sources=2"}, "reach only a server on an IPv4 loopback address; -url names 10.0.0.1"},
+		{[]string{"-url=http://localhost:1/events", "-sources=2"}, "-url names localhost"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, io.Discard)

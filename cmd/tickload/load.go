@@ -59,6 +59,9 @@ func newLoadRun(cfg *config) *loadRun {
 			buf:    make([]byte, cfg.bufSize),
 			rng:    rand.New(rand.NewPCG(cfg.seed, uint64(i))),
 		}
+		if len(cfg.sources) > 0 {
+			c.source = cfg.sources[i%len(cfg.sources)]
+		}
 		c.session = newSession(cfg, c)
 		l.clients[i] = c
 	}

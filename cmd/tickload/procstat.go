@@ -85,11 +85,21 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// openFileLimit returns the soft limit on open files.
-func openFileLimit() (uint64, error) {
+// raiseOpenFileLimit raises the soft limit on open files to the hard one,
+// where the system lets it, and returns the soft limit then in force.
+func raiseOpenFileLimit() (uint64, error) {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		return 0, fmt.Errorf("read open-file limit: %w", err)
+	}
+	if l.Cur < l.Max {
+		raised := l
+		raised.Cur = raised.Max
+		// Some systems refuse a soft limit above a lower kernel cap
+		// (macOS: OPEN_MAX); the soft limit then stays as it was.
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			l = raised
+		}
 	}
 	return uint64(l.Cur), nil
 }

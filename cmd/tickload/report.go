@@ -20,6 +20,7 @@ type report struct {
 	Clients        int     `json:"clients"`
 	Sampled        int     `json:"sampled_clients"`
 	Stalled        int     `json:"stalled_clients"`
+	Sources        int     `json:"source_addrs,omitempty"` // loopback addresses dialled from
 	RampSeconds    float64 `json:"ramp_s"`
 	ConnectSeconds float64 `json:"all_attempted_s"` // start until every client had its first answer
 	WarmupSeconds  float64 `json:"warmup_s"`
@@ -94,6 +95,7 @@ func (l *loadRun) report(ph phases) report {
 		Clients:          len(l.clients),
 		Sampled:          cfg.sample,
 		Stalled:          cfg.stall,
+		Sources:          len(cfg.sources),
 		RampSeconds:      cfg.ramp.Seconds(),
 		ConnectSeconds:   round(ph.connected.Seconds(), 3),
 		WarmupSeconds:    cfg.warmup.Seconds(),

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -315,5 +317,36 @@ func TestRunMeasuresOfferedTicksFromTheIDSpan(t *testing.T) {
 	}
 	if !strings.Contains(out, "offered") {
 		t.Errorf("the table does not show the offered rate:\n%s", out)
+	}
+}
+
+func TestRunDialsFromEachSourceAddressInTurn(t *testing.T) {
+	const clients, sources = 9, 3
+	stderr := newLogWatch("tickload: measuring for")
+	var (
+		mu   sync.Mutex
+		from = map[string]int{}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		mu.Lock()
+		from[host]++
+		mu.Unlock()
+		startStream(w)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+
+	r, _ := runLoad(t, stderr, "-url", srv.URL+"/events", "-clients", strconv.Itoa(clients), "-sources", strconv.Itoa(sources),
+		"-ramp", "0s", "-warmup", "0s", "-duration", "100ms")
+	if r.ConnectedAtStart != clients || r.Sources != sources || r.ConnectFailures != 0 {
+		t.Errorf("%d connected from %d sources, %d failures (last error %q); want %d from %d, none",
+			r.ConnectedAtStart, r.Sources, r.ConnectFailures, r.LastError, clients, sources)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{"127.0.0.2": 3, "127.0.0.3": 3, "127.0.0.4": 3}
+	if !maps.Equal(from, want) {
+		t.Errorf("streams by source address %v, want %v", from, want)
 	}
 }

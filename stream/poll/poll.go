@@ -113,6 +113,7 @@ func NewHandler(hub *stream.Hub, cfg Config) (http.Handler, error) {
 // request is what a poll asks for.
 type request struct {
 	symbols []string
+	bars    stream.BarSet
 	since   uint64
 	resume  bool
 	wait    time.Duration
@@ -146,7 +147,7 @@ func (h *handler) parse(w http.ResponseWriter, r *http.Request) (request, bool) 
 	if err == nil && q.Values.Has("maxfreq") {
 		err = fmt.Errorf("%w: maxfreq is for streams; a poll gets every tick after since", stream.ErrBadSubscription)
 	}
-	req := request{symbols: q.Symbols}
+	req := request{symbols: q.Symbols, bars: q.Bars}
 	if err == nil {
 		req.since, req.resume, err = parseSince(q.Values["since"])
 	}
@@ -208,7 +209,7 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request, req request, se
 	body := append(make([]byte, 0, 512), `{"events":[`...)
 	for {
 		flushed := h.hub.Flushes() // before reading the ring: a batch after it closes it
-		events, next, ticks, snapshot := h.hub.AppendSince(body, Framing{}, set, req.since, req.resume, h.cfg.MaxTicks)
+		events, next, ticks, snapshot := h.hub.AppendSince(body, Framing{}, set, req.bars, req.since, req.resume, h.cfg.MaxTicks)
 		if ticks > 0 || snapshot || timer == nil {
 			h.write(w, events, next)
 			return

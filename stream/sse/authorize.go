@@ -21,7 +21,7 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request, req request)
 		subscribe.Refuse(w, h.gate, err)
 		return stream.Subscription{}, false
 	}
-	sub := stream.Subscription{Symbols: set, Resume: req.resume, LastID: req.lastID, MaxFreq: req.maxFreq}
+	sub := stream.Subscription{Symbols: set, Resume: req.resume, LastID: req.lastID, MaxFreq: req.maxFreq, Bars: req.bars}
 	if grant != nil {
 		sub.Until = grant.Until
 	}

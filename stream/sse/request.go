@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tickerd/tickerd/guard"
+	"github.com/tickerd/tickerd/stream"
 	"github.com/tickerd/tickerd/stream/subscribe"
 )
 
@@ -14,6 +15,7 @@ import (
 type request struct {
 	symbols []string // nil: every symbol (the grant's, with authentication on)
 	maxFreq float64
+	bars    stream.BarSet
 	lastID  uint64
 	resume  bool
 }
@@ -26,7 +28,7 @@ func (h *handler) parse(w http.ResponseWriter, r *http.Request) (request, bool) 
 		h.gate.Reject(w, guard.RejectBadRequest, http.StatusBadRequest, 0, err.Error())
 		return request{}, false
 	}
-	req := request{symbols: q.Symbols, maxFreq: q.MaxFreq}
+	req := request{symbols: q.Symbols, maxFreq: q.MaxFreq, bars: q.Bars}
 	req.lastID, req.resume = ParseLastEventID(r.Header.Get("Last-Event-ID"), q.Values.Get("lastEventId"))
 	return req, true
 }

@@ -21,11 +21,13 @@ type Query struct {
 	Symbols []string // nil: not given, or "*" (every symbol)
 	All     bool     // symbols=* was given: every symbol, as when none are named
 	MaxFreq float64  // 0: no cap
+	Bars    stream.BarSet
 	Values  url.Values
 }
 
 // ParseQuery bounds raw (at most maxBytes), parses it and reads symbols
-// (at most maxSymbols names, or * for every symbol) and maxfreq. Its errors wrap
+// (at most maxSymbols names, or * for every symbol), maxfreq and bars (the
+// bar intervals whose bar events it receives: bars=1s,1m). Its errors wrap
 // stream.ErrBadSubscription and say what was wrong.
 func ParseQuery(raw string, maxBytes, maxSymbols int) (Query, error) {
 	if len(raw) > maxBytes {
@@ -37,6 +39,9 @@ func ParseQuery(raw string, maxBytes, maxSymbols int) (Query, error) {
 	}
 	q := Query{Values: values}
 	if q.MaxFreq, err = stream.ParseMaxFreq(values["maxfreq"]); err != nil {
+		return Query{}, err
+	}
+	if q.Bars, err = stream.ParseBars(values["bars"]); err != nil {
 		return Query{}, err
 	}
 	if s := values["symbols"]; len(s) == 1 && s[0] == "*" {

@@ -239,6 +239,9 @@ func (h *Handler) apply(c *conn, m clientMessage) *errorMessage {
 	c.symbols = next
 	h.reply(c, "subscription", h.subscription(c))
 	c.stream.Resubscribe(c.symbols, c.maxFreq, added)
+	if m.bars != nil {
+		c.stream.SetBars(*m.bars)
+	}
 	return nil
 }
 

@@ -167,7 +167,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lastID, resume := sse.ParseLastEventID("", q.Values.Get("lastEventId"))
-	sub := stream.Subscription{Symbols: set, Resume: resume, LastID: lastID, MaxFreq: q.MaxFreq}
+	sub := stream.Subscription{Symbols: set, Resume: resume, LastID: lastID, MaxFreq: q.MaxFreq, Bars: q.Bars}
 	if grant != nil {
 		sub.Until = grant.Until
 	}

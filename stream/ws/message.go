@@ -22,15 +22,20 @@ const (
 // clientMessage is one message from a client:
 //
 //	{"op":"subscribe","symbols":["AAPL","MSFT"]}
+//	{"op":"subscribe","symbols":["AAPL"],"bars":["1s","1m"]}
 //	{"op":"unsubscribe","symbols":["AAPL"]}
 //	{"op":"maxfreq","n":4}
 //
 // "*" alone subscribes to (or unsubscribes from) every symbol the client
-// may read.
+// may read. A subscribe with bars sets the intervals whose bar events the
+// stream receives, for all its symbols ([] for none).
 type clientMessage struct {
 	Op      string   `json:"op"`
 	Symbols []string `json:"symbols"`
 	N       *float64 `json:"n"`
+	Bars    []string `json:"bars"`
+
+	bars *stream.BarSet // Bars, parsed; nil when not given
 }
 
 // errBadMessage is wrapped by every parseMessage error.
@@ -57,6 +62,16 @@ func parseMessage(data []byte, maxSymbols int) (clientMessage, error) {
 		if len(m.Symbols) == 0 {
 			return clientMessage{}, fmt.Errorf("%w: %s needs a list of symbols", errBadMessage, m.Op)
 		}
+		if m.Bars != nil {
+			if m.Op != opSubscribe {
+				return clientMessage{}, fmt.Errorf("%w: %s takes symbols, not bars", errBadMessage, m.Op)
+			}
+			bars, err := stream.ParseBars(m.Bars)
+			if err != nil {
+				return clientMessage{}, fmt.Errorf("%w: %s", errBadMessage, strings.TrimPrefix(err.Error(), stream.ErrBadSubscription.Error()+": "))
+			}
+			m.bars = &bars
+		}
 		if len(m.Symbols) > maxSymbols {
 			return clientMessage{}, fmt.Errorf("%w: more than %d symbols", errBadMessage, maxSymbols)
 		}
@@ -78,7 +93,7 @@ func parseMessage(data []byte, maxSymbols int) (clientMessage, error) {
 		}
 		m.Symbols = names
 	case opMaxFreq:
-		if m.Symbols != nil {
+		if m.Symbols != nil || m.Bars != nil {
 			return clientMessage{}, fmt.Errorf("%w: maxfreq takes n, not symbols", errBadMessage)
 		}
 		if m.N == nil || math.IsNaN(*m.N) || *m.N < 0 || *m.N > stream.MaxMaxFreq {
