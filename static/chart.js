@@ -32,6 +32,7 @@ const chartModel = {
   pending: [], // bars changed since the last frame, oldest first
   viewChanged: true,
   retryTimer: 0,
+  seq: 0, // the newest tick of the symbol the bars include
 };
 
 const changed = {
@@ -68,6 +69,13 @@ export function bars() {
 export function applyTick(t) {
   if (t.sym === chartModel.sym) chartTick(t);
   if (t.sym === selection.symbol) changed.head = true;
+}
+
+// behind reports whether a tick of the chart's symbol numbered seq is
+// newer than every tick its loaded bars include.
+export function behind(seq) {
+  const c = chartModel;
+  return c.loaded && c.sym === selection.symbol && seq > c.seq;
 }
 
 // showSelected starts the chart again, empty until its history arrives,
@@ -157,6 +165,7 @@ async function loadHistory() {
   c.wantLoad = false;
   c.bars = body.bars.slice(-MAX_CHART_BARS);
   c.loaded = true;
+  c.seq = body.seq;
   c.reset = true;
   c.pending = [];
   // Ticks the server had not folded into these bars are in the recent ring.
@@ -169,6 +178,7 @@ async function loadHistory() {
 function chartTick(t) {
   const c = chartModel;
   if (!c.loaded) return;
+  c.seq = Math.max(c.seq, t.seq);
   const time = Math.floor(Math.floor(t.ts / 1e9) / c.iv) * c.iv; // the server's UTC-aligned bar start
   const last = c.bars[c.bars.length - 1];
   let bar;

@@ -3,9 +3,13 @@
 // It chooses the transport, falls back from SSE to polling when SSE does
 // not deliver, resumes after a drop without losing or repeating a tick,
 // counts what it receives, and keeps the connection indicator, which turns
-// from reconnecting to offline when the stream stays down.
+// from reconnecting to offline when the stream stays down. The stream is
+// the browser's, not the tab's (see shared-stream.js): in the tab that
+// leads it comes from the transport, in the others from the leader, and
+// it follows what the tabs want: every symbol, or the rows they show.
 
 import { requestFrame } from './frame.js';
+import * as shared from './shared-stream.js';
 import { openSSE } from './transport-sse.js';
 import { openWebSocket } from './transport-ws.js';
 import { openPolling } from './transport-poll.js';
@@ -15,6 +19,8 @@ const MAX_RETRY_MS = 30000;
 const OFFLINE_AFTER_MS = 10000; // reconnecting this long shows "offline"; see offlineAfterMs
 const FALLBACK_AFTER_MS = 5000; // SSE silent this long from its start falls back to polling; see fallbackAfterMs
 const INDICATOR_EVERY_MS = 250;
+const FOLLOW_AFTER_MS = 250; // a subscription that stops changing this long is sent to the server
+export const MAX_SUBSCRIBED = 100; // symbols one stream names at most: the server's default -max-symbols
 
 // TRANSPORTS are the ways to the server, by the name ?transport= takes.
 const TRANSPORTS = {
@@ -45,7 +51,10 @@ const stream = {
 };
 
 let handlers = null;
-let current = null; // the open transport: { reconnect(), close() }
+let current = null; // the open transport, in the tab that leads: { reconnect(), follow(), close() }
+let subscription = { all: true }; // what the stream asks for: {all: true} or {symbols: [...]}
+let followTimer = 0;
+let requested = 0; // subscriptions sent to an open stream
 let retryDelay = FIRST_RETRY_MS;
 let indicatorChanged = true;
 
@@ -78,10 +87,26 @@ const link = {
     retryDelay = Math.min(retryDelay * 2, MAX_RETRY_MS);
     return d;
   },
-  snapshot: receiveSnapshot,
-  tick: receiveTick,
-  conflated: receiveConflated,
-  market: receiveMarket,
+  // subscription is what the stream asks for now.
+  subscription() {
+    return subscription;
+  },
+  snapshot(s) {
+    shared.publish('snapshot', s);
+    receiveSnapshot(s);
+  },
+  tick(t) {
+    shared.publish('tick', t);
+    receiveTick(t);
+  },
+  conflated(c) {
+    shared.publish('conflated', c);
+    receiveConflated(c);
+  },
+  market(kind, e) {
+    shared.publish(kind, e);
+    receiveMarket(kind, e);
+  },
 };
 
 // start opens the stream and hands what arrives to on:
@@ -93,9 +118,12 @@ const link = {
 //   on.conflated()                    the server skipped ticks for this page
 //   on.market(kind, body)             a status or bands event, in sequence with the ticks,
 //                                     and ('snapshot', s) for the market's part of each snapshot
-// The page's ?transport=sse|ws|poll chooses the transport; without it the
-// page uses SSE and falls back to polling (see canFallBack).
-export function start(on) {
+//   on.whole()                        whether the board is every symbol
+//   on.quotes(syms)                   the page's quotes of syms (null: every symbol)
+// want is what this tab wants (see want). The page's ?transport=sse|ws|poll
+// chooses the transport; without it the page uses SSE and falls back to
+// polling (see canFallBack).
+export function start(on, { want: wanted }) {
   handlers = on;
   const asked = new URLSearchParams(location.search).get('transport');
   if (Object.hasOwn(TRANSPORTS, asked)) {
@@ -103,7 +131,7 @@ export function start(on) {
     stream.forced = true;
   }
   window.addEventListener('online', () => {
-    current.reconnect();
+    if (current) current.reconnect();
     if (stream.state === 'offline') {
       stream.state = 'reconnecting';
       indicatorChanged = true;
@@ -117,12 +145,100 @@ export function start(on) {
   // to offline after a while; an SSE stream that stays silent is given up.
   setInterval(() => {
     if (stream.state === 'reconnecting' && performance.now() - stream.downSince > offlineAfterMs()) stream.state = 'offline';
-    if (canFallBack() && performance.now() - stream.startedAt > fallbackAfterMs()) fallBack('silence');
+    if (current && canFallBack() && performance.now() - stream.startedAt > fallbackAfterMs()) fallBack('silence');
     indicatorChanged = true;
     requestFrame();
   }, INDICATOR_EVERY_MS);
-  stream.startedAt = performance.now();
-  current = TRANSPORTS[stream.transport].open(link, { delay: 0 });
+  shared.want(wanted);
+  shared.start({
+    lead() {
+      stream.startedAt = performance.now();
+      current = TRANSPORTS[stream.transport].open(link, { delay: 0 });
+      shared.publishState(publicState());
+    },
+    event: receiveShared,
+    state: mirrorState,
+    snapshot() {
+      if (!stream.haveSnapshot) return null;
+      return { seq: stream.lastSeq, resync: false, quotes: handlers.quotes(subscription.all ? null : subscription.symbols) };
+    },
+    wants: follow,
+    announceState() {
+      shared.publishState(publicState());
+    },
+  });
+}
+
+// want says what this tab shows: {all: true} for every symbol, or
+// {symbols: [...]}, the most wanted first. The stream follows what every
+// tab wants together once it has stopped changing for FOLLOW_AFTER_MS.
+export function want(sub) {
+  shared.want(sub);
+}
+
+// follow makes sub (at most MAX_SUBSCRIBED symbols of it) the stream's
+// subscription, if it differs from the current one: at once before the
+// stream opens or with now (a follower's change, which it has waited
+// for), else once it has held still for FOLLOW_AFTER_MS.
+function follow(sub, { now } = { now: false }) {
+  const next = sub.all ? { all: true } : { symbols: sub.symbols.slice(0, MAX_SUBSCRIBED) };
+  clearTimeout(followTimer);
+  if (!current) {
+    subscription = next;
+    return;
+  }
+  const apply = () => {
+    if (sameSubscription(next, subscription)) return;
+    subscription = next;
+    requested++;
+    current.follow(next);
+  };
+  if (now) apply();
+  else followTimer = setTimeout(apply, FOLLOW_AFTER_MS);
+}
+
+function sameSubscription(a, b) {
+  if (a.all || b.all) return !!a.all === !!b.all;
+  if (a.symbols.length !== b.symbols.length) return false;
+  const had = new Set(b.symbols);
+  return a.symbols.every((s) => had.has(s));
+}
+
+// receiveShared takes an event the leading tab passed on. A follower
+// starts from the snapshot the leader sent it, and takes no event before.
+function receiveShared(type, body) {
+  if (type === 'snapshot') {
+    shared.gotSnapshot();
+    receiveSnapshot(body);
+  } else if (!stream.haveSnapshot) {
+    // Not yet joined: what came before the snapshot is in it.
+  } else if (type === 'tick') {
+    receiveTick(body);
+  } else if (type === 'conflated') {
+    receiveConflated(body);
+  } else if (type === 'status' || type === 'bands') {
+    receiveMarket(type, body);
+  }
+}
+
+function publicState() {
+  return { state: stream.state, transport: stream.transport, fallback: stream.fallback };
+}
+
+// mirrorState shows, in a follower, the state of the leader's stream.
+function mirrorState(s) {
+  if (Object.hasOwn(TRANSPORTS, s.transport) && s.transport !== stream.transport) {
+    stream.transport = s.transport;
+    stream.fallback = s.fallback || '';
+  }
+  if (s.state !== stream.state) {
+    if (stream.state === 'live') stream.downSince = performance.now();
+    const up = s.state === 'live';
+    stream.state = s.state;
+    if (up) handlers.open();
+  }
+  indicatorChanged = true;
+  requestFrame();
 }
 
 // canFallBack reports whether the page may still leave SSE for polling:
@@ -142,6 +258,7 @@ function fallBack(why) {
   stream.fallback = why;
   if (why === 'error') setState('reconnecting');
   current = openPolling(link, { delay: why === 'error' ? link.nextRetry() : 0 });
+  shared.publishState(publicState());
   indicatorChanged = true;
   requestFrame();
 }
@@ -164,6 +281,10 @@ export const health = Object.freeze({
   get conflated() { return stream.conflated; },
   get duplicates() { return stream.duplicates; },
   get lastTickAgeMs() { return stream.lastTickAt ? Date.now() - stream.lastTickAt : null; },
+  get role() { return shared.currentRole(); },
+  get followers() { return shared.followerCount(); },
+  get subscription() { return subscription.all ? ['*'] : subscription.symbols.slice(); },
+  get subscriptionsSent() { return requested; },
 });
 
 function setState(next) {
@@ -171,6 +292,7 @@ function setState(next) {
   if (next !== 'live' && stream.state === 'live') stream.downSince = performance.now();
   if (next === 'reconnecting' && !navigator.onLine) next = 'offline';
   stream.state = next;
+  shared.publishState(publicState());
   indicatorChanged = true;
   requestFrame();
 }
@@ -184,7 +306,9 @@ function receiveSnapshot(s) {
   const sameSymbols = names.length === stream.symbols.length && names.every((n, i) => n === stream.symbols[i]);
   if (s.resync || regressed) stream.resyncs++;
 
-  const fresh = first || s.resync || regressed || !sameSymbols;
+  // A board of every symbol starts again from a snapshot of other symbols;
+  // a board of the rows on screen takes each snapshot's newer quotes.
+  const fresh = first || s.resync || regressed || (handlers.whole() && !sameSymbols);
   if (fresh) {
     stream.symbols = names;
     stream.lastSeq = s.seq;
@@ -207,7 +331,7 @@ function receiveMarket(kind, e) {
       stream.duplicates++;
       return;
     }
-    if (e.seq !== stream.lastSeq + 1 && stream.lossAllowance === 0) stream.gaps++;
+    if (e.seq !== stream.lastSeq + 1 && stream.lossAllowance === 0 && subscribedToAll()) stream.gaps++;
   }
   stream.lastSeq = e.seq;
   if (handlers.market) handlers.market(kind, e);
@@ -220,13 +344,19 @@ function receiveTick(t) {
       stream.duplicates++;
       return;
     }
-    if (t.seq !== stream.lastSeq + 1 && stream.lossAllowance === 0) stream.gaps++;
+    // Only a stream of every symbol numbers its ticks without holes.
+    if (t.seq !== stream.lastSeq + 1 && stream.lossAllowance === 0 && subscribedToAll()) stream.gaps++;
   }
   if (stream.lossAllowance > 0) stream.lossAllowance--;
   stream.lastSeq = t.seq;
   stream.ticksSeen++;
   stream.lastTickAt = Date.now();
   handlers.tick(t);
+}
+
+// subscribedToAll reports whether the stream carries every symbol.
+function subscribedToAll() {
+  return handlers.whole();
 }
 
 function receiveConflated(c) {

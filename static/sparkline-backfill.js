@@ -1,9 +1,11 @@
-// sparkline-backfill.js: once the board is known, fills each row's
-// sparkline once from the symbol's one-second bars in /api/history, so a
-// freshly opened board shows the last minute and a half rather than only
-// what arrives after it.
+// sparkline-backfill.js: fills the sparkline of each row on screen once
+// from the symbol's one-second bars in /api/history, so a row shows the
+// last minute and a half rather than only what arrives after it is drawn.
+// Only rows on screen are asked for, a few at a time; a row that scrolls
+// away before its turn is not asked for, and one whose sparkline starts
+// again (a newer quote after it was away) is asked for again.
 
-import { rowOf, symbols, redrawSpark } from './board.js';
+import { rowOf, redrawSpark } from './board.js';
 import { isLive } from './connection.js';
 import { holdsEveryTickAfter, ticksAfter } from './recent-ticks.js';
 import { SPARK_POINTS } from './sparkline.js';
@@ -12,37 +14,48 @@ const SPARK_INTERVAL = '1s'; // history bars that backfill sparklines: one point
 const SPARK_FETCHES = 3; // backfill requests in flight at once, leaving connections for the stream and the chart
 
 const backfill = {
-  queue: [], // symbols waiting for their history
-  retry: [], // symbols whose request failed, asked again when the stream next opens
-  inflight: 0,
-  done: new Set(), // symbols whose sparkline has been backfilled (or has nothing to backfill)
+  queue: [], // symbols on screen waiting for their history, top first
+  retry: new Set(), // symbols whose request failed, asked again when the stream next opens
+  inflight: new Set(), // symbols asked for now
+  done: new Map(), // symbol -> the sparkline epoch its history filled (or found nothing to fill)
+  shown: [], // the symbols on screen
 };
 
-// backfillAll asks for the history of every symbol on the board that has
-// not had it and is not waiting for it.
-export function backfillAll() {
-  const waiting = new Set([...backfill.queue, ...backfill.retry]);
-  for (const sym of symbols()) {
-    if (!backfill.done.has(sym) && !waiting.has(sym)) backfill.queue.push(sym);
-  }
+// backfillShown asks for the history of the symbols on screen, syms, whose
+// sparkline has not had it; those no longer on screen are not asked for.
+export function backfillShown(syms) {
+  backfill.shown = syms;
+  queueShown();
+}
+
+function queueShown() {
+  backfill.queue = backfill.shown.filter((sym) => {
+    const r = rowOf(sym);
+    return r && backfill.done.get(sym) !== r.spark.epoch && !backfill.inflight.has(sym) && !backfill.retry.has(sym);
+  });
   pump();
 }
 
 // retryFailed asks again for the histories whose requests failed.
 export function retryFailed() {
-  backfill.queue.push(...backfill.retry);
-  backfill.retry = [];
-  pump();
+  backfill.retry.clear();
+  queueShown();
 }
 
-// backfilledCount counts the symbols whose sparkline is done with history.
+// backfilledCount counts the symbols on screen whose sparkline is done
+// with history.
 export function backfilledCount() {
-  return backfill.done.size;
+  let n = 0;
+  for (const sym of backfill.shown) {
+    const r = rowOf(sym);
+    if (r && backfill.done.get(sym) === r.spark.epoch) n++;
+  }
+  return n;
 }
 
 // pump starts requests, at most SPARK_FETCHES at a time, while the stream is live.
 function pump() {
-  while (backfill.inflight < SPARK_FETCHES && backfill.queue.length && isLive()) {
+  while (backfill.inflight.size < SPARK_FETCHES && backfill.queue.length && isLive()) {
     backfillSpark(backfill.queue.shift());
   }
 }
@@ -51,7 +64,7 @@ async function backfillSpark(sym) {
   const r = rowOf(sym);
   if (!r) return;
   const epoch = r.spark.epoch;
-  backfill.inflight++;
+  backfill.inflight.add(sym);
   let res = null;
   let body = null;
   try {
@@ -60,18 +73,16 @@ async function backfillSpark(sym) {
   } catch (err) {
     body = null;
   }
-  backfill.inflight--;
+  backfill.inflight.delete(sym);
   if (rowOf(sym) !== r) {
     // The symbol left the board meanwhile: nothing to fill.
   } else if (!body || res.status >= 500) {
-    backfill.retry.push(sym);
-  } else if (r.spark.epoch !== epoch) {
-    backfill.queue.push(sym); // a snapshot restarted the sparkline meanwhile: ask again
-  } else {
+    backfill.retry.add(sym);
+  } else if (r.spark.epoch === epoch) {
     if (res.ok) mergeHistory(r, body); // a symbol the server refuses keeps its live sparkline
-    backfill.done.add(sym);
-  }
-  pump();
+    backfill.done.set(sym, r.spark.epoch);
+  } // else a quote restarted the sparkline meanwhile: queueShown asks again
+  queueShown();
 }
 
 // mergeHistory rebuilds r's sparkline from the closes of history's bars

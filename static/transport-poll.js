@@ -8,22 +8,27 @@
 const WAIT = '25s'; // how long a poll is held, within the server's -poll-max-wait (30 s unless set)
 const PLAIN_POLL_MS = 1000; // between polls when the server holds none
 
-// openPolling polls every symbol for link (see connection.js) until
-// closed, starting after delay milliseconds.
+// openPolling polls link's subscription (see connection.js) until closed,
+// starting after delay milliseconds. A new subscription starts again from
+// a snapshot of its symbols.
 export function openPolling(link, { delay }) {
-  let since = -1; // seq of the last answer; -1: none yet, resume after what the page applied
+  let since = -1; // seq of the last answer; -1: none yet, resume after what the page applied; 0: a snapshot
   let wait = WAIT;
   let up = false;
   let closed = false;
   let inflight = false;
   let timer = setTimeout(poll, delay);
   let controller = null;
+  let generation = 0; // counts the subscriptions followed; a poll of an older one is given up
 
   async function poll() {
+    const gen = generation;
     inflight = true;
     controller = new AbortController();
     const after = since >= 0 ? since : link.resumeAfter();
     const query = new URLSearchParams();
+    const sub = link.subscription();
+    if (!sub.all) query.set('symbols', sub.symbols.join(','));
     if (after > 0) query.set('since', after);
     query.set('wait', wait);
     let res = null;
@@ -34,6 +39,7 @@ export function openPolling(link, { delay }) {
     } catch (err) {
       body = null;
     }
+    if (gen !== generation) return; // given up for a new subscription
     inflight = false;
     if (closed) return;
     if (res && res.status === 400 && wait !== '0s') {
@@ -81,6 +87,16 @@ export function openPolling(link, { delay }) {
     reconnect() {
       if (up || closed || inflight) return;
       clearTimeout(timer);
+      timer = setTimeout(poll, 0);
+    },
+    // follow gives up the poll in flight and asks for a snapshot of link's
+    // new subscription.
+    follow() {
+      clearTimeout(timer);
+      generation++;
+      if (inflight) controller.abort();
+      inflight = false;
+      since = 0;
       timer = setTimeout(poll, 0);
     },
     close() {

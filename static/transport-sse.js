@@ -2,18 +2,24 @@
 // The browser reconnects by itself after a drop and resumes with
 // Last-Event-ID; after an answer it gives up on (anything but a 200 event
 // stream) the page opens a new EventSource, which resumes through the
-// lastEventId query parameter.
+// lastEventId query parameter. An EventSource cannot change what it asks
+// for: a new subscription opens a new stream, without a resume point, so
+// that it starts with a snapshot of every symbol it names.
 
-// openSSE streams every symbol to link (see connection.js) until closed.
+// openSSE streams link's subscription (see connection.js) until closed.
 export function openSSE(link) {
   let source = null;
   let retryTimer = 0;
 
-  function connect() {
+  function connect({ fresh } = { fresh: false }) {
     clearTimeout(retryTimer);
     if (source) source.close();
-    const after = link.resumeAfter();
-    const es = new EventSource(after > 0 ? '/events?lastEventId=' + after : '/events');
+    const after = fresh ? 0 : link.resumeAfter();
+    const query = [];
+    const sub = link.subscription();
+    if (!sub.all) query.push('symbols=' + sub.symbols.map(encodeURIComponent).join(','));
+    if (after > 0) query.push('lastEventId=' + after);
+    const es = new EventSource(query.length ? '/events?' + query.join('&') : '/events');
     source = es;
     es.addEventListener('open', () => {
       if (es === source) link.up();
@@ -33,6 +39,10 @@ export function openSSE(link) {
   return {
     reconnect() {
       if (source && source.readyState === EventSource.CLOSED) connect();
+    },
+    // follow opens the stream again for link's new subscription.
+    follow() {
+      connect({ fresh: true });
     },
     close() {
       clearTimeout(retryTimer);

@@ -1,22 +1,30 @@
 // transport-ws.js: the page's stream over a WebSocket, GET /ws, of every
-// symbol (?symbols=*). After a drop the page reconnects with the last
-// sequence number it applied on the URL, and the server replays the ticks
-// after it, or sends a resync snapshot when they are gone.
+// symbol (?symbols=*) or of the symbols link names. After a drop the page
+// reconnects with the last sequence number it applied on the URL, and the
+// server replays the ticks after it, or sends a resync snapshot when they
+// are gone. A new subscription goes over the open socket as unsubscribe
+// and subscribe messages; the server answers the added symbols with a
+// snapshot of their quotes.
 
 const TRY_AGAIN_LATER = 1013; // the server is over its limits
+const MESSAGE_BYTES = 3000; // under the server's 4 KiB limit on a client message
 
-// openWebSocket streams every symbol to link (see connection.js) until
+// openWebSocket streams link's subscription (see connection.js) until
 // closed.
 export function openWebSocket(link) {
   let socket = null;
   let retryTimer = 0;
+  let asked = null; // the subscription the open socket has: {all} or {symbols}
 
   function connect() {
     clearTimeout(retryTimer);
     const after = link.resumeAfter();
-    const query = '?symbols=*' + (after > 0 ? '&lastEventId=' + after : '');
+    const sub = link.subscription();
+    const names = sub.all ? '*' : sub.symbols.map(encodeURIComponent).join(',');
+    const query = (names ? '?symbols=' + names : '?') + (after > 0 ? '&lastEventId=' + after : '');
     const ws = new WebSocket(socketURL('/ws' + query));
     socket = ws;
+    asked = sub;
     ws.addEventListener('open', () => {
       if (ws === socket) link.up();
     });
@@ -50,6 +58,8 @@ export function openWebSocket(link) {
       case 'conflated':
         link.conflated(body);
         break;
+      case 'subscription':
+        break; // the server's acknowledgement of what the page sent
       case 'status':
       case 'bands':
         link.market(type, body);
@@ -60,10 +70,46 @@ export function openWebSocket(link) {
     }
   }
 
+  // send puts op for names on the socket, in messages under MESSAGE_BYTES.
+  function send(op, names) {
+    let batch = [];
+    let bytes = 0;
+    for (const n of names) {
+      if (batch.length && bytes + n.length + 3 > MESSAGE_BYTES) {
+        socket.send(JSON.stringify({ op, symbols: batch }));
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(n);
+      bytes += n.length + 3;
+    }
+    if (batch.length) socket.send(JSON.stringify({ op, symbols: batch }));
+  }
+
   connect();
   return {
     reconnect() {
       if (!socket) connect();
+    },
+    // follow changes the open socket's subscription to link's; a socket
+    // still connecting, or one between every symbol and some, starts again.
+    follow() {
+      const sub = link.subscription();
+      if (!socket) return; // the next connect asks for it
+      if (socket.readyState !== WebSocket.OPEN || sub.all || asked.all) {
+        const ws = socket;
+        socket = null;
+        ws.close();
+        connect();
+        return;
+      }
+      const had = new Set(asked.symbols);
+      const now = new Set(sub.symbols);
+      const gone = asked.symbols.filter((s) => !now.has(s));
+      const added = sub.symbols.filter((s) => !had.has(s));
+      if (gone.length) send('unsubscribe', gone);
+      if (added.length) send('subscribe', added);
+      asked = sub;
     },
     close() {
       clearTimeout(retryTimer);
