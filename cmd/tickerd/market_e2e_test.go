@@ -119,6 +119,22 @@ func TestHaltsOnALiveServer(t *testing.T) {
 			}
 		}
 		switch ev.name {
+		case "snapshot":
+			// Symbols halted before the stream began are in its snapshot.
+			var snap struct {
+				Status []struct {
+					Sym   string `json:"sym"`
+					State string `json:"state"`
+				} `json:"status"`
+			}
+			if err := json.Unmarshal([]byte(ev.data), &snap); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range snap.Status {
+				if st.State == "halted" || st.State == "paused" {
+					halted[st.Sym] = true
+				}
+			}
 		case "status":
 			switch e.State {
 			case "halted", "paused":

@@ -51,25 +51,10 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 			return cfg.settingError(err)
 		}
 		logArgs = []any{"feed", feedHTTP}
-	case feedReplay:
-		reg = newRegistry(0)
-		replay, err := newReplay(cfg, startSeq(cfg), log)
-		if err != nil {
-			return err
-		}
-		if cfg.symbols == "" {
-			names = replay.Symbols()
-		}
-		source = replay
-		logArgs = []any{"feed", feedReplay, "file", cfg.replayFile, "ticks", replay.Ticks(), "speed", cfg.replaySpeed, "loop", cfg.replayLoop}
 	default:
-		sim, seed, firstSeq, err := newSimulator(cfg, universe)
-		if err != nil {
+		if source, reg, names, logArgs, err = newLocalSource(cfg, universe, names, startSeq(cfg), log); err != nil {
 			return err
 		}
-		reg = newRegistry(cfg.rate)
-		source = sim
-		logArgs = []any{"feed", feedMemory, "rate", cfg.rate, "seed", seed, "first_seq", firstSeq}
 	}
 	pub, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 		NATSConfig:   feed.NATSConfig{URL: cfg.natsURL, Name: "tickerd-publisher", Registerer: reg, Logger: log},

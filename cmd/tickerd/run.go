@@ -103,25 +103,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case feedHTTP:
 		reg = newRegistry(0)
 		logArgs = []any{"feed", feedHTTP}
-	case feedReplay:
-		reg = newRegistry(0)
-		replay, err := newReplay(cfg, 1, log)
-		if err != nil {
-			return err
-		}
-		if cfg.symbols == "" {
-			names = replay.Symbols()
-		}
-		source = replay
-		logArgs = []any{"feed", feedReplay, "file", cfg.replayFile, "ticks", replay.Ticks(), "speed", cfg.replaySpeed, "loop", cfg.replayLoop}
 	default:
-		sim, seed, firstSeq, err := newSimulator(cfg, universe)
-		if err != nil {
+		if source, reg, names, logArgs, err = newLocalSource(cfg, universe, names, 1, log); err != nil {
 			return err
 		}
-		reg = newRegistry(cfg.rate)
-		source = sim
-		logArgs = []any{"feed", feedMemory, "rate", cfg.rate, "seed", seed, "first_seq", firstSeq}
 	}
 
 	engine := stream.DefaultConfig(names, sse.Framing{}, ws.Framing{}, poll.Framing{})
@@ -267,6 +252,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	err = g.Wait()
 	log.Info("tickerd stopped")
 	return err
+}
+
+// newLocalSource makes the source of a process that makes its ticks
+// itself: the file replay, whose ticks are numbered from firstSeq, or the
+// simulated market. It returns the registry the process's metrics go to,
+// the universe's names (the file's symbols when -symbols names none) and
+// what the log says of the feed.
+func newLocalSource(cfg config, universe []feed.Symbol, names []string, firstSeq uint64, log *slog.Logger) (
+	feed.Source, *prometheus.Registry, []string, []any, error) {
+	if cfg.feed == feedReplay {
+		replay, err := newReplay(cfg, firstSeq, log)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if cfg.symbols == "" {
+			names = replay.Symbols()
+		}
+		return replay, newRegistry(0), names, []any{"feed", feedReplay, "file", cfg.replayFile, "ticks", replay.Ticks(),
+			"speed", cfg.replaySpeed, "loop", cfg.replayLoop}, nil
+	}
+	sim, seed, first, err := newSimulator(cfg, universe)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return sim, newRegistry(cfg.rate), names, []any{"feed", feedMemory, "rate", cfg.rate, "seed", seed, "first_seq", first}, nil
 }
 
 // newSimulator builds the simulated market of cfg, picking the seed and the
