@@ -22,6 +22,7 @@ func TestContractMarketEventsOnEveryTransport(t *testing.T) {
 	td := startTickerd(t, "-session", "exchange", "-clock-start", "2026-12-24T09:35:00-05:00", "-clock-speed", "60",
 		"-halt-rate", "3600", "-rate", "500")
 	want := []string{"status", "bands", "bar"}
+	pollWant := append([]string{"snapshot"}, want...)
 	missing := func(seen map[string]bool) []string {
 		var out []string
 		for _, w := range want {
@@ -69,7 +70,11 @@ func TestContractMarketEventsOnEveryTransport(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.CloseNow()
-		if err := c.Write(ctx, websocket.MessageText, []byte(`{"op":"subscribe","symbols":["*"],"bars":["1s"]}`)); err != nil {
+		subscribe := []byte(`{"op":"subscribe","symbols":["*"],"bars":["1s"]}`)
+		if err := theContract(t).CheckClientMessage(subscribe); err != nil {
+			t.Errorf("contract: %v", err)
+		}
+		if err := c.Write(ctx, websocket.MessageText, subscribe); err != nil {
 			t.Fatal(err)
 		}
 		seen := map[string]bool{}
@@ -91,14 +96,30 @@ func TestContractMarketEventsOnEveryTransport(t *testing.T) {
 	})
 
 	t.Run("poll", func(t *testing.T) {
+		// Bars are made only while a stream asks for their interval; a
+		// poll is no stream, so one is kept open meanwhile.
+		openRaw(t, td.URL+"/events?symbols=AAPL&bars=1s", "")
 		seen := map[string]bool{}
-		since := "0"
+		since := "" // the first poll asks for a snapshot
 		deadline := time.Now().Add(60 * time.Second)
-		for len(missing(seen)) > 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("polls never answered %v", missing(seen))
+		pollMissing := func() []string {
+			var out []string
+			for _, w := range pollWant {
+				if !seen[w] {
+					out = append(out, w)
+				}
 			}
-			req, _ := http.NewRequest("GET", td.URL+"/api/ticks?bars=1s&wait=1s&since="+since, nil)
+			return out
+		}
+		for len(pollMissing()) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("polls never answered %v", pollMissing())
+			}
+			target := td.URL + "/api/ticks?bars=1s&wait=1s"
+			if since != "" {
+				target += "&since=" + since
+			}
+			req, _ := http.NewRequest("GET", target, nil)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
