@@ -29,7 +29,7 @@ type control struct {
 	symbols *SymbolSet // resubscribe: the new set
 	added   *SymbolSet // resubscribe: symbols that get a snapshot first; nil: none
 	maxFreq float64    // resubscribe: the new cap; 0: none
-	bytes   []byte     // send and close: framed bytes; resubscribe: the snapshot, composed in takeBatch
+	bytes   []byte     // send and close: framed bytes; resubscribe: the acknowledgement, then the snapshot composed in takeBatch
 	reason  CloseReason
 	bars    BarSet // bars: the new intervals
 }
@@ -37,9 +37,13 @@ type control struct {
 // Resubscribe makes the stream receive symbols from the next batch on,
 // at most maxFreq ticks per second per symbol (0: no cap). The symbols of
 // added (nil: none) first get a snapshot of their latest quotes, current
-// to the last batch, so their ticks continue it with no gap.
-func (s *Stream) Resubscribe(symbols *SymbolSet, maxFreq float64, added *SymbolSet) {
-	s.h.addControl(control{c: s.c, kind: controlResubscribe, symbols: symbols, added: added, maxFreq: maxFreq})
+// to the last batch, so their ticks continue it with no gap. ack (nil:
+// none), bytes the transport framed to acknowledge the change, goes out
+// before that snapshot and after every event of the old subscription: one
+// control, so that no batch comes between the two. The stream keeps ack
+// as Send keeps its bytes.
+func (s *Stream) Resubscribe(symbols *SymbolSet, maxFreq float64, added *SymbolSet, ack []byte) {
+	s.h.addControl(control{c: s.c, kind: controlResubscribe, symbols: symbols, added: added, maxFreq: maxFreq, bytes: ack})
 }
 
 // Send queues b, bytes the transport framed (an acknowledgement, a pong),
@@ -76,7 +80,7 @@ func (h *Hub) takeControls() []control {
 			continue
 		}
 		if ctl.kind == controlResubscribe && ctl.added != nil && ctl.added.Len() > 0 {
-			ctl.bytes = h.appendSnapshot(nil, h.framings[ctl.c.framing], ctl.added, false)
+			ctl.bytes = h.appendSnapshot(ctl.bytes, h.framings[ctl.c.framing], ctl.added, false)
 		}
 		ready = append(ready, ctl)
 	}

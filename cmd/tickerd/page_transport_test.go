@@ -277,7 +277,7 @@ func TestPageFallsBackToPolling(t *testing.T) {
 	}{
 		{"holding the whole stream", holdAll, "silence", []string{"(EventSource) failed: net::ERR_ABORTED"}},
 		{"holding its events", holdBody, "silence", []string{"(EventSource) failed: net::ERR_ABORTED"}},
-		{"refusing it", refuse, "error", []string{"/events answered 403", "403 (Forbidden)"}},
+		{"refusing it", refuse, "error", []string{"/events answered 403", "403 (Forbidden)", "(EventSource) failed: net::ERR_ABORTED"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy := startStreamProxy(t, td.URL, tt.mode)

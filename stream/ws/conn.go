@@ -221,8 +221,7 @@ func (h *Handler) apply(c *conn, m clientMessage) *errorMessage {
 	switch m.Op {
 	case opMaxFreq:
 		c.maxFreq = *m.N
-		h.reply(c, "subscription", h.subscription(c))
-		c.stream.Resubscribe(c.symbols, c.maxFreq, nil)
+		c.stream.Resubscribe(c.symbols, c.maxFreq, nil, appendMessage(nil, "subscription", h.subscription(c)))
 		return nil
 	}
 	set, e := h.entitled(c.grant, m.Symbols)
@@ -237,8 +236,9 @@ func (h *Handler) apply(c *conn, m clientMessage) *errorMessage {
 		}
 	}
 	c.symbols = next
-	h.reply(c, "subscription", h.subscription(c))
-	c.stream.Resubscribe(c.symbols, c.maxFreq, added)
+	// The acknowledgement goes with the change: every event after it is of
+	// the new subscription.
+	c.stream.Resubscribe(c.symbols, c.maxFreq, added, appendMessage(nil, "subscription", h.subscription(c)))
 	if m.bars != nil {
 		c.stream.SetBars(*m.bars)
 	}
