@@ -36,11 +36,12 @@ function select(sym, { focus } = { focus: false }) {
 
 // wanted is what this tab wants streamed: every symbol while the board is
 // whole, else the selected symbol (every tick, for its chart) and the rows
-// drawn.
+// drawn; and the bar events of the chart's interval.
 function wanted() {
-  if (board.whole()) return { all: true };
+  const bars = [selection.interval];
+  if (board.whole()) return { all: true, bars };
   const syms = [selection.symbol, ...board.onScreen()].filter((s, i, a) => s && a.indexOf(s) === i);
-  return { symbols: syms.length ? syms : board.symbols().slice(0, 1) };
+  return { symbols: syms.length ? syms : board.symbols().slice(0, 1), bars };
 }
 
 function wantShown() {
@@ -66,7 +67,7 @@ board.start({
     wantShown();
   },
 });
-chart.start();
+chart.start({ chosen: wantShown });
 market.start();
 Object.defineProperty(window, 'tickerdMarket', { value: market.view });
 
@@ -91,6 +92,9 @@ Object.defineProperty(window, 'tickerd', {
     get view() { return selection.view; },
     get chartLoaded() { return chart.loaded(); },
     get chartBars() { return chart.bars(); },
+    get chartServerBars() { return chart.serverBarsApplied(); },
+    get barsSeen() { return health.barsSeen; },
+    get subscribedBars() { return health.subscribedBars; },
     get lastTickAgeMs() { return health.lastTickAgeMs; },
     get sparks() { return board.sparks(); },
     get sparksBackfilled() { return backfilledCount(); },
@@ -161,6 +165,9 @@ connection.start({
     board.applyTick(t);
     chart.applyTick(t);
     requestFrame();
+  },
+  bar(b) {
+    chart.applyBar(b);
   },
   conflated() {
     chart.reload();

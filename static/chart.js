@@ -1,7 +1,11 @@
 // chart.js: the chart of the selected symbol. It loads the symbol's bars
-// from /api/history, folds live ticks into them, and draws them with
-// Lightweight Charts as candles or a line over volume, at the interval and
-// in the view that the buttons above it choose.
+// from /api/history, takes each closed bar from the stream's bar events of
+// its interval (the page's subscription asks for them), extends the
+// forming bar with the symbol's ticks between closes, and draws the bars
+// with Lightweight Charts as candles or a line over volume, at the
+// interval and in the view that the buttons above it choose. A closed bar
+// on the chart is the server's: a tick never changes one, and a bar event
+// replaces whatever the page had for its time.
 
 import { isLive } from './connection.js';
 import { rowOf } from './board.js';
@@ -16,13 +20,18 @@ import { INTERVALS, selection, writeURL } from './selection.js';
 const LWC = window.LightweightCharts;
 
 const MAX_CHART_BARS = 2000;
+const MAX_HELD_BARS = 500; // bar events kept while a history request is out
 const HISTORY_RETRY_MS = 3000;
 const BAR_SPACING = 8; // pixels per bar when a chart is first shown
 
 const chartModel = {
   sym: null,
   iv: INTERVALS[selection.interval],
+  interval: selection.interval, // the interval's name, as bar events carry it
   bars: [], // {t,o,h,l,c,v}, oldest first
+  closedThrough: 0, // start of the newest bar known closed: ticks change no bar up to it
+  held: [], // bar events of the chart's symbol and interval since its history was asked for
+  serverBars: 0, // bar events of the chart's symbol and interval it took in
   loaded: false,
   wantLoad: false,
   inflight: false,
@@ -42,8 +51,12 @@ const changed = {
 
 let statusText = '';
 
-// start listens to the interval and view buttons.
-export function start() {
+let intervalChosen = () => {};
+
+// start listens to the interval and view buttons; chosen is called when
+// the chart's interval changes, so that the page's stream asks for its bars.
+export function start({ chosen } = {}) {
+  if (chosen) intervalChosen = chosen;
   for (const b of document.querySelectorAll('[data-interval]')) b.addEventListener('click', () => chooseInterval(b.dataset.interval));
   for (const b of document.querySelectorAll('[data-view]')) b.addEventListener('click', () => chooseView(b.dataset.view));
   if (!LWC) setStatus('The chart library did not load.');
@@ -63,6 +76,28 @@ export function loaded() {
 // bars are copies of the chart's bars, oldest first.
 export function bars() {
   return chartModel.bars.map((b) => ({ ...b }));
+}
+
+// serverBarsApplied counts the bar events of the chart's symbol and
+// interval that it took in, whether or not they changed a bar.
+export function serverBarsApplied() {
+  return chartModel.serverBars;
+}
+
+// applyBar takes a bar event of the stream: a closed bar (or one a late
+// tick updated) of the chart's symbol and interval replaces the chart's
+// bar of that time, or joins the chart where it has none.
+export function applyBar(b) {
+  const c = chartModel;
+  if (b.sym !== c.sym || b.interval !== c.interval) return;
+  const bar = { t: b.t, o: b.o, h: b.h, l: b.l, c: b.c, v: b.v };
+  if (c.wantLoad) {
+    // History asked for may have been written before this bar: it is
+    // applied again once the answer is in.
+    if (c.held.length >= MAX_HELD_BARS) c.held.shift();
+    c.held.push(bar);
+  }
+  if (c.loaded) serverBar(bar);
 }
 
 // applyTick folds t into the newest bar, or starts a bar, when t is the chart's symbol.
@@ -95,8 +130,11 @@ function load(startOver) {
   c.gen++;
   c.sym = selection.symbol;
   c.iv = INTERVALS[selection.interval];
+  c.interval = selection.interval;
+  c.held = [];
   if (startOver) {
     c.bars = [];
+    c.closedThrough = 0;
     c.loaded = false;
     c.reset = true;
     c.fit = true;
@@ -125,6 +163,7 @@ function chooseInterval(name) {
   writeURL();
   changed.controls = true;
   load(true);
+  intervalChosen();
   requestFrame();
 }
 
@@ -168,7 +207,14 @@ async function loadHistory() {
   c.seq = body.seq;
   c.reset = true;
   c.pending = [];
-  // Ticks the server had not folded into these bars are in the recent ring.
+  // Every bar but the newest is closed; the newest may still be forming.
+  if (c.bars.length > 1) c.closedThrough = Math.max(c.closedThrough, c.bars[c.bars.length - 2].t);
+  // Bars closed after the server wrote these came as events meanwhile;
+  // ticks it had not folded in are in the recent ring, and change only
+  // the bars still forming.
+  const held = c.held;
+  c.held = [];
+  for (const b of held) serverBar(b);
   for (const t of ticksAfter(sym, body.seq)) chartTick(t);
   c.pending = [];
   setStatus(c.bars.length ? '' : 'Waiting for the first trade…');
@@ -180,6 +226,7 @@ function chartTick(t) {
   if (!c.loaded) return;
   c.seq = Math.max(c.seq, t.seq);
   const time = Math.floor(Math.floor(t.ts / 1e9) / c.iv) * c.iv; // the server's UTC-aligned bar start
+  if (time <= c.closedThrough) return; // a closed bar is the server's; a late tick's change comes as a bar event
   const last = c.bars[c.bars.length - 1];
   let bar;
   if (last && time === last.t) {
@@ -199,10 +246,45 @@ function chartTick(t) {
   } else {
     return; // older than the newest bar: closed bars stay as the server made them
   }
+  queue(bar, false);
+}
+
+// serverBar puts the server's closed bar b on the chart in place of the
+// chart's bar of its time, or among them where the chart has none.
+function serverBar(b) {
+  const c = chartModel;
+  c.closedThrough = Math.max(c.closedThrough, b.t);
+  let i = c.bars.length - 1;
+  while (i >= 0 && c.bars[i].t > b.t) i--;
+  c.serverBars++;
+  if (i >= 0 && c.bars[i].t === b.t) {
+    const had = c.bars[i];
+    if (had.o === b.o && had.h === b.h && had.l === b.l && had.c === b.c && had.v === b.v) return;
+    c.bars[i] = b;
+  } else {
+    if (i < 0 && c.bars.length >= MAX_CHART_BARS) return; // older than every bar kept
+    c.bars.splice(i + 1, 0, b);
+    i++;
+    if (i < c.bars.length - 1) c.reset = true; // a bar between two others: the series is set again
+    if (c.bars.length === 1) setStatus('');
+  }
+  if (legendBar && legendBar.t === b.t) legendBar = b;
+  queue(b, i < c.bars.length - 1);
+}
+
+// queue hands bar to the next frame's drawing; historical: it is older
+// than the chart's newest bar.
+function queue(bar, historical) {
+  const c = chartModel;
   if (c.reset) return;
   const p = c.pending;
-  if (p.length && p[p.length - 1] === bar) return;
-  p.push(bar);
+  const prev = p[p.length - 1];
+  if (prev && prev.bar === bar) return;
+  if (prev && !historical && !prev.historical && prev.bar.t === bar.t) {
+    prev.bar = bar; // the same time again: the newer bar is drawn
+    return;
+  }
+  p.push({ bar, historical });
   if (p.length > 200) {
     c.reset = true;
     c.pending = [];
@@ -335,10 +417,10 @@ function renderChart() {
     return;
   }
   if (c.pending.length) {
-    for (const b of c.pending) {
-      candleSeries.update(candlePoint(b));
-      lineSeries.update(linePoint(b));
-      volumeSeries.update(volumePoint(b));
+    for (const { bar: b, historical } of c.pending) {
+      candleSeries.update(candlePoint(b), historical);
+      lineSeries.update(linePoint(b), historical);
+      volumeSeries.update(volumePoint(b), historical);
     }
     c.pending = [];
     changed.head = true;

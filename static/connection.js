@@ -6,7 +6,8 @@
 // from reconnecting to offline when the stream stays down. The stream is
 // the browser's, not the tab's (see shared-stream.js): in the tab that
 // leads it comes from the transport, in the others from the leader, and
-// it follows what the tabs want: every symbol, or the rows they show.
+// it follows what the tabs want: every symbol, or the rows they show, and
+// the bar events of the intervals their charts show.
 
 import { requestFrame } from './frame.js';
 import * as shared from './shared-stream.js';
@@ -47,12 +48,13 @@ const stream = {
   snapshots: 0,
   conflated: 0, // ticks the server announced it skipped
   duplicates: 0,
+  barsSeen: 0, // bar events received
   lossAllowance: 0, // ticks after a conflation notice whose sequence may jump
 };
 
 let handlers = null;
 let current = null; // the open transport, in the tab that leads: { reconnect(), follow(), close() }
-let subscription = { all: true }; // what the stream asks for: {all: true} or {symbols: [...]}
+let subscription = { all: true, bars: [] }; // what the stream asks for: {all: true} or {symbols: [...]}, and bars: [interval, ...]
 let followTimer = 0;
 let requested = 0; // subscriptions sent to an open stream
 let retryDelay = FIRST_RETRY_MS;
@@ -107,6 +109,10 @@ const link = {
     shared.publish(kind, e);
     receiveMarket(kind, e);
   },
+  bar(b) {
+    shared.publish('bar', b);
+    receiveBar(b);
+  },
 };
 
 // start opens the stream and hands what arrives to on:
@@ -118,6 +124,7 @@ const link = {
 //   on.conflated()                    the server skipped ticks for this page
 //   on.market(kind, body)             a status or bands event, in sequence with the ticks,
 //                                     and ('snapshot', s) for the market's part of each snapshot
+//   on.bar(b)                         a closed bar of an interval the stream asks for
 //   on.whole()                        whether the board is every symbol
 //   on.quotes(syms)                   the page's quotes of syms (null: every symbol)
 // want is what this tab wants (see want). The page's ?transport=sse|ws|poll
@@ -170,7 +177,8 @@ export function start(on, { want: wanted }) {
 }
 
 // want says what this tab shows: {all: true} for every symbol, or
-// {symbols: [...]}, the most wanted first. The stream follows what every
+// {symbols: [...]}, the most wanted first, with bars: the intervals whose
+// bar events it wants. The stream follows what every
 // tab wants together once it has stopped changing for FOLLOW_AFTER_MS.
 export function want(sub) {
   shared.want(sub);
@@ -181,7 +189,8 @@ export function want(sub) {
 // stream opens or with now (a follower's change, which it has waited
 // for), else once it has held still for FOLLOW_AFTER_MS.
 function follow(sub, { now } = { now: false }) {
-  const next = sub.all ? { all: true } : { symbols: sub.symbols.slice(0, MAX_SUBSCRIBED) };
+  const bars = [...(sub.bars || [])].sort();
+  const next = sub.all ? { all: true, bars } : { symbols: sub.symbols.slice(0, MAX_SUBSCRIBED), bars };
   clearTimeout(followTimer);
   if (!current) {
     subscription = next;
@@ -189,15 +198,20 @@ function follow(sub, { now } = { now: false }) {
   }
   const apply = () => {
     if (sameSubscription(next, subscription)) return;
+    const before = subscription;
     subscription = next;
     requested++;
-    current.follow(next);
+    current.follow({ symbols: !sameSymbols(next, before), bars: next.bars.join() !== before.bars.join() });
   };
   if (now) apply();
   else followTimer = setTimeout(apply, FOLLOW_AFTER_MS);
 }
 
 function sameSubscription(a, b) {
+  return sameSymbols(a, b) && a.bars.join() === b.bars.join();
+}
+
+function sameSymbols(a, b) {
   if (a.all || b.all) return !!a.all === !!b.all;
   if (a.symbols.length !== b.symbols.length) return false;
   const had = new Set(b.symbols);
@@ -218,6 +232,8 @@ function receiveShared(type, body) {
     receiveConflated(body);
   } else if (type === 'status' || type === 'bands') {
     receiveMarket(type, body);
+  } else if (type === 'bar') {
+    receiveBar(body);
   }
 }
 
@@ -280,10 +296,12 @@ export const health = Object.freeze({
   get snapshots() { return stream.snapshots; },
   get conflated() { return stream.conflated; },
   get duplicates() { return stream.duplicates; },
+  get barsSeen() { return stream.barsSeen; },
   get lastTickAgeMs() { return stream.lastTickAt ? Date.now() - stream.lastTickAt : null; },
   get role() { return shared.currentRole(); },
   get followers() { return shared.followerCount(); },
   get subscription() { return subscription.all ? ['*'] : subscription.symbols.slice(); },
+  get subscribedBars() { return subscription.bars.slice(); },
   get subscriptionsSent() { return requested; },
 });
 
@@ -335,6 +353,15 @@ function receiveMarket(kind, e) {
   }
   stream.lastSeq = e.seq;
   if (handlers.market) handlers.market(kind, e);
+}
+
+// receiveBar takes a bar event. It has no sequence number of its own: it
+// comes before the event that closed it, and a bar sent again (after a
+// resume, or updated) replaces the one before.
+function receiveBar(b) {
+  stream.delivered = true;
+  stream.barsSeen++;
+  if (handlers.bar) handlers.bar(b);
 }
 
 function receiveTick(t) {

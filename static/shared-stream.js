@@ -80,7 +80,8 @@ export function followerCount() {
   return followers.size;
 }
 
-// want says what this tab wants: {all: true} or {symbols: [...]}.
+// want says what this tab wants: {all: true} or {symbols: [...]}, with
+// bars: the intervals whose bar events it wants.
 // A follower waits until its wants hold still, so that the leader, which
 // may be a background tab whose timers the browser slows down, can take
 // them at once.
@@ -193,16 +194,18 @@ function prune() {
 
 // wantsChanged tells the leader's stream what every tab wants together:
 // every symbol when one tab wants every symbol, else the union of their
-// symbols, this tab's first. With now, the change is one a follower has
-// already waited for.
+// symbols, this tab's first; and the union of the bar intervals they
+// want. With now, the change is one a follower has already waited for.
 function wantsChanged({ now } = { now: false }) {
   if (role === 'follower') return;
   const all = [own, ...[...followers.values()].map((f) => f.want)];
+  const bars = new Set();
+  for (const w of all) for (const b of (w && w.bars) || []) bars.add(b);
   if (all.some((w) => !w || w.all)) {
-    hooks.wants({ all: true }, { now });
+    hooks.wants({ all: true, bars: [...bars] }, { now });
     return;
   }
   const union = new Set();
   for (const w of all) for (const s of w.symbols || []) union.add(s);
-  hooks.wants({ symbols: [...union] }, { now });
+  hooks.wants({ symbols: [...union], bars: [...bars] }, { now });
 }

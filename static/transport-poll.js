@@ -29,6 +29,7 @@ export function openPolling(link, { delay }) {
     const query = new URLSearchParams();
     const sub = link.subscription();
     if (!sub.all) query.set('symbols', sub.symbols.join(','));
+    if (sub.bars.length) query.set('bars', sub.bars.join(','));
     if (after > 0) query.set('since', after);
     query.set('wait', wait);
     let res = null;
@@ -80,6 +81,9 @@ export function openPolling(link, { delay }) {
       case 'bands':
         link.market(type, body);
         break;
+      case 'bar':
+        link.bar(body);
+        break;
     }
   }
 
@@ -90,13 +94,14 @@ export function openPolling(link, { delay }) {
       timer = setTimeout(poll, 0);
     },
     // follow gives up the poll in flight and asks for a snapshot of link's
-    // new subscription.
-    follow() {
+    // new subscription, or, when only its bar intervals changed, for the
+    // events after the last answer with them.
+    follow(changed) {
       clearTimeout(timer);
       generation++;
       if (inflight) controller.abort();
       inflight = false;
-      since = 0;
+      if (changed.symbols) since = 0;
       timer = setTimeout(poll, 0);
     },
     close() {

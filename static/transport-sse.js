@@ -4,7 +4,8 @@
 // stream) the page opens a new EventSource, which resumes through the
 // lastEventId query parameter. An EventSource cannot change what it asks
 // for: a new subscription opens a new stream, without a resume point, so
-// that it starts with a snapshot of every symbol it names.
+// that it starts with a snapshot of every symbol it names; one that only
+// asks for other bar intervals resumes where the stream before stopped.
 
 // openSSE streams link's subscription (see connection.js) until closed.
 export function openSSE(link) {
@@ -18,6 +19,7 @@ export function openSSE(link) {
     const query = [];
     const sub = link.subscription();
     if (!sub.all) query.push('symbols=' + sub.symbols.map(encodeURIComponent).join(','));
+    if (sub.bars.length) query.push('bars=' + sub.bars.join(','));
     if (after > 0) query.push('lastEventId=' + after);
     const es = new EventSource(query.length ? '/events?' + query.join('&') : '/events');
     source = es;
@@ -33,6 +35,7 @@ export function openSSE(link) {
     es.addEventListener('tick', (e) => link.tick(JSON.parse(e.data)));
     es.addEventListener('conflated', (e) => link.conflated(JSON.parse(e.data)));
     for (const kind of ['status', 'bands']) es.addEventListener(kind, (e) => link.market(kind, JSON.parse(e.data)));
+    es.addEventListener('bar', (e) => link.bar(JSON.parse(e.data)));
   }
 
   connect();
@@ -40,9 +43,10 @@ export function openSSE(link) {
     reconnect() {
       if (source && source.readyState === EventSource.CLOSED) connect();
     },
-    // follow opens the stream again for link's new subscription.
-    follow() {
-      connect({ fresh: true });
+    // follow opens the stream again for link's new subscription: from a
+    // snapshot when its symbols changed, else from the resume point.
+    follow(changed) {
+      connect({ fresh: changed.symbols });
     },
     close() {
       clearTimeout(retryTimer);

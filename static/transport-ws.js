@@ -3,8 +3,8 @@
 // reconnects with the last sequence number it applied on the URL, and the
 // server replays the ticks after it, or sends a resync snapshot when they
 // are gone. A new subscription goes over the open socket as unsubscribe
-// and subscribe messages; the server answers the added symbols with a
-// snapshot of their quotes.
+// and subscribe messages, the bar intervals it wants on a subscribe; the
+// server answers the added symbols with a snapshot of their quotes.
 
 const TRY_AGAIN_LATER = 1013; // the server is over its limits
 const MESSAGE_BYTES = 3000; // under the server's 4 KiB limit on a client message
@@ -21,7 +21,8 @@ export function openWebSocket(link) {
     const after = link.resumeAfter();
     const sub = link.subscription();
     const names = sub.all ? '*' : sub.symbols.map(encodeURIComponent).join(',');
-    const query = (names ? '?symbols=' + names : '?') + (after > 0 ? '&lastEventId=' + after : '');
+    const query = (names ? '?symbols=' + names : '?') + (sub.bars.length ? '&bars=' + sub.bars.join(',') : '') +
+      (after > 0 ? '&lastEventId=' + after : '');
     const ws = new WebSocket(socketURL('/ws' + query));
     socket = ws;
     asked = sub;
@@ -64,14 +65,18 @@ export function openWebSocket(link) {
       case 'bands':
         link.market(type, body);
         break;
+      case 'bar':
+        link.bar(body);
+        break;
       case 'error':
         console.warn('tickerd: the server refused a subscription:', body.error, body.symbols || '');
         break;
     }
   }
 
-  // send puts op for names on the socket, in messages under MESSAGE_BYTES.
-  function send(op, names) {
+  // send puts op for names on the socket, in messages under
+  // MESSAGE_BYTES; bars, when given, go on the last one.
+  function send(op, names, bars) {
     let batch = [];
     let bytes = 0;
     for (const n of names) {
@@ -83,7 +88,7 @@ export function openWebSocket(link) {
       batch.push(n);
       bytes += n.length + 3;
     }
-    if (batch.length) socket.send(JSON.stringify({ op, symbols: batch }));
+    if (batch.length) socket.send(JSON.stringify(bars ? { op, symbols: batch, bars } : { op, symbols: batch }));
   }
 
   connect();
@@ -93,9 +98,17 @@ export function openWebSocket(link) {
     },
     // follow changes the open socket's subscription to link's; a socket
     // still connecting, or one between every symbol and some, starts again.
+    // New bar intervals go on a subscribe: of the added symbols, or of one
+    // the socket has (which adds nothing), or of every symbol.
     follow() {
       const sub = link.subscription();
       if (!socket) return; // the next connect asks for it
+      const barsChanged = sub.bars.join() !== asked.bars.join();
+      if (socket.readyState === WebSocket.OPEN && sub.all && asked.all) {
+        if (barsChanged) send('subscribe', ['*'], sub.bars);
+        asked = sub;
+        return;
+      }
       if (socket.readyState !== WebSocket.OPEN || sub.all || asked.all) {
         const ws = socket;
         socket = null;
@@ -108,7 +121,8 @@ export function openWebSocket(link) {
       const gone = asked.symbols.filter((s) => !now.has(s));
       const added = sub.symbols.filter((s) => !had.has(s));
       if (gone.length) send('unsubscribe', gone);
-      if (added.length) send('subscribe', added);
+      if (added.length) send('subscribe', added, barsChanged ? sub.bars : null);
+      else if (barsChanged) send('subscribe', sub.symbols.slice(0, 1), sub.bars);
       asked = sub;
     },
     close() {
