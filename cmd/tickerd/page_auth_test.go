@@ -34,7 +34,7 @@ func TestPageWorksWithATokenInACookie(t *testing.T) {
 	refused := func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return slices.ContainsFunc(p.problems, func(s string) bool { return strings.Contains(s, "/events answered 401") })
+		return slices.ContainsFunc(p.problems, func(s string) bool { return strings.Contains(s, "/events?bars=5s answered 401") })
 	}
 	if !pollUntil(5*time.Second, 20*time.Millisecond, refused) {
 		t.Fatalf("the stream was not refused without a cookie within 5s; page state %s", p.debugState())

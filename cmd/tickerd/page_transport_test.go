@@ -277,7 +277,7 @@ func TestPageFallsBackToPolling(t *testing.T) {
 	}{
 		{"holding the whole stream", holdAll, "silence", []string{"(EventSource) failed: net::ERR_ABORTED"}},
 		{"holding its events", holdBody, "silence", []string{"(EventSource) failed: net::ERR_ABORTED"}},
-		{"refusing it", refuse, "error", []string{"/events answered 403", "403 (Forbidden)", "(EventSource) failed: net::ERR_ABORTED"}},
+		{"refusing it", refuse, "error", []string{"/events?bars=5s answered 403", "403 (Forbidden)", "(EventSource) failed: net::ERR_ABORTED"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy := startStreamProxy(t, td.URL, tt.mode)
@@ -348,7 +348,7 @@ func TestPagePollsAtIntervalsWhenPollsAreNotHeld(t *testing.T) {
 	var refusals []string
 	kept := p.problems[:0]
 	for _, what := range p.problems {
-		if strings.Contains(what, "/api/ticks?wait=25s answered 400") || strings.Contains(what, "status of 400 (Bad Request) ("+td.URL+"/api/ticks?wait=25s") {
+		if strings.Contains(what, "/api/ticks?bars=5s&wait=25s answered 400") || strings.Contains(what, "status of 400 (Bad Request) ("+td.URL+"/api/ticks?bars=5s&wait=25s") {
 			refusals = append(refusals, what)
 		} else {
 			kept = append(kept, what)
@@ -356,7 +356,7 @@ func TestPagePollsAtIntervalsWhenPollsAreNotHeld(t *testing.T) {
 	}
 	p.problems = kept
 	p.mu.Unlock()
-	if len(polls) < 3 || polls[0] != "/api/ticks?wait=25s" || polls[1] != "/api/ticks?wait=0s" {
+	if len(polls) < 3 || polls[0] != "/api/ticks?bars=5s&wait=25s" || polls[1] != "/api/ticks?bars=5s&wait=0s" {
 		t.Fatalf("the page polled %v, want first a held poll, refused, then ones that are not held", polls)
 	}
 	for _, u := range polls[1:] {
