@@ -95,6 +95,7 @@ Object.defineProperty(window, 'tickerd', {
     get chartServerBars() { return chart.serverBarsApplied(); },
     get barsSeen() { return health.barsSeen; },
     get subscribedBars() { return health.subscribedBars; },
+    get inWorker() { return health.inWorker; },
     get lastTickAgeMs() { return health.lastTickAgeMs; },
     get sparks() { return board.sparks(); },
     get sparksBackfilled() { return backfilledCount(); },

@@ -8,6 +8,12 @@
 // are in the DOM; the rest are two spacers of their height, so the
 // scrollbar is that of the whole list. onScreen() names the rows drawn,
 // which the page subscribes to and backfills.
+//
+// A row's cells are written at most every ROW_REDRAW_MS (a few times a
+// second, as often as a person can read a price), and its sparkline every
+// SPARK_REDRAW_MS; a row in the DOM but scrolled out of sight (of a whole
+// board) at most every HIDDEN_REDRAW_MS. Its figures take every tick at
+// once; only the drawing waits, for the row's newest state.
 
 import { requestFrame } from './frame.js';
 import { priceFmt, price, signed, percentText, directionClass } from './format.js';
@@ -17,7 +23,9 @@ import * as watchlist from './watchlist.js';
 
 export const WHOLE_BOARD_MAX = 100; // boards up to this many symbols are drawn whole
 const OVERSCAN = 6; // rows drawn beyond each edge of the screen
+const ROW_REDRAW_MS = 200;
 const SPARK_REDRAW_MS = 250;
+const HIDDEN_REDRAW_MS = 1000;
 const RESORT_MS = 1000; // a board sorted by change % re-sorts at most this often
 const RESORT_CHECK_MS = 250;
 
@@ -173,6 +181,8 @@ function newRow(sym) {
     flash: 0, flashGen: 0,
     spark: new Sparkline(),
     el: null, shown: {},
+    drawnAt: -Infinity, // the frame time its cells were last written
+    visible: true, // on screen, as the intersection observer last said
   };
 }
 
@@ -375,6 +385,27 @@ function makeElement() {
   return { tr, pin, name, last, lastText, ba, chg, pct, bid, ask, canvas };
 }
 
+// seen follows which rows are on screen: within the board's scroller and
+// the window.
+const seen = typeof IntersectionObserver === 'function'
+  ? new IntersectionObserver((entries) => {
+    for (const en of entries) {
+      const r = board.rows.get(en.target.dataset.sym);
+      if (!r || !r.el || r.el.tr !== en.target) continue;
+      const was = r.visible;
+      r.visible = en.isIntersecting;
+      if (r.visible && !was) {
+        // Back in sight: draw its newest state now.
+        r.drawnAt = -Infinity;
+        r.spark.drawnAt = 0;
+        changed.cells.add(r);
+        changed.sparks.add(r);
+        requestFrame();
+      }
+    }
+  })
+  : null;
+
 function attach(r) {
   const e = pool.pop() || makeElement();
   e.tr.dataset.sym = r.sym;
@@ -386,12 +417,16 @@ function attach(r) {
   r.el = e;
   r.shown = {};
   r.spark.drawnAt = 0;
+  r.drawnAt = -Infinity;
+  r.visible = true; // until the observer says otherwise
+  if (seen) seen.observe(e.tr);
   changed.cells.add(r);
   changed.sparks.add(r);
 }
 
 function release(r) {
   if (!r.el) return;
+  if (seen) seen.unobserve(r.el.tr);
   r.el.tr.remove();
   pool.push(r.el);
   r.el = null;
@@ -434,13 +469,20 @@ export function draw(now) {
     changed.window = false;
     drawWindow();
   }
-  for (const r of changed.cells) renderRow(r);
-  changed.cells.clear();
+  for (const r of changed.cells) {
+    if (!r.el) {
+      changed.cells.delete(r);
+    } else if (rowDue(r, now)) {
+      r.drawnAt = now;
+      renderRow(r);
+      changed.cells.delete(r);
+    }
+  }
   measureRows();
   for (const r of changed.sparks) {
     if (!r.el) {
       changed.sparks.delete(r);
-    } else if (now - r.spark.drawnAt >= SPARK_REDRAW_MS) {
+    } else if (now - r.spark.drawnAt >= (r.visible ? SPARK_REDRAW_MS : HIDDEN_REDRAW_MS)) {
       r.spark.drawnAt = now;
       r.spark.draw(r.el.canvas, r.open || r.prevClose, sparkWidth, sparkHeight);
       changed.sparks.delete(r);
@@ -451,7 +493,15 @@ export function draw(now) {
     pendingFocus = null;
     if (i >= 0) focusIndex(i);
   }
-  if (changed.sparks.size) requestFrame(); // throttled sparklines draw in a later frame
+  if (changed.sparks.size || changed.cells.size) requestFrame(); // throttled rows and sparklines draw in a later frame
+}
+
+// rowDue reports whether r's cells are to be written in the frame at now:
+// when its selection or pin changed (a person's doing, shown at once), or
+// when it was last written long enough ago.
+function rowDue(r, now) {
+  if (r.shown.selected !== (r.sym === selection.symbol) || r.shown.pinned !== watchlist.isPinned(r.sym)) return true;
+  return now - r.drawnAt >= (r.visible ? ROW_REDRAW_MS : HIDDEN_REDRAW_MS);
 }
 
 function setText(r, key, el, text) {

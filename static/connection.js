@@ -302,6 +302,7 @@ export const health = Object.freeze({
   get followers() { return shared.followerCount(); },
   get subscription() { return subscription.all ? ['*'] : subscription.symbols.slice(); },
   get subscribedBars() { return subscription.bars.slice(); },
+  get inWorker() { return !!(current && current.inWorker); },
   get subscriptionsSent() { return requested; },
 });
 

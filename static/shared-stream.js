@@ -28,6 +28,7 @@ let needSnapshot = true; // a follower waiting for its first snapshot
 let sayTimer = 0;
 const followers = new Map(); // tab -> { want, at }; the leader's
 let lastHeard = -Infinity; // when the leader last heard a follower
+let othersSeen = false; // a message of another tab has arrived
 let outbox = [];
 let flushing = false;
 const flusher = new MessageChannel(); // a task soon after this one, even in a background tab
@@ -54,7 +55,9 @@ export function start(h) {
     role = 'leader';
     needSnapshot = false;
     followers.clear();
-    lastHeard = performance.now(); // the tabs it followed with are there: pass events on before they say hello
+    // The tabs it followed with are there: pass events on before they say
+    // hello. A tab that has heard no other has no one to pass them to.
+    if (othersSeen) lastHeard = performance.now();
     wantsChanged(); // this tab's wants, before the stream opens with them
     hooks.lead();
     post({ kind: 'leader' }); // followers say hello, and what they want, at once
@@ -140,6 +143,7 @@ function hello() {
 
 function receive(m) {
   if (!m || typeof m !== 'object') return;
+  othersSeen = true;
   if (role === 'leader') {
     switch (m.kind) {
       case 'hello': {

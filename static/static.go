@@ -28,7 +28,7 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 //go:embed index.html style.css favicon.svg
 //go:embed app.js board.js chart.js connection.js format.js frame.js recent-ticks.js selection.js sparkline.js sparkline-backfill.js
 //go:embed shared-stream.js universe.js watchlist.js market.js
-//go:embed transport-poll.js transport-sse.js transport-ws.js
+//go:embed transport-poll.js transport-sse.js transport-ws.js sse-worker.js
 //go:embed vendor/lightweight-charts.standalone.production.js
 //go:embed vendor/lightweight-charts.LICENSE vendor/lightweight-charts.NOTICE vendor/fancy-canvas.LICENSE
 var files embed.FS

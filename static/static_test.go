@@ -37,6 +37,7 @@ func TestHandlerServesThePageAndItsAssets(t *testing.T) {
 		{"/app.js", "text/javascript; charset=utf-8", "from './connection.js'", false},
 		{"/connection.js", "text/javascript; charset=utf-8", "export function start(", false},
 		{"/transport-sse.js", "text/javascript; charset=utf-8", "new EventSource(", false},
+		{"/sse-worker.js", "text/javascript; charset=utf-8", "new EventSource(", false},
 		{"/transport-ws.js", "text/javascript; charset=utf-8", "new WebSocket(", false},
 		{"/transport-poll.js", "text/javascript; charset=utf-8", "fetch('/api/ticks?'", false},
 		{"/board.js", "text/javascript; charset=utf-8", "export function applySnapshot(", false},
@@ -275,7 +276,8 @@ func TestPageCreditsTheChartLibrary(t *testing.T) {
 }
 
 // TestPageModulesAreServed follows the page's ES modules from its module
-// script through every import: each must be served from this origin as
+// script through every import, and the scripts of the workers they start
+// (new Worker(new URL('./x.js', import.meta.url))): each must be served from this origin as
 // JavaScript, which a browser requires of a module, with the same caching
 // as every asset; and every module in the folder must be one the page
 // imports, so none is left behind unserved or unused.
@@ -292,6 +294,7 @@ func TestPageModulesAreServed(t *testing.T) {
 	}
 	imports := regexp.MustCompile(`(?m)^(?:import|export)\b[^'";]*?\bfrom\s*'([^']+)';|^import\s*'([^']+)';`)
 	dynamic := regexp.MustCompile(`\bimport\s*\(`)
+	workers := regexp.MustCompile(`\bnew Worker\(new URL\('([^']+)', import\.meta\.url\)\)`)
 
 	origin, _ := url.Parse("http://tickerd.test/")
 	reached := map[string]bool{}
@@ -327,7 +330,11 @@ func TestPageModulesAreServed(t *testing.T) {
 		if dynamic.MatchString(body) {
 			t.Errorf("module %s imports dynamically; this test follows static imports only", u.Path)
 		}
-		for _, m := range imports.FindAllStringSubmatch(body, -1) {
+		refs := imports.FindAllStringSubmatch(body, -1)
+		for _, m := range workers.FindAllStringSubmatch(body, -1) {
+			refs = append(refs, []string{m[0], m[1], ""})
+		}
+		for _, m := range refs {
 			next := m[1] + m[2]
 			if !strings.HasPrefix(next, "./") {
 				t.Errorf("module %s imports %q, want a path relative to it", u.Path, next)
