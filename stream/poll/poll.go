@@ -138,6 +138,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	defer h.hub.Hold(Framing{})()
+	defer h.hub.HoldBars(req.bars)()
 	h.answer(w, r, req, set)
 }
 
