@@ -70,8 +70,7 @@ func (h *Hub) framingIndex(f Framing) int {
 // PollBarGrace is how long a poll's bar intervals stay asked for after
 // its answer. A poller comes back between requests: the bars that close
 // before its next poll are made, and in the replay ring for it, as long
-// as it polls at least this often (a long poll, with wait up to its
-// 30s default, comes back at once).
+// as it polls at least this often (a long poller comes back at once).
 const PollBarGrace = 30 * time.Second
 
 // HoldBars counts a poll's bar intervals like a stream's, so that their
