@@ -279,6 +279,31 @@ func (h *Hub) Quotes() ([]feed.Quote, uint64) {
 	return append([]feed.Quote(nil), h.quotes[:h.known.Load()]...), h.flushed
 }
 
+// QuotePage returns a page of the latest quotes, in universe order, of the
+// symbols allow admits (nil: every symbol): at most limit of them (0: no
+// limit) from the offset-th admitted one, with how many it admits in all
+// and the sequence number they are as of. Only the page is copied.
+func (h *Hub) QuotePage(offset, limit int, allow func(symbol string) bool) (page []feed.Quote, total int, seq uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	known := int(h.known.Load())
+	size := max(known-offset, 0)
+	if limit > 0 {
+		size = min(size, limit)
+	}
+	page = make([]feed.Quote, 0, size)
+	for i := range known {
+		if allow != nil && !allow(h.symbols[i]) {
+			continue
+		}
+		if total >= offset && (limit == 0 || total < offset+limit) {
+			page = append(page, h.quotes[i])
+		}
+		total++
+	}
+	return page, total, h.flushed
+}
+
 // Quote returns the latest quote of one symbol.
 func (h *Hub) Quote(symbol string) (feed.Quote, bool) {
 	i, ok := h.lookup(symbol)
@@ -781,21 +806,45 @@ func (h *Hub) appendSnapshot(dst []byte, framing Framing, sub *SymbolSet, resync
 	body = strconv.AppendBool(body, resync)
 	body = append(body, `,"quotes":[`...)
 	first := true
-	for i := range h.quotes[:h.known.Load()] {
-		if !sub.Has(i) {
-			continue
-		}
+	h.eachKnown(sub, func(i int) {
 		if !first {
 			body = append(body, ',')
 		}
 		first = false
 		body = h.quotes[i].AppendJSON(body)
-	}
+	})
 	body = append(body, ']')
 	body = h.appendMarketSnapshot(body, sub)
 	body = append(body, '}')
 	h.body = body
 	return framing.AppendEvent(dst, KindSnapshot, h.flushed, body)
+}
+
+// eachKnown calls fn with the index of every symbol of sub (nil: every
+// symbol) in the universe now (learned ones too), in universe order. A set of a few
+// symbols costs a pass over its words, not a test per symbol of the
+// universe: a snapshot is taken under h.mu. h.mu is held.
+func (h *Hub) eachKnown(sub *SymbolSet, fn func(i int)) {
+	known := int(h.known.Load())
+	if sub == nil {
+		for i := range known {
+			fn(i)
+		}
+		return
+	}
+	if sub.listed {
+		for _, i := range sub.few {
+			if int(i) < known {
+				fn(int(i))
+			}
+		}
+		return
+	}
+	sub.each(func(i int) {
+		if i < known {
+			fn(i)
+		}
+	})
 }
 
 // Hold counts a client of framing's transport that is served without a

@@ -216,28 +216,28 @@ func (h *Hub) appendMarketSnapshot(body []byte, sub *SymbolSet) []byte {
 	}
 	body = append(body, `,"status":[`...)
 	first := true
-	for i := range m.status {
-		if m.status[i].Seq == 0 || !sub.Has(i) {
-			continue
+	h.eachKnown(sub, func(i int) {
+		if i >= len(m.status) || m.status[i].Seq == 0 {
+			return
 		}
 		if !first {
 			body = append(body, ',')
 		}
 		first = false
 		body = m.status[i].AppendJSON(body)
-	}
+	})
 	body = append(body, `],"bands":[`...)
 	first = true
-	for i := range m.bands {
-		if m.bands[i].Seq == 0 || !sub.Has(i) {
-			continue
+	h.eachKnown(sub, func(i int) {
+		if i >= len(m.bands) || m.bands[i].Seq == 0 {
+			return
 		}
 		if !first {
 			body = append(body, ',')
 		}
 		first = false
 		body = m.bands[i].AppendJSON(body)
-	}
+	})
 	return append(body, ']')
 }
 
