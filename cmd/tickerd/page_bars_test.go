@@ -82,7 +82,7 @@ func sameBars(page, server map[int64]bar) string {
 }
 
 func TestPageChartTakesClosedBarsFromTheStream(t *testing.T) {
-	for _, transport := range []string{"sse", "ws"} {
+	for _, transport := range []string{"sse", "ws", "poll"} {
 		t.Run(transport, func(t *testing.T) {
 			td := startPageServer(t, "-feed", "http", "-publish-key-file", secretFile(t, "key", publishKey),
 				"-publish-rate", "1000", "-symbols", "AAPL,MSFT")

@@ -170,8 +170,8 @@ func newPage(t *testing.T, width, height int64) *browserPage {
 			p.mu.Lock()
 			url := p.urls[ev.RequestID]
 			p.mu.Unlock()
-			if ev.Canceled && ev.Type == network.ResourceTypeEventSource && strings.Contains(url, "/events") {
-				continue // the page closes its stream to open it for another subscription
+			if ev.Canceled && streamURL(url) && !strings.Contains(url, "/ws?") {
+				continue // the page closes its stream, or gives up its poll, to follow another subscription
 			}
 			p.problem(ev.Type == network.ResourceTypeEventSource || streamURL(url),
 				fmt.Sprintf("request %s (%s) failed: %s (%s)", ev.RequestID, ev.Type, ev.ErrorText, url))
