@@ -23,6 +23,7 @@ const MAX_CHART_BARS = 2000;
 const MAX_HELD_BARS = 500; // bar events kept while a history request is out
 const HISTORY_RETRY_MS = 3000;
 const BAR_SPACING = 8; // pixels per bar when a chart is first shown
+const LIVE_REDRAW_MS = 100; // the forming bar and the head above the chart are drawn at most this often
 
 const chartModel = {
   sym: null,
@@ -375,8 +376,20 @@ export function drawControls() {
   for (const b of document.querySelectorAll('[data-view]')) b.setAttribute('aria-pressed', String(b.dataset.view === selection.view));
 }
 
-// draw hands the chart the bars that changed, then writes the head above it.
-export function draw() {
+let liveDrawnAt = -Infinity;
+
+// draw hands the chart the bars that changed, then writes the head above
+// it; what ticks change (the forming bar, the last price) at most every
+// LIVE_REDRAW_MS, so that a symbol of hundreds of ticks a second does not
+// redraw the chart in every frame.
+export function draw(now) {
+  const c = chartModel;
+  const waiting = !c.viewChanged && !c.reset && now - liveDrawnAt < LIVE_REDRAW_MS;
+  if (waiting) {
+    if (c.pending.length || changed.head) requestFrame();
+    return;
+  }
+  liveDrawnAt = now;
   renderChart();
   if (changed.head) {
     changed.head = false;
