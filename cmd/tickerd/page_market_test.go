@@ -571,7 +571,7 @@ func TestPageTabsShareTheRowsTheyShow(t *testing.T) {
 	td := startPageServer(t, "-symbols", list, "-rate", "2000")
 	browser := newBrowser(t, 1280, 800)
 	a, b := browser.openTab(1280, 800), browser.openTab(1280, 800)
-	a.do(chromedp.Navigate(td.URL + "/?symbol=" + names[0]))
+	a.do(chromedp.Navigate(td.URL + "/?symbol=" + names[0] + "&interval=1s"))
 	a.waitFor("the first tab leading", `window.tickerd && tickerd.role === 'leader' && tickerd.state === 'live'`, 110*time.Second)
 	b.do(chromedp.Navigate(td.URL + "/?symbol=" + names[900]))
 	b.waitFor("the second tab following", `window.tickerd && tickerd.role === 'follower' && tickerd.state === 'live' && tickerd.onScreen.length > 0`, 110*time.Second)
@@ -586,11 +586,14 @@ func TestPageTabsShareTheRowsTheyShow(t *testing.T) {
 		const sub = tickerd.subscription;
 		return sub.length === want.size && sub.every(s => want.has(s));
 	})()`, jsonList(wantA), jsonList(wantB)), 10*time.Second)
+	// And the bars of both tabs' charts: 1s (the leader's), 5s (the follower's).
+	a.waitFor("the stream to ask for both tabs' bars", `tickerd.subscribedBars.join() === '1s,5s'`, 10*time.Second)
 	// The browser reports the stream's request a moment after the page opened it.
 	sub := tabEval[[]string](a, `tickerd.subscription`)
 	asked := func() bool {
 		streams := a.streams()
-		return len(streams) > 0 && sameSet(subscribed(t, streams[len(streams)-1]), sub)
+		return len(streams) > 0 && sameSet(subscribed(t, streams[len(streams)-1]), sub) &&
+			strings.Contains(streams[len(streams)-1], "bars=1s,5s")
 	}
 	if !pollUntil(5*time.Second, 20*time.Millisecond, asked) {
 		t.Errorf("the leader's streams %v never asked for its subscription %v", a.streams(), sub)
@@ -610,6 +613,7 @@ func TestPageTabsShareTheRowsTheyShow(t *testing.T) {
 		return moved >= document.querySelectorAll('#rows tr').length / 3;
 	})()`, prices), 110*time.Second)
 	b.waitFor("the follower's chart", fmt.Sprintf(`tickerd.selected === %q && tickerd.chartLoaded && tickerd.chartBars.length > 0`, names[900]), 10*time.Second)
+	b.waitFor("the follower's chart to take 5s bars from the leader's stream", `tickerd.interval === '5s' && tickerd.chartServerBars > 0`, 15*time.Second)
 	a.checkNoProblems()
 	b.checkNoProblems()
 }
