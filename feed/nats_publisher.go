@@ -227,7 +227,7 @@ func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg
 		// An attempt under way finishes even when ctx ends, so that a
 		// stopped publisher has stored, or given up on, every tick it sent.
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
-		ack, err := js.PublishMsg(callCtx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(StreamName))
+		ack, err := js.PublishMsg(callCtx, msg, jetstream.WithMsgID(id))
 		cancel()
 		if err == nil {
 			p.stored(ack)

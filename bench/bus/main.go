@@ -6,11 +6,11 @@
 // tick-to-client latency and the CPU of each process.
 //
 //	go run ./bench/bus                                         # this tree's publisher, window 1 and the default
-//	go run ./bench/bus -before /tmp/tickerd-main               # and an older tickerd's publisher beside them
+//	go run ./bench/bus -before /tmp/tickerd-main               # and an older tickerd (publisher and replica) beside them
 //	go run ./bench/bus -rates 20000,50000 -reps 3 -out BENCHMARKS.md
 //
-// A peer is "before" (the -before binary as it is), or "window=N" (this
-// tree's tickerd with -nats-publish-window N). Every process runs on this
+// A peer is "before" (the -before binary as it is, as publisher and
+// replica), or "window=N" (this tree's tickerd with -nats-publish-window N). Every process runs on this
 // machine, on 127.0.0.1 only, is started by this program and stopped by
 // it, by its process id, when its run ends.
 package main
@@ -68,7 +68,7 @@ type options struct {
 // peer is one publisher to compare.
 type peer struct {
 	Label  string
-	Bin    string // tickerd binary
+	Bin    string // tickerd binary, of the publisher and the replica
 	Window int    // -nats-publish-window; 0: the binary has no such flag
 }
 
@@ -77,7 +77,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	rates := fs.String("rates", "20000,50000,80000", "comma list of publisher rates, ticks per second")
 	windows := fs.String("windows", "1,1024", "comma list of -nats-publish-window values of this tree's publisher")
-	before := fs.String("before", "", "also run this tickerd binary's publisher as it is (e.g. one built from an older commit)")
+	before := fs.String("before", "", "also run this tickerd binary as it is, as publisher and replica (e.g. one built from an older commit)")
 	var o options
 	fs.IntVar(&o.reps, "reps", 1, "runs of each peer at each rate")
 	fs.IntVar(&o.clients, "clients", 4, "firehose SSE clients reading the replica, each sampled for latency")
@@ -346,7 +346,7 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 	if profile != "" {
 		repArgs = append(repArgs, "-debug-addr", addrs["replicadebug"])
 	}
-	rep, err := launch("replica", nil, bins["tickerd"], repArgs...)
+	rep, err := launch("replica", nil, pr.Bin, repArgs...)
 	if err != nil {
 		return failed(err)
 	}
