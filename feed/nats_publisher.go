@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,16 +172,14 @@ func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
 	defer w.close() // the settler answers what is in flight, then returns
 
 	runID := nuid.Next() // message ids are unique to this run, whatever Seq starts at
-	store := func(subject string, data []byte, seq uint64) {
+	events := publishedEvents{store: func(subject string, data []byte, key string) {
 		// Each message keeps its own bytes: it may be sent again.
-		w.send(ctx, &nats.Msg{Subject: subject, Data: data}, runID+"-"+strconv.FormatUint(seq, 10))
-	}
+		w.send(ctx, &nats.Msg{Subject: subject, Data: data}, runID+"-"+key)
+	}}
 	if m, ok := src.(MarketSource); ok {
-		return m.RunMarket(ctx, publishedEvents{store: store})
+		return m.RunMarket(ctx, events)
 	}
-	return src.Run(ctx, func(t Tick) {
-		store(Subject(t.Symbol), t.AppendJSON(make([]byte, 0, 160)), t.Seq)
-	})
+	return src.Run(ctx, events.Tick)
 }
 
 // ensureStream creates the stream, or brings its limits to the configured ones.

@@ -283,7 +283,7 @@ func (s *NATSSource) consume(ctx context.Context, js jetstream.JetStream, pos *p
 		s.metrics.lag.Set(float64(meta.NumPending))
 		if err := handOn(msg.Subject(), msg.Data(), seq, events); err != nil {
 			s.metrics.bad.Inc()
-			log.Warn("skipping a message that is not a tick, status or bands", "subject", msg.Subject(), "seq", seq, "err", err)
+			log.Warn("skipping a message that is not a tick, status, bands or bars", "subject", msg.Subject(), "seq", seq, "err", err)
 		}
 		if seq >= pos.warmTo || meta.NumPending == 0 {
 			s.markWarm()

@@ -56,6 +56,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 	}
+	source = newBarSource(source, names, cfg.barBytes)
 	pub, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 		NATSConfig:   feed.NATSConfig{URL: cfg.natsURL, Name: "tickerd-publisher", Registerer: reg, Logger: log},
 		Symbols:      names,
