@@ -3,6 +3,8 @@ package feed
 import (
 	"strconv"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/tickerd/tickerd/market"
 )
 
@@ -15,28 +17,30 @@ import (
 const (
 	statusSubjectPrefix = SubjectPrefix + "_status."
 	bandsSubjectPrefix  = SubjectPrefix + "_bands."
-	barsSubjectPrefix   = SubjectPrefix + "_bars."
 	marketStatusSubject = statusSubjectPrefix + "_market"
 )
 
-// BarEvents is implemented by the MarketEvents of a source and of a
-// publisher that carry the market's bars, decided once by the publisher
-// rather than by each replica: a publisher's stores them in the tick
-// stream, a replica's relays them. lines are bar events' bodies, one per
-// line, all of one interval (1s, 5s, 1m, 5m). On a publisher seq is the
-// sequence number of the event that made them and part numbers the
-// messages one event made; on a replica seq is the message's stream
-// sequence, which orders it among the ticks, and part is 0.
+// BarsHeader is the header of a message of the tick stream that carries
+// bar events with its event: a JSON array of bar events' bodies, to be
+// handed on just before the event. The publisher decides the market's bars
+// once, for every replica, and puts them on the event after the one that
+// made them: the bars an event's time closed, and the closed bars a late
+// tick changed. They take no sequence number of their own, so the ids of
+// a replica's events are those of an all-in-one's.
+const BarsHeader = "Tickerd-Bars"
+
+// BarEvents is implemented by the MarketEvents of a replica that relays
+// the bars a message carries: bars is the [BarsHeader] of the message
+// whose stream sequence is seq, handed on just before its event.
 type BarEvents interface {
-	Bars(interval string, lines []byte, seq uint64, part int)
+	Bars(bars []byte, seq uint64)
 }
 
-// BarsSubject is the subject of the bar events of interval, e.g.
-// ticks._bars.1m: one subject per interval, each message the bars of
-// many symbols, so that a close of 10,000 symbols is a few messages.
-func BarsSubject(interval string) string { return barsSubjectPrefix + interval }
-
-var _ MarketSource = (*NATSSource)(nil)
+// BarCarrier is implemented by the MarketEvents of a publisher: bars, a
+// JSON array of bar events, goes with the next event it is handed.
+type BarCarrier interface {
+	CarryBars(bars []byte)
+}
 
 // StatusSubject is the subject of symbol's statuses; of the market's with
 // symbol "".
@@ -59,7 +63,6 @@ const (
 	eventTick eventKind = iota
 	eventStatus
 	eventBands
-	eventBars
 )
 
 func kindOf(subject string) eventKind {
@@ -68,21 +71,19 @@ func kindOf(subject string) eventKind {
 		return eventStatus
 	case len(subject) > len(bandsSubjectPrefix) && subject[:len(bandsSubjectPrefix)] == bandsSubjectPrefix:
 		return eventBands
-	case len(subject) > len(barsSubjectPrefix) && subject[:len(barsSubjectPrefix)] == barsSubjectPrefix:
-		return eventBars
 	}
 	return eventTick
 }
 
-// handOn decodes one message of the tick stream (a tick, a status,
-// bands or bars, by its subject), gives it the stream sequence seq and
-// hands it to events; bars only when events takes them ([BarEvents]).
-func handOn(subject string, data []byte, seq uint64, events MarketEvents) error {
+// handOn decodes one message of the tick stream (a tick, a status or
+// bands, by its subject), gives it the stream sequence seq and hands it to
+// events, after the bars it carries (bars, its [BarsHeader]) when events
+// takes them ([BarEvents]).
+func handOn(subject string, bars, data []byte, seq uint64, events MarketEvents) error {
+	if b, ok := events.(BarEvents); ok && len(bars) > 0 {
+		b.Bars(bars, seq)
+	}
 	switch kindOf(subject) {
-	case eventBars:
-		if b, ok := events.(BarEvents); ok {
-			b.Bars(subject[len(barsSubjectPrefix):], data, seq, 0)
-		}
 	case eventStatus:
 		var s market.Status
 		if err := s.UnmarshalJSON(data); err != nil {
@@ -109,30 +110,37 @@ func handOn(subject string, data []byte, seq uint64, events MarketEvents) error 
 }
 
 // publishedEvents stores a market's events in the tick stream, in the
-// order the market made them: ticks on their symbol's subject, statuses,
-// bands and bars on theirs, each message in bytes of its own. key makes
-// a message's id unique in the publisher's run: an event's sequence
-// number, and for bars also their part.
+// order the market made them: ticks on their symbol's subject, statuses
+// and bands on theirs, each message in bytes of its own and with the bars
+// it carries (CarryBars). key makes a message's id unique in the
+// publisher's run: the event's sequence number.
 type publishedEvents struct {
-	store func(subject string, data []byte, key string)
+	store func(msg *nats.Msg, key string)
+	bars  []byte // carried by the next event
 }
 
-var _ BarEvents = publishedEvents{}
+var _ BarCarrier = (*publishedEvents)(nil)
 
-func (e publishedEvents) Tick(t Tick) {
-	e.store(Subject(t.Symbol), t.AppendJSON(make([]byte, 0, 160)), strconv.FormatUint(t.Seq, 10))
+func (e *publishedEvents) Tick(t Tick) {
+	e.send(Subject(t.Symbol), t.AppendJSON(make([]byte, 0, 160)), t.Seq)
 }
 
-func (e publishedEvents) Status(s market.Status) {
-	e.store(StatusSubject(s.Symbol), s.AppendJSON(make([]byte, 0, 96)), strconv.FormatUint(s.Seq, 10))
+func (e *publishedEvents) Status(s market.Status) {
+	e.send(StatusSubject(s.Symbol), s.AppendJSON(make([]byte, 0, 96)), s.Seq)
 }
 
-func (e publishedEvents) Bands(b market.Bands) {
-	e.store(BandsSubject(b.Symbol), b.AppendJSON(make([]byte, 0, 128)), strconv.FormatUint(b.Seq, 10))
+func (e *publishedEvents) Bands(b market.Bands) {
+	e.send(BandsSubject(b.Symbol), b.AppendJSON(make([]byte, 0, 128)), b.Seq)
 }
 
-// Bars stores lines as they are: the caller gives each message bytes of
-// its own.
-func (e publishedEvents) Bars(interval string, lines []byte, seq uint64, part int) {
-	e.store(BarsSubject(interval), lines, strconv.FormatUint(seq, 10)+"-b"+strconv.Itoa(part))
+// CarryBars has the next event carry bars, which the caller leaves alone from then on.
+func (e *publishedEvents) CarryBars(bars []byte) { e.bars = bars }
+
+func (e *publishedEvents) send(subject string, data []byte, seq uint64) {
+	msg := &nats.Msg{Subject: subject, Data: data}
+	if len(e.bars) > 0 {
+		msg.Header = nats.Header{BarsHeader: []string{string(e.bars)}}
+		e.bars = nil
+	}
+	e.store(msg, strconv.FormatUint(seq, 10))
 }

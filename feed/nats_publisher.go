@@ -172,10 +172,8 @@ func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
 	defer w.close() // the settler answers what is in flight, then returns
 
 	runID := nuid.Next() // message ids are unique to this run, whatever Seq starts at
-	events := publishedEvents{store: func(subject string, data []byte, key string) {
-		// Each message keeps its own bytes: it may be sent again.
-		w.send(ctx, &nats.Msg{Subject: subject, Data: data}, runID+"-"+key)
-	}}
+	// Each message keeps its own bytes: it may be sent again.
+	events := &publishedEvents{store: func(msg *nats.Msg, key string) { w.send(ctx, msg, runID+"-"+key) }}
 	if m, ok := src.(MarketSource); ok {
 		return m.RunMarket(ctx, events)
 	}

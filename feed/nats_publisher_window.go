@@ -72,7 +72,10 @@ func (w *publishWindow) send(ctx context.Context, msg *nats.Msg, id string) {
 	// stream takes ticks.> (streams of an account cannot share subjects),
 	// so no Nats-Expected-Stream header: one fewer for the server to scan
 	// and store, and for every replica to decode.
-	msg.Header = nats.Header{jetstream.MsgIDHeader: []string{id}}
+	if msg.Header == nil {
+		msg.Header = nats.Header{}
+	}
+	msg.Header[jetstream.MsgIDHeader] = []string{id}
 	if w.last != "" {
 		msg.Header[jetstream.ExpectedLastMsgIDHeader] = []string{w.last}
 	}
@@ -161,7 +164,11 @@ func (w *publishWindow) recover(ctx context.Context, first *inFlight) {
 			w.p.metrics.retries.Inc()
 			// A new message: the old one's headers expect what was last
 			// before it, and the stream may have been set up again.
-			stored = w.p.publish(ctx, w.js, &nats.Msg{Subject: f.msg.Subject, Data: f.msg.Data}, f.id)
+			again := &nats.Msg{Subject: f.msg.Subject, Data: f.msg.Data}
+			if bars, ok := f.msg.Header[BarsHeader]; ok {
+				again.Header = nats.Header{BarsHeader: bars}
+			}
+			stored = w.p.publish(ctx, w.js, again, f.id)
 		}
 		if !stored {
 			lost++

@@ -26,6 +26,9 @@ type barClock struct {
 	listed [len(barIntervals)][]bool       // per symbol: in open
 	all    bool                            // every interval's bars are made, wanted by a stream or not (a BarMaker's)
 	out    []barOut                        // what the last closeAt or noteAt made
+	// relayed: the source has sent bars (PublishBars), so the hub makes
+	// none of its own from then on; guarded by the hub lock.
+	relayed bool
 }
 
 func newBarClock(symbols int) *barClock {
@@ -40,7 +43,7 @@ func newBarClock(symbols int) *barClock {
 // bar events with seq (the sequence number of the event that moved it).
 // h.mu is held.
 func (h *Hub) closeBars(ns int64, seq uint64) {
-	if h.cfg.BarsFromSource {
+	if h.barClock.relayed {
 		return // the source sends them (PublishBars)
 	}
 	for _, o := range h.barClock.closeAt(ns, h.bars, h.symbols) {
@@ -52,7 +55,7 @@ func (h *Hub) closeBars(ns int64, seq uint64) {
 // bars, which bars it opened and which closed ones it changed, sending
 // those. h.mu is held.
 func (h *Hub) noteBars(sym int, seq uint64, ns int64) {
-	if h.cfg.BarsFromSource {
+	if h.barClock.relayed {
 		return
 	}
 	for _, o := range h.barClock.noteAt(sym, ns, h.bars, h.symbols) {

@@ -16,6 +16,19 @@ type BarEvent struct {
 	Updated  bool
 }
 
+// AppendBarEvents appends evs to dst as a JSON array of their bodies,
+// what [Hub.PublishBars] takes.
+func AppendBarEvents(dst []byte, evs []BarEvent) []byte {
+	dst = append(dst, '[')
+	for i, e := range evs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = e.AppendJSON(dst)
+	}
+	return append(dst, ']')
+}
+
 // AppendJSON appends the event's body to dst:
 //
 //	{"sym":"AAPL","interval":"1s","t":1764012345,"o":189.2,"h":189.31,"l":189.12,"c":189.23,"v":4200,"updated":false}
@@ -26,10 +39,11 @@ func (e BarEvent) AppendJSON(dst []byte) []byte {
 // BarMaker decides a market's bar events from its events the way a hub
 // does (see barClock), for a publisher that sends them to replicas
 // instead of having each make its own: the bars an event's time closes,
-// to be sent before that event, and the closed bars a late tick changed,
-// to be sent after the tick (a replica folds the tick into its history
-// first, so it then holds the bar as sent). Every interval's bars are
-// made. A BarMaker is used by one goroutine, in the order of the events.
+// which a hub sends before that event, and the closed bars a late tick
+// changed, which a hub sends before the tick, but a publisher only after
+// it (a replica folds the tick into its history first, so it then holds
+// the bar as sent). Every interval's bars are made. A BarMaker is used by
+// one goroutine, in the order of the events.
 type BarMaker struct {
 	symbols []string
 	index   map[string]int

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,28 +11,31 @@ import (
 var ErrBadBar = errors.New("bar event not a bar of the universe")
 
 // PublishBars is where the bar events a source decided enter the engine
-// (a replica's, whose publisher decides them: Config.BarsFromSource).
-// lines holds bar events' bodies ([BarEvent.AppendJSON]), one per line,
-// all sent with the sequence number seq, which must follow the last
-// event's like a tick's. Each bar replaces the bar of its symbol,
-// interval and start in the history (Bars), so that the history and the
-// stream agree bar for bar, and goes to every stream that asks for its
-// interval's bars, in the place seq gives it among the ticks. Bars the
-// universe or the intervals do not have are left out, the first named in
-// the error; the others are relayed.
-func (h *Hub) PublishBars(lines []byte, seq uint64) error {
+// (a replica's, whose publisher decides them and sends them with its
+// events). bars is a JSON array of bar events' bodies
+// ([BarEvent.AppendJSON]) that come just before the event with sequence
+// number seq, which must follow the last event's like that event's.
+// From the first call on, the hub makes no bar events of its own, though
+// it still folds ticks into the bars of its history, which those of
+// PublishBars replace, so that the history and the stream agree bar for
+// bar. Each bar goes to every stream that asks for its interval's bars,
+// just before the event seq. Bars the universe or the intervals do not
+// have are left out, the first named in the error; the others are
+// relayed.
+func (h *Hub) PublishBars(bars []byte, seq uint64) error {
 	type relayed struct {
 		sym, iv int
 		ev      BarEvent
 	}
+	var lines []json.RawMessage
+	if err := json.Unmarshal(bars, &lines); err != nil {
+		return fmt.Errorf("%w: not a JSON array of bar events: %w", ErrBadBar, err)
+	}
 	var (
-		bars []relayed
-		bad  error
+		relay []relayed
+		bad   error
 	)
-	for line := range bytes.SplitSeq(lines, []byte{'\n'}) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
+	for _, line := range lines {
 		ev, err := parseBarEvent(line)
 		if err != nil {
 			bad = firstErr(bad, err)
@@ -45,7 +47,7 @@ func (h *Hub) PublishBars(lines []byte, seq uint64) error {
 			bad = firstErr(bad, fmt.Errorf("%w: unknown symbol %q", ErrBadBar, ev.Symbol))
 			continue
 		}
-		bars = append(bars, relayed{sym: sym, iv: barIntervalNamed(ev.Interval), ev: ev})
+		relay = append(relay, relayed{sym: sym, iv: barIntervalNamed(ev.Interval), ev: ev})
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -53,8 +55,8 @@ func (h *Hub) PublishBars(lines []byte, seq uint64) error {
 		h.metrics.rejectedBy[rejectedSequence].Inc()
 		return fmt.Errorf("bars: %w: %d after %d", ErrSequence, seq, h.lastSeq)
 	}
-	h.lastSeq = seq
-	for _, b := range bars {
+	h.barClock.relayed = true
+	for _, b := range relay {
 		h.bars.set(h.symbols[b.sym], b.iv, b.ev.Bar)
 		if h.barClock.subs[b.iv].Load() > 0 {
 			end := b.ev.Bar.Time*int64(time.Second) + int64(barIntervals[b.iv].d)

@@ -103,14 +103,14 @@ func firstDiff[T any](a, b []T) int {
 }
 
 // TestRelayedBarsAreTheStreamsAndTheHistorys feeds a hub whose source
-// decides the bars: its ticks make no bar events, the relayed ones go to
-// the streams of their interval in their place among the ticks, replace
-// the history's bars, and are replayed to a stream that resumes before
-// them; bad lines are named and left out, and the sequence is kept.
+// decides the bars: once it has sent some, ticks make no bar events, the
+// relayed ones go to the streams of their interval just before the event
+// they came with, replace the history's bars, and are replayed to a
+// stream that resumes before them; bad ones are named and left out, and
+// the sequence is kept.
 func TestRelayedBarsAreTheStreamsAndTheHistorys(t *testing.T) {
 	cfg := DefaultConfig([]string{"AAPL", "MSFT"}, testFraming{})
 	cfg.FlushInterval = time.Millisecond
-	cfg.BarsFromSource = true
 	h := runHub(t, cfg)
 	oneSec, err := ParseBars([]string{"1s"})
 	if err != nil {
@@ -121,46 +121,49 @@ func TestRelayedBarsAreTheStreamsAndTheHistorys(t *testing.T) {
 
 	ms := time.Millisecond
 	sec := barBase.Unix()
-	for _, tk := range []feed.Tick{barTick(1, "AAPL", 100*ms, 10, 100), barTick(2, "AAPL", 900*ms, 10.5, 200)} {
+	publish := func(tk feed.Tick) {
+		t.Helper()
 		if err := h.Publish(tk); err != nil {
 			t.Fatal(err)
 		}
 	}
+	publish(barTick(1, "AAPL", 100*ms, 10, 100))
+	publish(barTick(2, "AAPL", 900*ms, 10.5, 200))
 	// The publisher saw a trade this replica did not: its bar is the history's from now on.
 	closed := []BarEvent{
 		{Symbol: "AAPL", Interval: "1s", Bar: Bar{sec, 10, 10.6, 10, 10.5, 350}},
 		{Symbol: "AAPL", Interval: "1m", Bar: Bar{sec - 58, 10, 10.6, 10, 10.5, 350}},
 	}
-	if err := h.PublishBars(barLines(closed...), 3); err != nil {
+	if err := h.PublishBars(AppendBarEvents(nil, closed), 3); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Publish(barTick(4, "AAPL", 1100*ms, 10.2, 100)); err != nil { // would close the 1s bar on an all-in-one
-		t.Fatal(err)
-	}
-	if err := h.Publish(barTick(5, "AAPL", 400*ms, 10.7, 50)); err != nil { // late
-		t.Fatal(err)
-	}
+	publish(barTick(3, "AAPL", 1100*ms, 10.2, 100)) // it would close the 1s bar on an all-in-one
+	publish(barTick(4, "AAPL", 400*ms, 10.7, 50))   // late
 	updated := BarEvent{Symbol: "AAPL", Interval: "1s", Bar: Bar{sec, 10, 10.7, 10, 10.5, 400}, Updated: true}
-	bad := append(barLines(updated), []byte(`{"sym":"NOPE","interval":"1s","t":1,"o":1,"h":1,"l":1,"c":1,"v":1,"updated":false}`+"\n"+
-		`{"sym":"AAPL","interval":"2s","t":2,"o":1,"h":1,"l":1,"c":1,"v":1,"updated":false}`+"\n")...)
-	if err := h.PublishBars(bad, 6); err == nil || !strings.Contains(err.Error(), `"NOPE"`) {
+	bad := AppendBarEvents(nil, []BarEvent{updated, {Symbol: "NOPE", Interval: "1s", Bar: Bar{1, 1, 1, 1, 1, 1}}})
+	if err := h.PublishBars(bad, 5); err == nil || !strings.Contains(err.Error(), `"NOPE"`) {
 		t.Errorf("PublishBars with an unknown symbol: %v; want an error naming it", err)
 	}
-	if err := h.PublishBars(barLines(updated), 6); err == nil {
-		t.Error("PublishBars took sequence number 6 twice")
+	publish(barTick(5, "AAPL", 1500*ms, 10.3, 10))
+	if err := h.PublishBars(AppendBarEvents(nil, []BarEvent{updated}), 5); err == nil {
+		t.Error("PublishBars took bars for event 5 after it")
+	}
+	if err := h.PublishBars([]byte(`{"sym":"AAPL"}`), 6); err == nil {
+		t.Error("PublishBars took bars that are no array")
 	}
 
 	want := []string{
 		"tick 1", "tick 2",
-		"bar 0 " + string(closed[0].AppendJSON(nil)),
-		"tick 4", "tick 5",
-		"bar 0 " + string(updated.AppendJSON(nil)),
+		"bar " + string(closed[0].AppendJSON(nil)),
+		"tick 3", "tick 4",
+		"bar " + string(updated.AppendJSON(nil)),
+		"tick 5",
 	}
 	for i, w := range want {
 		kind, id, body := r.next()
 		got := kind + " " + id
 		if kind == "bar" {
-			got += " " + body
+			got = kind + " " + body
 		}
 		if got != w {
 			t.Fatalf("event %d: %s; want %s", i, got, w)
@@ -170,27 +173,20 @@ func TestRelayedBarsAreTheStreamsAndTheHistorys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []Bar{updated.Bar, {sec + 1, 10.2, 10.2, 10.2, 10.2, 100}}; !reflect.DeepEqual(history, want) {
+	if want := []Bar{updated.Bar, {sec + 1, 10.2, 10.3, 10.2, 10.3, 110}}; !reflect.DeepEqual(history, want) {
 		t.Errorf("1s history %+v; want %+v", history, want)
 	}
-	if minute, _, _ := h.Bars("AAPL", time.Minute); len(minute) != 1 || minute[0].Time != sec-58 || minute[0].Volume != 500 {
-		t.Errorf("1m history %+v; want the relayed bar with the ticks after it folded in (volume 500)", minute)
+	minute, _, _ := h.Bars("AAPL", time.Minute)
+	if want := []Bar{{sec - 58, 10, 10.7, 10, 10.3, 510}}; !reflect.DeepEqual(minute, want) {
+		t.Errorf("1m history %+v; want the relayed bar with the ticks after it folded in, %+v", minute, want)
 	}
 
 	resumed := attach(t, h, Subscription{Bars: oneSec, Resume: true, LastID: 2})
-	for _, w := range []string{"bar", "tick", "tick", "bar"} {
+	for _, w := range []string{"bar", "tick", "tick", "bar", "tick"} {
 		if kind, _, body := resumed.next(); kind != w {
 			t.Fatalf("resumed stream got %s %s; want %s", kind, body, w)
 		}
 	}
-}
-
-func barLines(evs ...BarEvent) []byte {
-	var b []byte
-	for _, e := range evs {
-		b = append(e.AppendJSON(b), '\n')
-	}
-	return b
 }
 
 func TestParseBarEventRefusesWhatIsNoBar(t *testing.T) {
@@ -203,6 +199,47 @@ func TestParseBarEventRefusesWhatIsNoBar(t *testing.T) {
 	} {
 		if ev, err := parseBarEvent([]byte(line)); err == nil {
 			t.Errorf("parseBarEvent(%s) = %+v", line, ev)
+		}
+	}
+}
+
+// TestHubMakesItsOwnBarsUntilTheSourceSendsSome: a source that sends no
+// bars (a publisher of one's own) still gets its streams bar events.
+func TestHubMakesItsOwnBarsUntilTheSourceSendsSome(t *testing.T) {
+	cfg := DefaultConfig([]string{"AAPL"}, testFraming{})
+	cfg.FlushInterval = time.Millisecond
+	h := runHub(t, cfg)
+	oneSec, err := ParseBars([]string{"1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := attach(t, h, Subscription{Bars: oneSec})
+	r.next()
+	ms := time.Millisecond
+	sec := barBase.Unix()
+	own := BarEvent{Symbol: "AAPL", Interval: "1s", Bar: Bar{sec, 10, 10, 10, 10, 1}}
+	relayed := BarEvent{Symbol: "AAPL", Interval: "1s", Bar: Bar{sec + 1, 11, 11, 11, 11, 2}}
+	steps := []func() error{
+		func() error { return h.Publish(barTick(1, "AAPL", 100*ms, 10, 1)) },
+		func() error { return h.Publish(barTick(2, "AAPL", 1100*ms, 11, 2)) },
+		func() error { return h.PublishBars(AppendBarEvents(nil, []BarEvent{relayed}), 3) },
+		func() error { return h.Publish(barTick(3, "AAPL", 2100*ms, 12, 3)) },
+		func() error { return h.Publish(barTick(4, "AAPL", 3100*ms, 13, 4)) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"tick 1", "bar " + string(own.AppendJSON(nil)), "tick 2", "bar " + string(relayed.AppendJSON(nil)), "tick 3", "tick 4"}
+	for i, w := range want {
+		kind, id, body := r.next()
+		got := kind + " " + id
+		if kind == "bar" {
+			got = kind + " " + body
+		}
+		if got != w {
+			t.Fatalf("event %d: %s; want %s", i, got, w)
 		}
 	}
 }

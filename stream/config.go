@@ -92,11 +92,6 @@ type Config struct {
 	// to those not closed yet, so that their clients do not all reconnect
 	// at once. 0 closes every stream at once.
 	DrainWindow time.Duration
-	// BarsFromSource says the feed decides the market's bars (a replica of
-	// a publisher that sends them through the bus): the hub makes no bar
-	// events of its own, and sends those of PublishBars. It still folds
-	// ticks into the bars of its history, which the source's replace.
-	BarsFromSource bool
 
 	// Framings are the transports' ways of framing events; a stream
 	// attaches with one of them. Each tick is framed once per framing.

@@ -8,15 +8,16 @@ import (
 	"github.com/tickerd/tickerd/stream"
 )
 
-// barsPerMessage is the most bar events one message of the bus carries:
-// about 60 KB, well inside NATS's default 1 MB payload, so a close of
-// 10,000 symbols is 20 messages.
-const barsPerMessage = 500
+// barsPerEvent is the most bar events one message of the bus carries
+// (feed.BarsHeader): about 220 KB, well inside NATS's default 1 MB
+// payload. The rest of a larger close (10,000 symbols' at once) goes with
+// the events after it, a few more milliseconds on.
+const barsPerEvent = 2000
 
 // barSource is a publisher's source with the market's bars decided once,
-// here, for every replica: the bar events go to the bus in order with
-// the market's events (stream.BarMaker says where), on their interval's
-// subject, and the replicas relay them instead of making their own.
+// here, for every replica: each event carries, to the bus, the bar events
+// decided since the one before (stream.BarMaker says which), and the
+// replicas relay them instead of making their own.
 type barSource struct {
 	src   feed.Source
 	maker *stream.BarMaker
@@ -31,66 +32,60 @@ func (b barSource) Run(ctx context.Context, publish func(feed.Tick)) error {
 	return b.src.Run(ctx, publish)
 }
 
-// RunMarket runs the source, handing events its events with the bars
-// among them when events takes bars (feed.BarEvents).
+// RunMarket runs the source, handing events its events, and the bars to
+// carry with them when events carries bars (feed.BarCarrier).
 func (b barSource) RunMarket(ctx context.Context, events feed.MarketEvents) error {
-	sink, ok := events.(feed.BarEvents)
-	if !ok {
-		if m, ok := b.src.(feed.MarketSource); ok {
-			return m.RunMarket(ctx, events)
-		}
-		return b.src.Run(ctx, events.Tick)
+	if carrier, ok := events.(feed.BarCarrier); ok {
+		events = &barredEvents{MarketEvents: events, carrier: carrier, maker: b.maker}
 	}
-	e := &barredEvents{MarketEvents: events, sink: sink, maker: b.maker}
 	if m, ok := b.src.(feed.MarketSource); ok {
-		return m.RunMarket(ctx, e)
+		return m.RunMarket(ctx, events)
 	}
-	return b.src.Run(ctx, e.Tick)
+	return b.src.Run(ctx, events.Tick)
 }
 
-// barredEvents hands on a market's events with the bar events they make:
-// the bars an event's time closes before it, the closed bars a late tick
-// changed after it.
+// barredEvents hands on a market's events, each with the bar events
+// decided before it: the bars its own time closes, and those of earlier
+// events, such as the closed bars a late tick changed, which a replica
+// must get after that tick.
 type barredEvents struct {
 	feed.MarketEvents
-	sink  feed.BarEvents
-	maker *stream.BarMaker
+	carrier feed.BarCarrier
+	maker   *stream.BarMaker
+	waiting []stream.BarEvent // decided, not yet carried
 }
 
 func (e *barredEvents) Tick(t feed.Tick) {
 	before, after := e.maker.Tick(t)
-	part := e.send(before, t.Seq, 0)
+	e.carry(before)
 	e.MarketEvents.Tick(t)
-	e.send(after, t.Seq, part)
+	e.waiting = append(e.waiting, after...)
 }
 
 func (e *barredEvents) Status(s market.Status) {
-	e.send(e.maker.Time(s.Time), s.Seq, 0)
+	e.carry(e.maker.Time(s.Time))
 	e.MarketEvents.Status(s)
 }
 
-// send hands bars to the sink, a message per interval and barsPerMessage
-// bars, numbered from part on, and returns the next part.
-func (e *barredEvents) send(bars []stream.BarEvent, seq uint64, part int) int {
-	for len(bars) > 0 {
-		n := 1
-		for n < len(bars) && n < barsPerMessage && bars[n].Interval == bars[0].Interval {
-			n++
-		}
-		lines := make([]byte, 0, n*112)
-		for _, b := range bars[:n] {
-			lines = append(b.AppendJSON(lines), '\n')
-		}
-		e.sink.Bars(bars[0].Interval, lines, seq, part)
-		part++
-		bars = bars[n:]
+func (e *barredEvents) Bands(b market.Bands) {
+	e.carry(nil)
+	e.MarketEvents.Bands(b)
+}
+
+// carry has the next event carry what waits and bars, up to barsPerEvent.
+func (e *barredEvents) carry(bars []stream.BarEvent) {
+	e.waiting = append(e.waiting, bars...)
+	if len(e.waiting) == 0 {
+		return
 	}
-	return part
+	n := min(len(e.waiting), barsPerEvent)
+	e.carrier.CarryBars(stream.AppendBarEvents(make([]byte, 0, n*120), e.waiting[:n]))
+	e.waiting = append(e.waiting[:0], e.waiting[n:]...)
 }
 
 // Bars relays the bar events the publisher decided (a replica's).
-func (e hubEvents) Bars(_ string, lines []byte, seq uint64, _ int) {
-	if err := e.hub.PublishBars(lines, seq); err != nil {
+func (e hubEvents) Bars(bars []byte, seq uint64) {
+	if err := e.hub.PublishBars(bars, seq); err != nil {
 		e.log.Debug("bars rejected", "err", err)
 	}
 }

@@ -123,7 +123,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	engine.Firehose = cfg.firehose
 	engine.LearnSymbols = cfg.learnSymbols
 	engine.DrainWindow = cfg.drainWindow
-	engine.BarsFromSource = cfg.feed == feedNATS // the publisher decides them (bars_bus.go)
 	engine.Registerer = reg
 	engine.Logger = log
 	if err := engine.Validate(); err != nil {

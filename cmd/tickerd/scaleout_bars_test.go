@@ -58,9 +58,10 @@ func readBarEvents(s *rawStream, n int) ([]relayedBar, error) {
 
 // TestReplicasRelayThePublishersBars runs a publisher and two replicas on
 // a real NATS server: the publisher decides the bars and stores them in
-// the tick stream, where they are the bars of the stream's own ticks;
-// each replica's clients get exactly those, placed after the same ticks
-// on both replicas, and each replica's /api/history has them.
+// the tick stream with the events, where they are the bars of the
+// stream's own ticks; each replica's clients get exactly those, once,
+// just before the event that carried them, the same on both replicas,
+// and each replica's /api/history has them.
 func TestReplicasRelayThePublishersBars(t *testing.T) {
 	ns := natstest.Start(t)
 	syms := []string{"-symbols", "AAPL,MSFT,IBM"}
@@ -106,9 +107,9 @@ func TestReplicasRelayThePublishersBars(t *testing.T) {
 	// What the publisher stored: its bars, each the OHLCV of the stream's ticks of its second.
 	stored, ticks := readTickStream(t, ns.URL())
 	for _, r := range fromB {
-		line, ok := stored[r.after+1]
-		if !ok || !slices.Contains(strings.Split(strings.TrimSpace(line), "\n"), r.body) {
-			t.Fatalf("replica B sent bar %s after id %d; the stream holds at %d: %q", r.body, r.after, r.after+1, line)
+		carried, ok := stored[r.after+1]
+		if !ok || !slices.Contains(carried, r.body) {
+			t.Fatalf("replica B sent bar %s after id %d; the message at %d carries %q", r.body, r.after, r.after+1, carried)
 		}
 		var e struct {
 			Sym string `json:"sym"`
@@ -144,9 +145,9 @@ func TestReplicasRelayThePublishersBars(t *testing.T) {
 	}
 }
 
-// readTickStream reads the whole tick stream: the bar messages of 1s by
-// stream sequence, and the ticks.
-func readTickStream(t *testing.T, url string) (map[uint64]string, []feed.Tick) {
+// readTickStream reads the whole tick stream: the bar events each message
+// carries, by stream sequence, and the ticks.
+func readTickStream(t *testing.T, url string) (map[uint64][]string, []feed.Tick) {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -171,7 +172,7 @@ func readTickStream(t *testing.T, url string) (map[uint64]string, []feed.Tick) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bars := map[uint64]string{}
+	bars := map[uint64][]string{}
 	var ticks []feed.Tick
 	for {
 		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
@@ -187,10 +188,16 @@ func readTickStream(t *testing.T, url string) (map[uint64]string, []feed.Tick) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			switch subj := msg.Subject(); {
-			case subj == feed.BarsSubject("1s"):
-				bars[meta.Sequence.Stream] = string(msg.Data())
-			case !strings.HasPrefix(subj, feed.SubjectPrefix+"_"):
+			if h := msg.Headers().Get(feed.BarsHeader); h != "" {
+				var carried []json.RawMessage
+				if err := json.Unmarshal([]byte(h), &carried); err != nil {
+					t.Fatalf("message %d carries bars %q: %v", meta.Sequence.Stream, h, err)
+				}
+				for _, c := range carried {
+					bars[meta.Sequence.Stream] = append(bars[meta.Sequence.Stream], string(c))
+				}
+			}
+			if !strings.HasPrefix(msg.Subject(), feed.SubjectPrefix+"_") {
 				var tk feed.Tick
 				if err := tk.UnmarshalJSON(msg.Data()); err != nil {
 					t.Fatal(err)
