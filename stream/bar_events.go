@@ -16,15 +16,16 @@ import (
 // come before the event whose id a client resumes from, so a resume after
 // that id has seen them and one before it gets them again.
 //
-// An interval's bar events are made only while some stream asks for them,
-// so that streams without bars, and the replay ring, carry none; a resume
+// An interval's bar events are made only while some stream or poll asks
+// for them (a poll's ask lasts beyond its answer: Hub.HoldBars), so that
+// streams without bars, and the replay ring, carry none; a resume
 // replays those made while it was away.
 type barClock struct {
-	subs   [len(barIntervals)]atomic.Int32 // streams that receive each interval's bars
+	subs   [len(barIntervals)]atomic.Int32 // streams and held polls that receive each interval's bars
+	polled [len(barIntervals)]int64        // until when, Unix ns on the hub's clock, a poll that answered still asks; under h.mu
 	mark   [len(barIntervals)]int64        // start of the open interval, Unix ns; 0: no event yet
 	open   [len(barIntervals)][]int32      // symbols with a bar in the open interval
 	listed [len(barIntervals)][]bool       // per symbol: in open
-	all    bool                            // every interval's bars are made, wanted by a stream or not (a BarMaker's)
 	out    []barOut                        // what the last closeAt or noteAt made
 	// relayed: the source has sent bars (PublishBars), so the hub makes
 	// none of its own from then on; guarded by the hub lock.
@@ -46,7 +47,7 @@ func (h *Hub) closeBars(ns int64, seq uint64) {
 	if h.barClock.relayed {
 		return // the source sends them (PublishBars)
 	}
-	for _, o := range h.barClock.closeAt(ns, h.bars, h.symbols) {
+	for _, o := range h.barClock.closeAt(ns, h.bars, h.symbols, h.barsWanted) {
 		h.enqueueBar(int(o.sym), int(o.iv), o.bar, false, seq, ns)
 	}
 }
@@ -58,7 +59,7 @@ func (h *Hub) noteBars(sym int, seq uint64, ns int64) {
 	if h.barClock.relayed {
 		return
 	}
-	for _, o := range h.barClock.noteAt(sym, ns, h.bars, h.symbols) {
+	for _, o := range h.barClock.noteAt(sym, ns, h.bars, h.symbols, h.barsWanted) {
 		h.enqueueBar(sym, int(o.iv), o.bar, true, seq, ns)
 	}
 }
@@ -71,9 +72,9 @@ type barOut struct {
 }
 
 // closeAt moves the market's time to ns and returns the bars of bars
-// that this closes, of the intervals wanted. The result is reused by
-// the next call.
-func (bc *barClock) closeAt(ns int64, bars *BarStore, symbols []string) []barOut {
+// that this closes, of the intervals wanted reports true for. The result
+// is reused by the next call.
+func (bc *barClock) closeAt(ns int64, bars *BarStore, symbols []string, wanted func(iv int) bool) []barOut {
 	bc.out = bc.out[:0]
 	for iv := range barIntervals {
 		start := barStart(ns, int64(barIntervals[iv].d))
@@ -81,10 +82,10 @@ func (bc *barClock) closeAt(ns int64, bars *BarStore, symbols []string) []barOut
 			continue
 		}
 		bc.mark[iv] = start
-		wanted := bc.wanted(iv)
+		want := wanted(iv)
 		for _, sym := range bc.open[iv] {
 			bc.listed[iv][sym] = false
-			if !wanted {
+			if !want {
 				continue
 			}
 			if bar, ok := bars.newest(symbols[sym], iv); ok {
@@ -99,7 +100,7 @@ func (bc *barClock) closeAt(ns int64, bars *BarStore, symbols []string) []barOut
 // noteAt records, after a tick of symbol sym at ns was folded into bars,
 // which bars it opened, and returns the closed ones it changed, of the
 // intervals wanted. The result is reused by the next call.
-func (bc *barClock) noteAt(sym int, ns int64, bars *BarStore, symbols []string) []barOut {
+func (bc *barClock) noteAt(sym int, ns int64, bars *BarStore, symbols []string, wanted func(iv int) bool) []barOut {
 	bc.out = bc.out[:0]
 	for iv := range barIntervals {
 		start := barStart(ns, int64(barIntervals[iv].d))
@@ -110,7 +111,7 @@ func (bc *barClock) noteAt(sym int, ns int64, bars *BarStore, symbols []string) 
 			}
 			continue
 		}
-		if !bc.wanted(iv) {
+		if !wanted(iv) {
 			continue
 		}
 		if bar, ok := bars.at(symbols[sym], iv, start); ok {
@@ -119,9 +120,6 @@ func (bc *barClock) noteAt(sym int, ns int64, bars *BarStore, symbols []string) 
 	}
 	return bc.out
 }
-
-// wanted reports whether interval iv's bar events are to be made.
-func (bc *barClock) wanted(iv int) bool { return bc.all || bc.subs[iv].Load() > 0 }
 
 // countBars adds delta to the count of streams that receive each interval of set.
 func (h *Hub) countBars(set BarSet, delta int32) {

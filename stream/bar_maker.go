@@ -65,7 +65,6 @@ func NewBarMaker(symbols []string, capacity int) *BarMaker {
 		}
 	}
 	m.clock = newBarClock(len(m.symbols))
-	m.clock.all = true
 	return m
 }
 
@@ -75,14 +74,14 @@ func NewBarMaker(symbols []string, capacity int) *BarMaker {
 // slices are reused by the next call.
 func (m *BarMaker) Tick(t feed.Tick) (before, after []BarEvent) {
 	ns := t.Time.UnixNano()
-	before = m.events(m.closed[:0], m.clock.closeAt(ns, m.bars, m.symbols), false)
+	before = m.events(m.closed[:0], m.clock.closeAt(ns, m.bars, m.symbols, everyInterval), false)
 	m.closed = before
 	i, ok := m.index[t.Symbol]
 	if !ok {
 		return before, nil
 	}
 	m.bars.Add(t)
-	after = m.events(m.updated[:0], m.clock.noteAt(i, ns, m.bars, m.symbols), true)
+	after = m.events(m.updated[:0], m.clock.noteAt(i, ns, m.bars, m.symbols, everyInterval), true)
 	m.updated = after
 	return before, after
 }
@@ -91,9 +90,12 @@ func (m *BarMaker) Tick(t feed.Tick) (before, after []BarEvent) {
 // PublishStatus does) and returns the bar events that closes, to send
 // before that event. The slice is reused by the next call.
 func (m *BarMaker) Time(at time.Time) []BarEvent {
-	m.closed = m.events(m.closed[:0], m.clock.closeAt(at.UnixNano(), m.bars, m.symbols), false)
+	m.closed = m.events(m.closed[:0], m.clock.closeAt(at.UnixNano(), m.bars, m.symbols, everyInterval), false)
 	return m.closed
 }
+
+// everyInterval is what a BarMaker wants: every interval's bars.
+func everyInterval(int) bool { return true }
 
 func (m *BarMaker) events(dst []BarEvent, outs []barOut, updated bool) []BarEvent {
 	for _, o := range outs {

@@ -51,14 +51,16 @@ func (h *Hub) PublishBars(bars []byte, seq uint64) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if seq <= h.lastSeq {
+	// The number the next event gets; it is not taken: that event takes it.
+	seq, next := h.sequence(seq)
+	if !next {
 		h.metrics.rejectedBy[rejectedSequence].Inc()
 		return fmt.Errorf("bars: %w: %d after %d", ErrSequence, seq, h.lastSeq)
 	}
 	h.barClock.relayed = true
 	for _, b := range relay {
 		h.bars.set(h.symbols[b.sym], b.iv, b.ev.Bar)
-		if h.barClock.subs[b.iv].Load() > 0 {
+		if h.barsWanted(b.iv) {
 			end := b.ev.Bar.Time*int64(time.Second) + int64(barIntervals[b.iv].d)
 			h.enqueueBar(b.sym, b.iv, b.ev.Bar, b.ev.Updated, seq, end)
 		}
