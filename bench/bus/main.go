@@ -28,27 +28,17 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tickerd/tickerd/bench/internal/benchkit"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bus: %v\n", err)
-		os.Exit(1)
-	}
+	benchkit.Main("bus", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 // options are the command line.
@@ -205,7 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	doc := render(o, results, started, time.Since(started))
 	fmt.Fprint(stdout, doc)
 	if o.out != "" {
-		return writeSection(o.out, doc)
+		return benchkit.WriteSection(o.out, "bus", "Benchmarks", doc)
 	}
 	return nil
 }
@@ -274,7 +264,7 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 	}
 	addrs := map[string]string{}
 	for _, name := range []string{"nats", "natsprof", "replica", "replicadebug", "publisher", "publisherdebug"} {
-		a, err := freeAddr()
+		a, err := benchkit.FreeAddr()
 		if err != nil {
 			return r, err
 		}
@@ -392,7 +382,7 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 	}
 	first, last := <-samples, <-samples
 	r.Retries = metric(addrs["publisher"], "tickerd_bus_publish_retries_total")
-	r.Load = loadAverage()
+	r.Load = benchkit.LoadAverage()
 	var tl struct {
 		MinClientPerSecond float64                         `json:"min_client_ticks_per_s"`
 		Complete           float64                         `json:"sampled_complete"`
@@ -416,33 +406,13 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 	return r, nil
 }
 
-// loadAverage is the machine's 1-minute load average.
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
-	return f
-}
-
 // cpuSeconds is the user and system CPU time process pid has used.
 func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	cpu, _, err := benchkit.ReadProc(pid)
 	if err != nil {
 		return 0
 	}
-	// The fields after the command's closing parenthesis; utime and
-	// stime are the 14th and 15th of the whole line.
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	const clockTicks = 100 // USER_HZ on Linux
-	return (utime + stime) / clockTicks
+	return cpu.Seconds()
 }
 
 // metric reads the value of an unlabelled metric from tickerd's /metrics.
@@ -479,15 +449,6 @@ func fetchProfile(url string, d time.Duration, path string, stderr io.Writer) {
 	if _, err := io.Copy(f, resp.Body); err != nil {
 		fmt.Fprintln(stderr, "profile:", err)
 	}
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // waitFor polls cond until it holds, for at most 15 seconds.
@@ -549,7 +510,7 @@ func render(o options, results []result, started time.Time, took time.Duration) 
 				for i, r := range runs {
 					xs[i] = f(r)
 				}
-				return median(xs)
+				return benchkit.Median(xs)
 			}
 			fmt.Fprintf(&b, "| %d | %s | %.0f | %.0f | %.2f%% | %.1f ms | %.1f ms | %.1f ms | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f | %.0f | %.1f |\n",
 				rate, p.Label, med(func(r result) float64 { return r.StoredPerSec }), med(func(r result) float64 { return r.DeliveredPerSec }),
@@ -564,15 +525,6 @@ func render(o options, results []result, started time.Time, took time.Duration) 
 	return b.String()
 }
 
-func median(xs []float64) float64 {
-	s := slices.Sorted(slices.Values(xs))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 func natsVersion(bin string) string {
 	out, err := exec.Command(bin, "--version").Output()
 	if err != nil {
@@ -583,37 +535,9 @@ func natsVersion(bin string) string {
 }
 
 func machine() string {
-	model := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
 	load := ""
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		load = ", load average " + strings.Join(strings.Fields(string(b))[:3], " ") + " at the end"
 	}
-	return fmt.Sprintf("%d × %s, %s, every process on this machine over loopback%s", runtime.NumCPU(), model, runtime.Version(), load)
-}
-
-const (
-	beginMarker = "<!-- bus:begin -->"
-	endMarker   = "<!-- bus:end -->"
-)
-
-// writeSection puts doc between the bus markers of path.
-func writeSection(path, doc string) error {
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	s := string(old)
-	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
-	if i < 0 || j < i {
-		return fmt.Errorf("%s has no %s … %s markers", path, beginMarker, endMarker)
-	}
-	return os.WriteFile(path, []byte(s[:i+len(beginMarker)]+"\n"+doc+s[j:]), 0o644)
+	return benchkit.Machine("every process on this machine over loopback" + load)
 }

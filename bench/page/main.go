@@ -34,7 +34,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -44,19 +43,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tickerd/tickerd/bench/internal/benchkit"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/tickerd/tickerd/static"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "page:", err)
-		os.Exit(1)
-	}
+	benchkit.Main("page", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 // point is one size of universe at one tick rate.
@@ -199,18 +194,9 @@ func extractStatic(ctx context.Context, rev, dir string) error {
 	}
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // measurePoint starts tickerd at pt and measures each page against it in turn.
 func measurePoint(ctx context.Context, bin, chromium string, pt point, pages []page, window, warmup time.Duration, stderr io.Writer) ([]result, error) {
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -531,7 +517,7 @@ func summarize(name string, c collected, bytesPerSec float64) result {
 			}
 		}
 		r.FPSMin = slices.Min(perSec)
-		r.FPSMedian = median(perSec)
+		r.FPSMedian = benchkit.Median(perSec)
 	}
 	total := 0.0
 	for _, d := range c.Long {
@@ -551,25 +537,16 @@ func summarize(name string, c collected, bytesPerSec float64) result {
 	return r
 }
 
-func median(v []float64) float64 {
-	s := slices.Sorted(slices.Values(v))
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // loadStart is the load average when the run began.
 var loadStart = loadAverage()
 
 // loadAverage is the machine's 1-minute load average, or "?" where
 // /proc/loadavg is not there.
 func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
+	if l := benchkit.LoadAverage(); l >= 0 {
+		return strconv.FormatFloat(l, 'f', 2, 64)
 	}
-	return strings.Fields(string(b))[0]
+	return "?"
 }
 
 // render writes the results as the Markdown of BENCHMARKS.md's page
@@ -588,7 +565,7 @@ func render(results []result, pages []page, window time.Duration, started time.T
 				continue
 			}
 			if r.NotLive {
-				fmt.Fprintf(&b, "| %s | %s | did not go live within 90 s |||||||||||\n", thousands(r.Point.Symbols), thousands(r.Point.Rate))
+				fmt.Fprintf(&b, "| %s | %s | did not go live within 90 s |||||||||||\n", benchkit.Thousands(r.Point.Symbols), benchkit.Thousands(r.Point.Rate))
 				continue
 			}
 			age := "—"
@@ -596,7 +573,7 @@ func render(results []result, pages []page, window time.Duration, started time.T
 				age = fmt.Sprintf("%.0f / %.0f / %.0f ms", r.AgeP50, r.AgeP99, r.AgeMax)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %d | %.0f ms | %.0f | %.0f%% | %.1f MB | %.1f KB/s | %d | %s | %s | %s |\n",
-				thousands(r.Point.Symbols), thousands(r.Point.Rate), r.FPSMedian, r.FPSMin, r.LongTasks, r.LongestMS, r.LongMSPerS,
+				benchkit.Thousands(r.Point.Symbols), benchkit.Thousands(r.Point.Rate), r.FPSMedian, r.FPSMin, r.LongTasks, r.LongestMS, r.LongMSPerS,
 				r.BrowserCPU, r.HeapMB, r.BytesPerSec/1000, r.Rows, age, millis(r.FilterMs), millis(r.SortMs))
 		}
 		b.WriteString("\n")
@@ -610,13 +587,4 @@ func millis(ms float64) string {
 		return fmt.Sprintf("> %v", reactLimit)
 	}
 	return fmt.Sprintf("%.0f ms", ms)
-}
-
-// thousands writes n with commas: 10,000.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

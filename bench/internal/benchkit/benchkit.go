@@ -134,17 +134,22 @@ func Thousands(n int) string {
 }
 
 // WriteSection puts doc between the markers "<!-- name:begin -->" and
-// "<!-- name:end -->" of the Markdown file path; a file without them, or
-// none, becomes a new file with the heading title and the section.
+// "<!-- name:end -->" of the Markdown file path. A file that does not exist
+// yet is written with the heading title and the section; one that exists
+// without the markers is left as it is, with an error.
 func WriteSection(path, name, title, doc string) error {
 	begin, end := "<!-- "+name+":begin -->", "<!-- "+name+":end -->"
 	old, err := os.ReadFile(path)
-	if err == nil {
-		s := string(old)
-		i, j := strings.Index(s, begin), strings.Index(s, end)
-		if i >= 0 && j > i {
-			return os.WriteFile(path, []byte(s[:i+len(begin)]+"\n"+doc+s[j:]), 0o644)
-		}
+	if errors.Is(err, os.ErrNotExist) {
+		return os.WriteFile(path, []byte("# "+title+"\n\n"+begin+"\n"+doc+end+"\n"), 0o644)
 	}
-	return os.WriteFile(path, []byte("# "+title+"\n\n"+begin+"\n"+doc+end+"\n"), 0o644)
+	if err != nil {
+		return err
+	}
+	s := string(old)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s … %s markers", path, begin, end)
+	}
+	return os.WriteFile(path, []byte(s[:i+len(begin)]+"\n"+doc+s[j:]), 0o644)
 }

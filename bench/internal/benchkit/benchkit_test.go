@@ -27,6 +27,12 @@ func TestWriteSectionReplacesOnlyItsSection(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "head\n<!-- x:begin -->\nnew\n<!-- x:end -->\ntail\n" {
 		t.Fatalf("rewritten file:\n%s", b)
 	}
+	if err := WriteSection(path, "y", "Title", "other\n"); err == nil {
+		t.Error("a file without the section's markers: no error")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "head\n<!-- x:begin -->\nnew\n<!-- x:end -->\ntail\n" {
+		t.Fatalf("a file without the section's markers was changed:\n%s", b)
+	}
 }
 
 func TestFigures(t *testing.T) {
