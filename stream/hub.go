@@ -64,6 +64,12 @@ type framed struct {
 	events []event
 	bars   bool       // some of events are bars
 	syms   *SymbolSet // the symbols of events, in a batch; nil: not known
+
+	// follows: buf begins where the previous batch's ended, inside the same
+	// buffer (see takeBatch), so a backlog may join the two; room is the
+	// capacity buf was carved with, which it keeps unless it grew elsewhere.
+	follows bool
+	room    int
 }
 
 type hubState int
@@ -567,14 +573,19 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 			// with room to spare. A buffer too full for another batch is
 			// followed by a new one.
 			rest := p.buf[len(p.buf):]
+			carved := len(p.buf) > 0
 			if cap(rest) < len(p.buf)+len(p.buf)/4 || cap(rest) < minBatchRoom {
 				rest = make([]byte, 0, max(batchBufferBytes, 2*len(p.buf)))
+				carved = false
 			}
+			p.follows = p.follows && cap(p.buf) == p.room
 			p.buf = p.buf[:len(p.buf):len(p.buf)]
 			b.frames[f] = p
 			h.pending[f] = framed{
-				buf:    rest,
-				events: make([]event, 0, len(p.events)+len(p.events)/4),
+				buf:     rest,
+				events:  make([]event, 0, len(p.events)+len(p.events)/4),
+				follows: carved,
+				room:    cap(rest),
 			}
 		}
 		syms := h.batchSymbols(b.frames[0].events)
