@@ -162,10 +162,12 @@ func TestABehindStreamHoldsASlicePerBufferNotPerBatch(t *testing.T) {
 		if !strings.HasPrefix(string(got[i]), w[:strings.Index(w, "[")]) || snap < 0 {
 			t.Fatalf("stream %d began %.80q, want a head and a snapshot", i, got[i])
 		}
-		rest := string(got[i][snap+3:])
+		// The goodbye gets one write at shutdown, which a socket this small
+		// may refuse.
+		rest := strings.TrimSuffix(string(got[i][snap+3:]), "closing shutdown\n")
 		ticks := w[strings.Index(w, "[")+1:]
-		if rest != ticks+"closing shutdown\n" {
-			t.Fatalf("stream %d after its snapshot: %d bytes, want %d bytes of ticks and the goodbye\ngot  %.300q\nwant %.300q", i, len(rest), len(ticks)+17, rest, ticks)
+		if rest != ticks {
+			t.Fatalf("stream %d after its snapshot: %d bytes, want %d bytes of ticks\ngot  %.300q\nwant %.300q", i, len(rest), len(ticks), rest, ticks)
 		}
 	}
 }

@@ -56,6 +56,9 @@ type Hub struct {
 	lastAt   time.Time // when the newest tick was accepted
 	market   marketBook
 	barClock *barClock
+
+	snapshots  []sharedSnapshot // per framing: the firehose snapshot of the latest state
+	prevCloses uint64           // reference prices set (SetPrevClose)
 }
 
 // framed is one framing's encoding of a run of events, back to back in buf.
@@ -721,6 +724,13 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 		buf = h.appendSnapshot(buf, h.framings[c.framing], c.sub, true)
 		h.metrics.resyncs.Inc()
 	default:
+		if c.sub == nil {
+			c.queue(buf, 0, h.cfg.QueueBytes)
+			c.queue(h.firehoseSnapshot(c.framing), 0, h.cfg.QueueBytes)
+			c.limit = c.queued + h.cfg.QueueBytes
+			h.joining = append(h.joining, c)
+			return kind
+		}
 		buf = h.appendSnapshot(buf, h.framings[c.framing], c.sub, false)
 	}
 	c.queue(buf, 0, h.cfg.QueueBytes)
