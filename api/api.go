@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -98,16 +97,13 @@ func NewSymbolsHandler(h *stream.Hub, a guard.Authenticator) http.Handler {
 			httpjson.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		quotes, seq := h.Quotes()
+		var allow func(string) bool
 		if grant != nil && !grant.AllowsAll() {
-			quotes = slices.DeleteFunc(quotes, func(q feed.Quote) bool { return !grant.Allows(q.Last.Symbol) })
+			allow = grant.Allows
 		}
-		total := len(quotes)
-		page := quotes[min(sq.offset, total):]
+		page, total, seq := h.QuotePage(sq.offset, sq.limit, allow)
 		var next *int
-		if sq.limit > 0 && len(page) > sq.limit {
-			page = page[:sq.limit]
-			n := sq.offset + sq.limit
+		if n := sq.offset + len(page); sq.limit > 0 && n < total {
 			next = &n
 		}
 		if !sq.compact {

@@ -18,7 +18,7 @@ import (
 
 // runningHub returns a running engine over symbols that has taken in one
 // tick of each symbol i at price 10+i and size 100*(i+1).
-func runningHub(t *testing.T, symbols ...string) *stream.Hub {
+func runningHub(t testing.TB, symbols ...string) *stream.Hub {
 	t.Helper()
 	cfg := stream.DefaultConfig(symbols, sse.Framing{})
 	cfg.FlushInterval = time.Millisecond
@@ -91,6 +91,9 @@ func TestSymbolsHandlerPages(t *testing.T) {
 		if got.Total != tt.want.total || !reflect.DeepEqual(got.Next, tt.want.next) || !reflect.DeepEqual(names, tt.want.quotes) || got.Seq != 5 {
 			t.Errorf("%s: seq %d total %d next %v quotes %v; want seq 5 and %+v", tt.target, got.Seq, got.Total, got.Next, names, tt.want)
 		}
+		if !strings.Contains(string(body), `"quotes":[`) {
+			t.Errorf("%s: quotes is not a list: %s", tt.target, body)
+		}
 		if tt.want.next == nil && strings.Contains(string(body), `"next"`) {
 			t.Errorf("%s: the last page names a next one: %s", tt.target, body)
 		}
@@ -152,5 +155,29 @@ func TestSymbolsCompactFormIsSmall(t *testing.T) {
 	t.Logf("10,000 symbols: full %d bytes, compact %d bytes", full, compact)
 	if compact*3 > full {
 		t.Errorf("compact form %d bytes, full %d: want under a third", compact, full)
+	}
+}
+
+// BenchmarkSymbolsPage measures one page of 100 quotes of /api/symbols
+// (compact) in a universe of 10,000 symbols: the handler copies the page,
+// not the universe.
+func BenchmarkSymbolsPage(b *testing.B) {
+	u, err := feed.SyntheticUniverse(10_000, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := make([]string, len(u))
+	for i, s := range u {
+		names[i] = s.Name
+	}
+	h := NewSymbolsHandler(runningHub(b, names...), nil)
+	req := httptest.NewRequest(http.MethodGet, "/api/symbols?form=compact&offset=5000&limit=100", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
 	}
 }

@@ -40,6 +40,12 @@ const (
 	DefaultIdleTimeout   = 30 * time.Second
 )
 
+// Engine is where ticks go; *stream.Hub is one, numbering what it takes
+// in (stream.Config.FirstSeq). Publish reports why it rejects a tick.
+type Engine interface {
+	Publish(feed.Tick) error
+}
+
 // TokenVerifier checks a subscriber's token; *auth.Verifier is one.
 type TokenVerifier interface {
 	Verify(token string) (*auth.Grant, error)
@@ -49,7 +55,7 @@ type TokenVerifier interface {
 type Config struct {
 	Key    []byte        // the API key publishers send as Authorization: Bearer; at least MinKeyBytes
 	Tokens TokenVerifier // with subscriber authentication on, tokens with "publish": true are accepted too; nil: off
-	Engine Engine        // where ticks go, numbered (a *Sequencer)
+	Engine Engine        // where ticks go, to be numbered there
 
 	MaxBodyBytes int64   // largest body; more is answered 413
 	MaxLines     int     // most lines of one body; more is answered 413

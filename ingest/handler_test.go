@@ -36,7 +36,8 @@ type recorder struct {
 }
 
 func (r *recorder) Publish(t feed.Tick) error {
-	if err := r.hub.Publish(t); err != nil {
+	t, err := r.hub.Accept(t)
+	if err != nil {
 		return err
 	}
 	r.ticks = append(r.ticks, t)
@@ -56,6 +57,7 @@ func newFixture(t *testing.T, edit func(*ingest.Config)) *fixture {
 	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
 	cfg := stream.DefaultConfig([]string{"AAPL", "MSFT"}, sse.Framing{})
 	cfg.Clock = clock
+	cfg.FirstSeq = 100
 	hub, err := stream.NewHub(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +68,7 @@ func newFixture(t *testing.T, edit func(*ingest.Config)) *fixture {
 		t.Fatal(err)
 	}
 	c := ingest.Config{
-		Key: testKey, Tokens: verifier, Engine: ingest.NewSequencer(eng, 100, clock),
+		Key: testKey, Tokens: verifier, Engine: eng,
 		MaxBodyBytes: 1 << 20, MaxLines: 1000, RequestRate: 1000, MaxPublishers: 3,
 		IdleTimeout: ingest.DefaultIdleTimeout, Registerer: reg,
 	}
@@ -288,13 +290,13 @@ func TestPublishStreamsABodyLineByLine(t *testing.T) {
 	f := newFixture(t, nil)
 	published := make(chan feed.Tick, 10)
 	f2 := newFixture(t, func(c *ingest.Config) {
-		c.Engine = ingest.NewSequencer(engineFunc(func(tk feed.Tick) error {
+		c.Engine = engineFunc(func(tk feed.Tick) error {
 			if err := f.eng.Publish(tk); err != nil {
 				return err
 			}
-			published <- tk
+			published <- f.eng.ticks[len(f.eng.ticks)-1]
 			return nil
-		}), 1, f.clock)
+		})
 	})
 	srv := httptest.NewServer(f2.h)
 	defer srv.Close()
@@ -322,7 +324,7 @@ func TestPublishStreamsABodyLineByLine(t *testing.T) {
 		}
 		select {
 		case tk := <-published:
-			if tk.Seq != uint64(i+1) || tk.Price != px {
+			if tk.Seq != uint64(100+i) || tk.Price != px {
 				t.Fatalf("tick %d published as %+v", i, tk)
 			}
 		case <-time.After(10 * time.Second):
@@ -370,12 +372,13 @@ func TestNewHandlerRefusesBadSettings(t *testing.T) {
 func BenchmarkPublishBody(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	cfg := stream.DefaultConfig([]string{"AAPL", "MSFT"}, sse.Framing{})
+	cfg.FirstSeq = 1
 	hub, err := stream.NewHub(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	h, err := ingest.NewHandler(ingest.Config{
-		Key: testKey, Engine: ingest.NewSequencer(hub, 1, feed.SystemClock{}),
+		Key: testKey, Engine: hub,
 		MaxBodyBytes: 1 << 20, MaxLines: 1000, RequestRate: 1e6, MaxPublishers: 1,
 		IdleTimeout: time.Minute, Registerer: reg,
 	})

@@ -16,11 +16,13 @@ import (
 // come before the event whose id a client resumes from, so a resume after
 // that id has seen them and one before it gets them again.
 //
-// An interval's bar events are made only while some stream asks for them,
-// so that streams without bars, and the replay ring, carry none; a resume
+// An interval's bar events are made only while some stream or poll asks
+// for them (a poll's ask lasts beyond its answer: Hub.HoldBars), so that
+// streams without bars, and the replay ring, carry none; a resume
 // replays those made while it was away.
 type barClock struct {
-	subs   [len(barIntervals)]atomic.Int32 // streams that receive each interval's bars
+	subs   [len(barIntervals)]atomic.Int32 // streams and held polls that receive each interval's bars
+	polled [len(barIntervals)]int64        // until when, Unix ns on the hub's clock, a poll that answered still asks; under h.mu
 	mark   [len(barIntervals)]int64        // start of the open interval, Unix ns; 0: no event yet
 	open   [len(barIntervals)][]int32      // symbols with a bar in the open interval
 	listed [len(barIntervals)][]bool       // per symbol: in open
@@ -45,7 +47,7 @@ func (h *Hub) closeBars(ns int64, seq uint64) {
 			continue
 		}
 		bc.mark[iv] = start
-		wanted := bc.subs[iv].Load() > 0
+		wanted := h.barsWanted(iv)
 		for _, sym := range bc.open[iv] {
 			bc.listed[iv][sym] = false
 			if !wanted {
@@ -73,7 +75,7 @@ func (h *Hub) noteBars(sym int, seq uint64, ns int64) {
 			}
 			continue
 		}
-		if bc.subs[iv].Load() == 0 {
+		if !h.barsWanted(iv) {
 			continue
 		}
 		if bar, ok := h.bars.at(h.symbols[sym], iv, start); ok {

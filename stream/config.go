@@ -92,6 +92,14 @@ type Config struct {
 	// to those not closed yet, so that their clients do not all reconnect
 	// at once. 0 closes every stream at once.
 	DrainWindow time.Duration
+	// FirstSeq, when not 0, makes the hub the one that numbers: every event
+	// it takes in (a tick, a status, bands) gets the next sequence number,
+	// from FirstSeq on, in place of the one it came with, so that events
+	// of several sources (the publish API beside the simulated market)
+	// reach the streams in one increasing order. A rejected event uses no
+	// number. 0: events bring their own numbers, each above the one before
+	// (a replica's are the bus's sequence), and the hub checks them.
+	FirstSeq uint64
 
 	// Framings are the transports' ways of framing events; a stream
 	// attaches with one of them. Each tick is framed once per framing.

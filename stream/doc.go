@@ -30,6 +30,21 @@
 // Nothing a client does can block the hub, a writer or another stream, and
 // memory is bounded by the ring, the universe and the per-stream queue.
 //
+// Every event that has an id (a tick, a status, bands) takes it in one
+// place, under the hub lock: the events' own numbers, each above the one
+// before, when the source numbers (a replica's are the bus's sequence);
+// or, with Config.FirstSeq, the hub's next number whatever they came
+// with, so that ticks of several publishers and the simulated market's
+// statuses and bands beside them share one increasing order. Either way a
+// rejected event uses no number.
+//
+// Bar events are made for the intervals someone asks for: the streams
+// that subscribed to them, and the polls (AppendSince) that name them,
+// for as long as a poll is held and PollBarGrace after its answer, so
+// that a client that keeps polling finds, in the replay ring, every bar
+// that closed since its last poll. The grace is a time per interval that
+// the next closing bar reads: no goroutine, nothing per poller.
+//
 // Package stream must never import net/http or know a transport's syntax
 // (its Framing does), block on a client socket, hold the hub lock while
 // writing, or learn where ticks come from: the source is the caller's

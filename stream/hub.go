@@ -161,8 +161,27 @@ var (
 // MaxPriceJump from the symbol's last are rejected and counted, and reach
 // nothing), then folds it into the symbol's bars and queues it, framed
 // once per framing, for the next batch, which updates the quotes and the
-// replay ring and goes to the streams.
+// replay ring and goes to the streams. When the hub numbers
+// (Config.FirstSeq), the tick's own number is replaced by the next one;
+// a tick without a time gets the hub clock's.
 func (h *Hub) Publish(t feed.Tick) error {
+	_, err := h.Accept(t)
+	return err
+}
+
+// Accept is Publish, returning the tick as the engine took it in: with
+// the number it got and its time.
+func (h *Hub) Accept(t feed.Tick) (feed.Tick, error) {
+	if t.Time.IsZero() {
+		t.Time = h.clock.Now()
+	}
+	if err := h.accept(&t); err != nil {
+		return feed.Tick{}, err
+	}
+	return t, nil
+}
+
+func (h *Hub) accept(t *feed.Tick) error {
 	i, ok := h.lookup(t.Symbol)
 	if !ok {
 		if err := h.learnable(t.Symbol); err != nil {
@@ -176,10 +195,12 @@ func (h *Hub) Publish(t feed.Tick) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if t.Seq <= h.lastSeq {
+	seq, next := h.sequence(t.Seq)
+	if !next {
 		h.metrics.rejectedBy[rejectedSequence].Inc()
 		return fmt.Errorf("%w: %d after %d", ErrSequence, t.Seq, h.lastSeq)
 	}
+	t.Seq = seq
 	if !ok {
 		var err error
 		if i, err = h.learnLocked(t.Symbol); err != nil {
@@ -197,15 +218,29 @@ func (h *Hub) Publish(t feed.Tick) error {
 	h.lastSeq = t.Seq
 	h.lastAt = h.clock.Now()
 	h.closeBars(t.Time.UnixNano(), t.Seq)
-	h.bars.Add(t)
+	h.bars.Add(*t)
 	h.noteBars(i, t.Seq, t.Time.UnixNano())
 	h.body = t.AppendJSON(h.body[:0])
 	h.enqueue(event{seq: t.Seq, sym: int32(i), ts: t.Time.UnixNano()}, t.Seq, h.body)
-	h.ticks = append(h.ticks, t)
+	h.ticks = append(h.ticks, *t)
 	h.wakeLocked()
 	h.metrics.ticks[i].Inc()
 	h.metrics.lastTick.Set(float64(t.Time.UnixNano()) / 1e9)
 	return nil
+}
+
+// sequence returns the number of an event that came with seq, and false
+// if the hub must reject it: the next number when the hub numbers
+// (Config.FirstSeq), whatever seq is, so that events of every kind and
+// source share one counter; otherwise seq itself, which must follow the
+// newest. It takes no number: an event uses one only once it is accepted
+// and its number becomes h.lastSeq, so a rejected event leaves no gap.
+// h.mu is held.
+func (h *Hub) sequence(seq uint64) (uint64, bool) {
+	if h.cfg.FirstSeq != 0 {
+		return max(h.lastSeq+1, h.cfg.FirstSeq), true
+	}
+	return seq, seq > h.lastSeq
 }
 
 func validPrice(p float64) bool { return p > 0 && !math.IsInf(p, 0) && !math.IsNaN(p) }
@@ -251,6 +286,31 @@ func (h *Hub) Quotes() ([]feed.Quote, uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]feed.Quote(nil), h.quotes[:h.known.Load()]...), h.flushed
+}
+
+// QuotePage returns a page of the latest quotes, in universe order, of the
+// symbols allow admits (nil: every symbol): at most limit of them (0: no
+// limit) from the offset-th admitted one, with how many it admits in all
+// and the sequence number they are as of. Only the page is copied.
+func (h *Hub) QuotePage(offset, limit int, allow func(symbol string) bool) (page []feed.Quote, total int, seq uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	known := int(h.known.Load())
+	size := max(known-offset, 0)
+	if limit > 0 {
+		size = min(size, limit)
+	}
+	page = make([]feed.Quote, 0, size)
+	for i := range known {
+		if allow != nil && !allow(h.symbols[i]) {
+			continue
+		}
+		if total >= offset && (limit == 0 || total < offset+limit) {
+			page = append(page, h.quotes[i])
+		}
+		total++
+	}
+	return page, total, h.flushed
 }
 
 // Quote returns the latest quote of one symbol.
@@ -767,21 +827,45 @@ func (h *Hub) appendSnapshot(dst []byte, framing Framing, sub *SymbolSet, resync
 	body = strconv.AppendBool(body, resync)
 	body = append(body, `,"quotes":[`...)
 	first := true
-	for i := range h.quotes[:h.known.Load()] {
-		if !sub.Has(i) {
-			continue
-		}
+	h.eachKnown(sub, func(i int) {
 		if !first {
 			body = append(body, ',')
 		}
 		first = false
 		body = h.quotes[i].AppendJSON(body)
-	}
+	})
 	body = append(body, ']')
 	body = h.appendMarketSnapshot(body, sub)
 	body = append(body, '}')
 	h.body = body
 	return framing.AppendEvent(dst, KindSnapshot, h.flushed, body)
+}
+
+// eachKnown calls fn with the index of every symbol of sub (nil: every
+// symbol) in the universe now (learned ones too), in universe order. A set of a few
+// symbols costs a pass over its words, not a test per symbol of the
+// universe: a snapshot is taken under h.mu. h.mu is held.
+func (h *Hub) eachKnown(sub *SymbolSet, fn func(i int)) {
+	known := int(h.known.Load())
+	if sub == nil {
+		for i := range known {
+			fn(i)
+		}
+		return
+	}
+	if sub.listed {
+		for _, i := range sub.few {
+			if int(i) < known {
+				fn(int(i))
+			}
+		}
+		return
+	}
+	sub.each(func(i int) {
+		if i < known {
+			fn(i)
+		}
+	})
 }
 
 // Hold counts a client of framing's transport that is served without a

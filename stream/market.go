@@ -52,7 +52,8 @@ var (
 // the engine. It is checked like a tick (its symbol, when it has one, is
 // in the universe; its state is one of a symbol's: trading, halted,
 // paused, or of the market's: pre, trading, post, closed; its sequence
-// number follows the last tick's or status's) and then sent to every
+// number follows the last event's, or is the next one when the hub
+// numbers, Config.FirstSeq) and then sent to every
 // stream of its symbol, or to every stream for the market. From then on,
 // until a status says it trades again, Publish rejects the ticks of a
 // halted or paused symbol.
@@ -71,10 +72,12 @@ func (h *Hub) PublishStatus(s market.Status) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if s.Seq <= h.lastSeq {
+	seq, next := h.sequence(s.Seq)
+	if !next {
 		h.metrics.rejectedBy[rejectedSequence].Inc()
 		return fmt.Errorf("status: %w: %d after %d", ErrSequence, s.Seq, h.lastSeq)
 	}
+	s.Seq = seq
 	h.lastSeq = s.Seq
 	h.closeBars(s.Time.UnixNano(), s.Seq)
 	if sym >= 0 {
@@ -117,10 +120,12 @@ func (h *Hub) PublishBands(b market.Bands) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if b.Seq <= h.lastSeq {
+	seq, next := h.sequence(b.Seq)
+	if !next {
 		h.metrics.rejectedBy[rejectedSequence].Inc()
 		return fmt.Errorf("bands: %w: %d after %d", ErrSequence, b.Seq, h.lastSeq)
 	}
+	b.Seq = seq
 	h.lastSeq = b.Seq
 	h.body = b.AppendJSON(h.body[:0])
 	h.enqueue(event{seq: b.Seq, sym: int32(i), kind: uint8(KindBands), ts: b.Time.UnixNano()}, b.Seq, h.body)
@@ -211,28 +216,28 @@ func (h *Hub) appendMarketSnapshot(body []byte, sub *SymbolSet) []byte {
 	}
 	body = append(body, `,"status":[`...)
 	first := true
-	for i := range m.status {
-		if m.status[i].Seq == 0 || !sub.Has(i) {
-			continue
+	h.eachKnown(sub, func(i int) {
+		if i >= len(m.status) || m.status[i].Seq == 0 {
+			return
 		}
 		if !first {
 			body = append(body, ',')
 		}
 		first = false
 		body = m.status[i].AppendJSON(body)
-	}
+	})
 	body = append(body, `],"bands":[`...)
 	first = true
-	for i := range m.bands {
-		if m.bands[i].Seq == 0 || !sub.Has(i) {
-			continue
+	h.eachKnown(sub, func(i int) {
+		if i >= len(m.bands) || m.bands[i].Seq == 0 {
+			return
 		}
 		if !first {
 			body = append(body, ',')
 		}
 		first = false
 		body = m.bands[i].AppendJSON(body)
-	}
+	})
 	return append(body, ']')
 }
 

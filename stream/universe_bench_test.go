@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -202,6 +203,45 @@ func BenchmarkFilterOfUniverse(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/clients, "ns/stream")
 			b.ReportMetric(float64(delivered)/float64(b.N)/clients, "events/stream")
+		})
+	}
+}
+
+// BenchmarkSnapshotOfUniverse measures the snapshot a stream of 10 random
+// symbols starts with (and a WebSocket subscribe answers with), taken
+// under the hub's lock, in a universe of 52 and of 10,000 symbols that have
+// all traded: like the stream's filter, it must follow the subscription,
+// not the universe.
+func BenchmarkSnapshotOfUniverse(b *testing.B) {
+	for _, n := range benchUniverses {
+		b.Run(fmt.Sprintf("universe=%d", n), func(b *testing.B) {
+			syms := benchSymbols(n)
+			h, err := NewHub(DefaultConfig(syms, testFraming{}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			start := time.Unix(1_700_000_000, 0)
+			for i, s := range syms {
+				if err := h.Publish(feed.Tick{Seq: uint64(i + 1), Symbol: s, Price: 100, Bid: 99.99, Ask: 100.01, Size: 1, Time: start}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			sub := h.newSymbolSet()
+			for _, i := range rng.Perm(n)[:10] {
+				sub.add(i)
+			}
+			sub.seal()
+			var dst []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				h.mu.Lock()
+				dst = h.appendSnapshot(dst[:0], testFraming{}, sub, false)
+				h.mu.Unlock()
+			}
+			if got := bytes.Count(dst, []byte(`"sym":`)); got != 10 {
+				b.Fatalf("the snapshot holds %d quotes, want 10", got)
+			}
 		})
 	}
 }

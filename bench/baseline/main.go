@@ -23,11 +23,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/tickerd/tickerd/bench/internal/benchkit"
 
 	"github.com/r3labs/sse/v2"
 
@@ -38,16 +38,7 @@ import (
 const streamName = "ticks"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
-		os.Exit(1)
-	}
+	benchkit.Main("baseline", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 // run serves ticks until ctx is done. It logs its listen address to stderr

@@ -26,12 +26,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime"
 	"sync"
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/tickerd/tickerd/bench/internal/benchkit"
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/stream"
@@ -39,16 +40,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ceiling: %v\n", err)
-		os.Exit(1)
-	}
+	benchkit.Main("ceiling", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stderr) })
 }
 
 // run serves ticks until ctx is done. It logs its listen address to stderr

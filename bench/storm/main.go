@@ -31,7 +31,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -41,16 +40,12 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/tickerd/tickerd/bench/internal/benchkit"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "storm:", err)
-		os.Exit(1)
-	}
+	benchkit.Main("storm", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 // options are the command line.
@@ -156,7 +151,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("%s, %s: %w", scenario, cfg.name, err)
 			}
 			r.scenario, r.config = scenario, cfg
-			r.load += " → " + loadAverage()
+			r.load += " → " + fmt.Sprintf("%.2f", benchkit.LoadAverage())
 			results = append(results, r)
 			fmt.Fprintln(stderr, "storm:", r.line())
 		}
@@ -522,7 +517,7 @@ func sample(pid int) *sampler {
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if cpu, rss, err := readProc(pid); err == nil {
+			if cpu, rss, err := benchkit.ReadProc(pid); err == nil {
 				s.mu.Lock()
 				s.samples = append(s.samples, procSample{time.Now(), cpu, rss})
 				s.mu.Unlock()
@@ -564,24 +559,6 @@ func (s *sampler) stop(from, to time.Time) (cores float64, rss int64) {
 	return cores, rss
 }
 
-// readProc returns a Linux process's CPU time (user and system) and RSS.
-func readProc(pid int) (time.Duration, int64, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	// The fields after the command name, which is in parentheses.
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(fields) < 22 {
-		return 0, 0, errors.New("short /proc stat")
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	rssPages, _ := strconv.ParseInt(fields[21], 10, 64)
-	const clockTick = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / clockTick, rssPages * int64(os.Getpagesize()), nil
-}
-
 // storm is the clients and what they saw.
 type storm struct {
 	o       options
@@ -599,15 +576,6 @@ type storm struct {
 	stopped atomic.Bool // the stop has happened
 	stopAt  time.Time   // set before stopped
 	load    string      // the load average at the stop
-}
-
-// loadAverage returns the machine's load average over the last minute.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b))[0]
 }
 
 func newStorm(o options, addr string) *storm {
@@ -654,7 +622,7 @@ func (s *storm) connectAll(ctx context.Context) error {
 }
 
 func (s *storm) markStop() {
-	s.load = loadAverage()
+	s.load = fmt.Sprintf("%.2f", benchkit.LoadAverage())
 	s.stopAt = time.Now()
 	s.refused.Store(0)
 	s.mu.Lock()

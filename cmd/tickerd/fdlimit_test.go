@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -45,35 +43,11 @@ func TestOutOfDescriptorsEveryConnectionGetsAnAnswer(t *testing.T) {
 		conns = 400
 	)
 	prlimit := requireTool(t, "prlimit")
-	bin := filepath.Join(t.TempDir(), "tickerd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(prlimit, fmt.Sprintf("--nofile=%d:%d", limit, limit), "--", bin,
+	cmd := exec.Command(prlimit, fmt.Sprintf("--nofile=%d:%d", limit, limit), "--", buildTickerd(t),
 		"-addr", "127.0.0.1:0", "-log-format", "json", "-rate", "50", "-drain-window", "0", "-grace", "2s",
 		"-max-streams-per-addr", "10000")
-	logs := &logBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	var page string
-	if !pollUntil(20*time.Second, 10*time.Millisecond, func() bool {
-		page = logs.jsonField("tickerd serving", "page")
-		return page != ""
-	}) {
-		t.Fatalf("tickerd did not log that it serves within 20s:\n%s", logs)
-	}
-	base := strings.TrimSuffix(page, "/")
-	waitReady(t, base)
+	td := startBinary(t, cmd, 20*time.Second)
+	base, logs := td.base, td.logs
 
 	warned := logs.logLine("the open-file limit cannot hold -max-streams")
 	if warned == nil || warned["level"] != "WARN" || warned["limit"] != float64(limit) {
@@ -167,15 +141,5 @@ func TestOutOfDescriptorsEveryConnectionGetsAnAnswer(t *testing.T) {
 		t.Errorf("%d WARN lines for refused streams within seconds; want them rate-limited", n)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, logs)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("tickerd still running 15s after SIGTERM\n%s", logs)
-	}
+	td.terminate(t, 15*time.Second)
 }

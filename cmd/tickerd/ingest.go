@@ -79,27 +79,25 @@ func newReplay(cfg config, first uint64, log *slog.Logger) (*feed.Replay, error)
 	return r, nil
 }
 
+// hubNumbers reports whether cfg's server has its hub number the events
+// it takes in (stream.Config.FirstSeq): once they come from outside (the
+// publish API, a file), whoever sent them, so that they reach the streams
+// in one increasing order beside the simulated market's statuses and
+// bands. A server fed only by its own simulator takes its numbers; a
+// replica, the bus's.
+func hubNumbers(cfg config) bool {
+	return cfg.publishKeyFile != "" || cfg.feed == feedHTTP || cfg.feed == feedReplay
+}
+
 // newIntake returns how a server's source publishes to hub, and its
-// publish API (nil: off). A server fed only by its own source publishes
-// the source's ticks as they are numbered; once ticks come from outside
-// too (the publish API, a file), one sequencer numbers them all, so that
-// they reach the hub in increasing order whoever sent them.
+// publish API (nil: off).
 func newIntake(cfg config, hub *stream.Hub, verifier *auth.Verifier, reg prometheus.Registerer, log *slog.Logger) (func(feed.Tick), http.Handler, error) {
-	publish := func(t feed.Tick) {
-		if err := hub.Publish(t); err != nil {
-			log.Debug("tick rejected", "err", err)
-		}
-	}
-	if cfg.publishKeyFile == "" && cfg.feed != feedHTTP && cfg.feed != feedReplay {
-		return publish, nil, nil
-	}
-	seq := ingest.NewSequencer(hub, startSeq(cfg), feed.SystemClock{})
-	publishAPI, err := newPublishAPI(cfg, seq, verifier, reg)
+	publishAPI, err := newPublishAPI(cfg, hub, verifier, reg)
 	if err != nil {
 		return nil, nil, err
 	}
 	return func(t feed.Tick) {
-		if err := seq.Publish(t); err != nil {
+		if err := hub.Publish(t); err != nil {
 			log.Debug("tick rejected", "err", err)
 		}
 	}, publishAPI, nil

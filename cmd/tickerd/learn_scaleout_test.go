@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/ingest"
 	"github.com/tickerd/tickerd/internal/natstest"
@@ -42,15 +39,7 @@ func TestReplicasLearnSymbolsFromTheBus(t *testing.T) {
 
 	// A program of the user's own puts a fourth new symbol on the bus,
 	// then a tick of a learned one.
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := ns.JetStream()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, tick := range []string{

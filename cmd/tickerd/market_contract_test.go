@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,6 +33,90 @@ func TestContractMarketEventsOnEveryTransport(t *testing.T) {
 		}
 		return out
 	}
+
+	// Polls go first, with no stream open before or beside them: a poll's
+	// bars=1s alone has the bars made.
+	t.Run("poll", func(t *testing.T) {
+		seen := map[string]bool{}
+		bars := map[int64]barBody{} // AAPL's 1s bars, by start
+		since := ""                 // the first poll asks for a snapshot
+		deadline := time.Now().Add(60 * time.Second)
+		pollMissing := func() []string {
+			var out []string
+			for _, w := range pollWant {
+				if !seen[w] {
+					out = append(out, w)
+				}
+			}
+			return out
+		}
+		for len(pollMissing()) > 0 || len(bars) < 5 {
+			if time.Now().After(deadline) {
+				t.Fatalf("polls never answered %v, or fewer than 5 bars of AAPL: %d", pollMissing(), len(bars))
+			}
+			target := td.URL + "/api/ticks?bars=1s&wait=1s"
+			if since != "" {
+				target += "&since=" + since
+			}
+			req, _ := http.NewRequest("GET", target, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			checkAnswer(t, req, resp, body)
+			var answer struct {
+				Events []struct {
+					Type string `json:"type"`
+					Seq  uint64 `json:"seq"`
+					barBody
+				} `json:"events"`
+				Seq uint64 `json:"seq"`
+			}
+			if err := json.Unmarshal(body, &answer); err != nil {
+				t.Fatalf("poll %s: %v", body, err)
+			}
+			for _, ev := range answer.Events {
+				seen[ev.Type] = true
+				if ev.Type == "bar" && ev.Sym == "AAPL" {
+					if ev.Interval != "1s" {
+						t.Fatalf("bar of %s; the polls asked for 1s", ev.Interval)
+					}
+					bars[ev.T] = ev.barBody
+				}
+			}
+			if answer.Seq > 0 {
+				since = strconv.FormatUint(answer.Seq, 10)
+			}
+		}
+		// The bars the polls got are the history's, with none missing
+		// from the first to the last.
+		var history struct {
+			Bars []barBody `json:"bars"`
+		}
+		if err := json.Unmarshal([]byte(get(t, td.URL+"/api/history?symbol=AAPL&interval=1s")), &history); err != nil {
+			t.Fatal(err)
+		}
+		first, last := int64(math.MaxInt64), int64(0)
+		for start := range bars {
+			first, last = min(first, start), max(last, start)
+		}
+		compared := 0
+		for _, h := range history.Bars {
+			if h.T < first || h.T > last {
+				continue
+			}
+			got, ok := bars[h.T]
+			if !ok || got.O != h.O || got.H != h.H || got.L != h.L || got.C != h.C || got.V != h.V {
+				t.Errorf("history bar %+v; the polls got %+v (%v)", h, got, ok)
+			}
+			compared++
+		}
+		if compared != len(bars) {
+			t.Errorf("the polls got %d bars of AAPL from %d to %d; the history holds %d of them", len(bars), first, last, compared)
+		}
+	})
 
 	t.Run("sse", func(t *testing.T) {
 		s := openRaw(t, td.URL+"/events?bars=1s", "")
@@ -95,61 +180,22 @@ func TestContractMarketEventsOnEveryTransport(t *testing.T) {
 		c.Close(websocket.StatusNormalClosure, "")
 	})
 
-	t.Run("poll", func(t *testing.T) {
-		// Bars are made only while a stream asks for their interval; a
-		// poll is no stream, so one is kept open meanwhile.
-		openRaw(t, td.URL+"/events?symbols=AAPL&bars=1s", "")
-		seen := map[string]bool{}
-		since := "" // the first poll asks for a snapshot
-		deadline := time.Now().Add(60 * time.Second)
-		pollMissing := func() []string {
-			var out []string
-			for _, w := range pollWant {
-				if !seen[w] {
-					out = append(out, w)
-				}
-			}
-			return out
-		}
-		for len(pollMissing()) > 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("polls never answered %v", pollMissing())
-			}
-			target := td.URL + "/api/ticks?bars=1s&wait=1s"
-			if since != "" {
-				target += "&since=" + since
-			}
-			req, _ := http.NewRequest("GET", target, nil)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			checkAnswer(t, req, resp, body)
-			var answer struct {
-				Events []struct {
-					Type string `json:"type"`
-					Seq  uint64 `json:"seq"`
-				} `json:"events"`
-				Seq uint64 `json:"seq"`
-			}
-			if err := json.Unmarshal(body, &answer); err != nil {
-				t.Fatalf("poll %s: %v", body, err)
-			}
-			for _, ev := range answer.Events {
-				seen[ev.Type] = true
-			}
-			if answer.Seq > 0 {
-				since = strconv.FormatUint(answer.Seq, 10)
-			}
-		}
-	})
-
 	holiday := startTickerd(t, "-session", "exchange", "-clock-start", "2026-12-25T10:00:00-05:00")
 	m := getMarket(t, holiday)
 	today, _ := m["today"].(map[string]any)
 	if today["holiday"] == nil || m["session"] != "closed" {
 		t.Fatalf("GET /api/market on Christmas Day = %v; want closed for the holiday", m)
 	}
+}
+
+// barBody is the body of a bar event, and a bar of /api/history.
+type barBody struct {
+	Sym      string  `json:"sym"`
+	Interval string  `json:"interval"`
+	T        int64   `json:"t"`
+	O        float64 `json:"o"`
+	H        float64 `json:"h"`
+	L        float64 `json:"l"`
+	C        float64 `json:"c"`
+	V        int64   `json:"v"`
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -47,7 +48,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		reg = newRegistry(0)
 		relay := ingest.NewRelay()
 		source = relay
-		if checker, err = newCheckedRelay(names, cfg.learnSymbols, reg, relay); err != nil {
+		if checker, err = newCheckedRelay(names, cfg.learnSymbols, startSeq(cfg), reg, relay); err != nil {
 			return cfg.settingError(err)
 		}
 		logArgs = []any{"feed", feedHTTP}
@@ -73,7 +74,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return usageError{err}
 		}
-		if publishAPI, err = newPublishAPI(cfg, ingest.NewSequencer(checker, startSeq(cfg), feed.SystemClock{}), verifier, reg); err != nil {
+		if publishAPI, err = newPublishAPI(cfg, checker, verifier, reg); err != nil {
 			return err
 		}
 	}
@@ -100,16 +101,19 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 
 // checkedRelay holds the publish API's ticks to the feed hygiene a
 // replica applies, so that a publisher reads each line's verdict, and
-// hands those it accepts to the relay the NATS publisher runs on. Its
+// hands those it accepts, numbered by its engine from firstSeq, to the
+// relay the NATS publisher runs on, in the order of their numbers. Its
 // engine serves no streams.
 type checkedRelay struct {
 	hub   *stream.Hub
 	relay *ingest.Relay
+	mu    sync.Mutex // keeps the relay's order that of the numbers
 }
 
-func newCheckedRelay(names []string, learn int, reg prometheus.Registerer, relay *ingest.Relay) (*checkedRelay, error) {
+func newCheckedRelay(names []string, learn int, firstSeq uint64, reg prometheus.Registerer, relay *ingest.Relay) (*checkedRelay, error) {
 	cfg := stream.DefaultConfig(names, sse.Framing{})
 	cfg.LearnSymbols = learn
+	cfg.FirstSeq = firstSeq
 	cfg.ReplaySize = 0
 	cfg.BarCapacity = 1
 	cfg.Writers = 1
@@ -121,9 +125,12 @@ func newCheckedRelay(names []string, learn int, reg prometheus.Registerer, relay
 	return &checkedRelay{hub: hub, relay: relay}, nil
 }
 
-// Publish checks t, then hands it to the relay.
+// Publish checks and numbers t, then hands it to the relay.
 func (c *checkedRelay) Publish(t feed.Tick) error {
-	if err := c.hub.Publish(t); err != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.hub.Accept(t)
+	if err != nil {
 		return err
 	}
 	return c.relay.Publish(t)

@@ -51,15 +51,7 @@ func TestScaleOutServesPublishedTicksAlikeOnEveryReplica(t *testing.T) {
 	// A program of the user's own: the tick's JSON on its symbol's subject,
 	// with a Nats-Msg-Id, sent twice (a retry), then a second tick. Its seq
 	// is the replicas' to set.
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := ns.JetStream()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	own := func(id, data string) *jetstream.PubAck {

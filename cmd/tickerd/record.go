@@ -7,16 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/url"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/r3labs/sse/v2"
 
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/stream"
 )
 
 // runRecord is tickerd record: the ticks a running tickerd streams on GET
@@ -52,18 +48,9 @@ func runRecord(ctx context.Context, args []string, getenv func(string) string, s
 	case fs.NArg() > 0:
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	if *symbols != "" {
-		if _, err := stream.ParseSymbolList([]string{*symbols}, math.MaxInt); err != nil {
-			return usageError{fmt.Errorf("-symbols %q: %w", *symbols, err)}
-		}
-	}
-	token := getenv("TICKERD_RECORD_TOKEN")
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			return usageError{fmt.Errorf("-token-file: %w", err)}
-		}
-		token = strings.TrimSpace(string(b))
+	token, err := clientCredentials(*symbols, *tokenFile, getenv("TICKERD_RECORD_TOKEN"))
+	if err != nil {
+		return err
 	}
 	w, err := feed.CreateTickFile(*out)
 	if err != nil {

@@ -133,6 +133,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.feed != feedNATS {
 		engine.ResumeWait = 0
 	}
+	if hubNumbers(cfg) {
+		engine.FirstSeq = startSeq(cfg)
+	}
 	hub, err := stream.NewHub(engine)
 	if err != nil {
 		return cfg.settingError(err)

@@ -69,19 +69,9 @@ func runWatch(ctx context.Context, args []string, getenv func(string) string, st
 	if *pollWait < 0 {
 		return usageError{fmt.Errorf("-poll-wait %v: want 0 or more", *pollWait)}
 	}
-	if *symbols != "" {
-		if _, err := stream.ParseSymbolList([]string{*symbols}, math.MaxInt); err != nil {
-			return usageError{fmt.Errorf("-symbols %q: %w", *symbols, err)}
-		}
-	}
-
-	token := getenv("TICKERD_WATCH_TOKEN")
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			return usageError{fmt.Errorf("-token-file: %w", err)}
-		}
-		token = strings.TrimSpace(string(b))
+	token, err := clientCredentials(*symbols, *tokenFile, getenv("TICKERD_WATCH_TOKEN"))
+	if err != nil {
+		return err
 	}
 
 	w := &watcher{base: u, symbols: *symbols, token: token, out: printer{stdout: stdout, stderr: stderr, raw: *raw}}
@@ -433,4 +423,23 @@ func (p printer) conflated(data []byte) {
 
 func (p printer) warn(err error) {
 	fmt.Fprintln(p.stderr, "tickerd watch:", err)
+}
+
+// clientCredentials checks the -symbols of a client command (watch,
+// record) and returns its token: -token-file's, when given, else the one
+// from its environment variable, envToken.
+func clientCredentials(symbols, tokenFile, envToken string) (string, error) {
+	if symbols != "" {
+		if _, err := stream.ParseSymbolList([]string{symbols}, math.MaxInt); err != nil {
+			return "", usageError{fmt.Errorf("-symbols %q: %w", symbols, err)}
+		}
+	}
+	if tokenFile == "" {
+		return envToken, nil
+	}
+	b, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return "", usageError{fmt.Errorf("-token-file: %w", err)}
+	}
+	return strings.TrimSpace(string(b)), nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Server is one NATS server that can be stopped and started again on the
@@ -70,4 +72,20 @@ func (s *Server) Restart() {
 	}
 	s.srv = srv
 	s.port = srv.Addr().(*net.TCPAddr).Port
+}
+
+// JetStream connects to the server as a program of the user's own would,
+// and closes the connection at the end of the test.
+func (s *Server) JetStream() jetstream.JetStream {
+	s.t.Helper()
+	nc, err := nats.Connect(s.URL())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return js
 }

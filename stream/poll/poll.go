@@ -92,6 +92,7 @@ type handler struct {
 // Framing{}:
 //
 //	?symbols=AAPL,MSFT   the symbols to receive (absent: every symbol the client may read)
+//	?bars=1s,1m          the bar events of these intervals too, made while the poll is held and for stream.PollBarGrace after
 //	?since=N             the seq of the last answer (absent: start with a snapshot)
 //	?wait=25s            hold the poll until a tick comes, at most this long (absent or 0: answer at once)
 //	?maxfreq             not accepted: a poll gets every tick
@@ -138,6 +139,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	defer h.hub.Hold(Framing{})()
+	defer h.hub.HoldBars(req.bars)()
 	h.answer(w, r, req, set)
 }
 

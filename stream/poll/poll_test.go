@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +81,9 @@ type answer struct {
 		Sym    string       `json:"sym"`
 		Resync bool         `json:"resync"`
 		Quotes []feed.Quote `json:"quotes"`
+		stream.Bar
+		Interval string `json:"interval"`
+		Updated  bool   `json:"updated"`
 	} `json:"events"`
 	Error string `json:"error"`
 }
@@ -208,4 +212,100 @@ func TestBadPollsAndHeldPollsOverTheLimit(t *testing.T) {
 	}
 	ts.publish(t, "MSFT")
 	wg.Wait()
+}
+
+// TestAPollOnlyClientGetsEveryBar polls with bars=1s and no stream open:
+// the bars that close while the poll is held, and between one poll and
+// the next, are in the answers, the same bars, and as many, as the
+// history holds for the seconds they cover.
+func TestAPollOnlyClientGetsEveryBar(t *testing.T) {
+	ts := startServer(t, 1000, 10)
+	base := time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC)
+	price := 100.0
+	at := func(sym string, ms int) {
+		t.Helper()
+		ts.seq++
+		price += 0.01
+		if err := ts.hub.Publish(feed.Tick{Seq: ts.seq, Symbol: sym, Price: price, Bid: price - 0.01, Ask: price + 0.01,
+			Size: int64(ts.seq), Time: base.Add(time.Duration(ms) * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flushed := func() {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for _, seq := ts.hub.Quotes(); seq != ts.seq; _, seq = ts.hub.Quotes() {
+			if time.Now().After(deadline) {
+				t.Fatal("not flushed")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	at("AAPL", 100)
+	flushed()
+	_, a, _ := ts.get(t, "?symbols=AAPL&bars=1s") // the snapshot, and the poll's ask for bars
+	if len(a.Events) != 1 || a.Events[0].Type != "snapshot" {
+		t.Fatalf("first poll %+v; want a snapshot", a)
+	}
+	since := a.Seq
+	var got []stream.Bar
+	take := func(a answer) {
+		for _, e := range a.Events {
+			if e.Type == "bar" {
+				if e.Sym != "AAPL" || e.Interval != "1s" || e.Updated {
+					t.Errorf("bar event %+v; want AAPL's 1s bars as they close", e)
+				}
+				got = append(got, e.Bar)
+			}
+		}
+		since = a.Seq
+	}
+	// Between polls: bars close with nobody waiting.
+	for ms := 300; ms <= 3300; ms += 400 {
+		at("AAPL", ms)
+		at("MSFT", ms)
+	}
+	flushed()
+	for {
+		_, a, _ = ts.get(t, "?symbols=AAPL&bars=1s&since="+strconv.FormatUint(since, 10))
+		take(a)
+		if len(a.Events) == 0 {
+			break
+		}
+	}
+	// While a long poll waits: the bar that closes is its answer.
+	var wg sync.WaitGroup
+	var held answer
+	wg.Go(func() { _, held, _ = ts.get(t, "?symbols=AAPL&bars=1s&wait=20s&since="+strconv.FormatUint(since, 10)) })
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.hub.Status().Clients != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the poll was not held")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	at("MSFT", 4500) // not its symbol, but it closes AAPL's 14:00:03
+	wg.Wait()
+	take(held)
+
+	history, _, err := ts.hub.Bars("AAPL", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// AAPL traded in 14:00:00 to 14:00:03, all closed by MSFT's 14:00:04.
+	if len(history) != 4 || !equalBars(got, history) {
+		t.Fatalf("polls got bars %+v; want the history's %+v", got, history)
+	}
+}
+
+func equalBars(a, b []stream.Bar) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,150 @@
+// Package benchkit is what the benchmark programs under bench/ share: the
+// way a program starts and ends, the description of the machine a report
+// names, the figures of a process read from /proc, and the section of a
+// Markdown file a report rewrites.
+package benchkit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Main runs run until it returns or the program is interrupted, and exits
+// as a command does: 2 for -h, 1 with "name: error" for an error.
+func Main(name string, run func(ctx context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+// Machine describes this machine for a report: cores, CPU model, memory,
+// kernel and Go version, then where, which says how the processes of the
+// run shared it.
+func Machine(where string) string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	kernel := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%d × %s%s%s, %s; %s", runtime.NumCPU(), model, mem, kernel, runtime.Version(), where)
+}
+
+// LoadAverage is the machine's load average over the last minute; -1 when
+// it cannot be read.
+func LoadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f, err := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	if err != nil {
+		return -1
+	}
+	return f
+}
+
+// ReadProc returns the CPU time process pid has used and its resident
+// memory in bytes, from /proc/PID/stat.
+func ReadProc(pid int) (cpu time.Duration, rss int64, err error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// The fields after the command name, which is in parentheses.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 22 {
+		return 0, 0, errors.New("short /proc stat")
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	rssPages, _ := strconv.ParseInt(fields[21], 10, 64)
+	const clockTick = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / clockTick, rssPages * int64(os.Getpagesize()), nil
+}
+
+// FreeAddr returns a loopback address with a port no one listens on now.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// Median is the median of xs (0 for none).
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Thousands writes n with commas between its groups of three digits.
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+// WriteSection puts doc between the markers "<!-- name:begin -->" and
+// "<!-- name:end -->" of the Markdown file path; a file without them, or
+// none, becomes a new file with the heading title and the section.
+func WriteSection(path, name, title, doc string) error {
+	begin, end := "<!-- "+name+":begin -->", "<!-- "+name+":end -->"
+	old, err := os.ReadFile(path)
+	if err == nil {
+		s := string(old)
+		i, j := strings.Index(s, begin), strings.Index(s, end)
+		if i >= 0 && j > i {
+			return os.WriteFile(path, []byte(s[:i+len(begin)]+"\n"+doc+s[j:]), 0o644)
+		}
+	}
+	return os.WriteFile(path, []byte("# "+title+"\n\n"+begin+"\n"+doc+end+"\n"), 0o644)
+}
