@@ -11,8 +11,8 @@ import "runtime/debug"
 // bars; what it holds beyond that is this headroom. Measured at scenario C
 // (BENCHMARKS.md), 1,000 streams at 1,000 ticks/s: the resident memory per
 // connection falls from 7.5–7.9 KiB at 100 to 4.6–6.2 KiB at 50 (4.0–4.3
-// at 25), and the collector's share of CPU stays under 1% at each:
-// nearly all of it is the writes.
+// at 25), and the collector's share of CPU stays below what a CPU
+// profile can see at each: nearly all of it is the writes.
 const defaultGCPercent = 50
 
 // applyGCPercent sets the collector's target, -gc-percent, which replaces
