@@ -148,7 +148,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.symbols, "symbols", "", "symbols to simulate: empty for the default universe, a comma list (NAME or NAME=price/volatility), @file.json, or synthetic:N[/SEED] for N generated symbols; fed from outside (-feed http, replay, nats) any NAME, and for replay empty means the file's symbols")
 	fs.Float64Var(&c.rate, "rate", 100, "total ticks per second across all symbols")
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed of the simulated market; 0 picks one from the clock")
-	fs.Uint64Var(&c.firstSeq, "first-seq", 0, "sequence number of the first tick; 0 means the start time in Unix microseconds, so ids keep growing across restarts")
+	fs.Uint64Var(&c.firstSeq, "first-seq", 0, "sequence number of the first event (tick, status or bands); 0 means the start time in Unix microseconds, so ids keep growing across restarts")
 	fs.IntVar(&c.replay, "replay", stream.DefaultReplaySize, "ticks kept for resuming streams with Last-Event-ID; 0 turns replay off (every resume gets a resync snapshot)")
 	fs.DurationVar(&c.heartbeat, "heartbeat", stream.DefaultHeartbeat, "heartbeat comment on streams idle this long")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", stream.DefaultWriteTimeout, "close a stream whose client accepts no bytes for this long")
