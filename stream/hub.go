@@ -70,7 +70,8 @@ type framed struct {
 
 	// follows: buf begins where the previous batch's ended, inside the same
 	// buffer (see takeBatch), so a backlog may join the two; room is the
-	// capacity buf was carved with, which it keeps unless it grew elsewhere.
+	// capacity buf was carved with, which it keeps unless an append moved
+	// it to a buffer of its own.
 	follows bool
 	room    int
 }
