@@ -72,7 +72,10 @@
 // stream sequence, which is therefore the same on every replica: a client
 // can resume on any of them. A starting source first reads recent ticks
 // back from the stream, then follows it live, and after losing the bus it
-// resumes after the last sequence it handed on.
+// resumes after the last sequence it handed on. Bar events, which the
+// publisher's caller decides once for every replica, travel in a header
+// of the event they come before ([BarsHeader], [BarCarrier],
+// [BarEvents]), so they take no sequence number of their own.
 //
 // # Ticks from outside
 //

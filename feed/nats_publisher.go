@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,16 +172,12 @@ func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
 	defer w.close() // the settler answers what is in flight, then returns
 
 	runID := nuid.Next() // message ids are unique to this run, whatever Seq starts at
-	store := func(subject string, data []byte, seq uint64) {
-		// Each message keeps its own bytes: it may be sent again.
-		w.send(ctx, &nats.Msg{Subject: subject, Data: data}, runID+"-"+strconv.FormatUint(seq, 10))
-	}
+	// Each message keeps its own bytes: it may be sent again.
+	events := &publishedEvents{store: func(msg *nats.Msg, key string) { w.send(ctx, msg, runID+"-"+key) }}
 	if m, ok := src.(MarketSource); ok {
-		return m.RunMarket(ctx, publishedEvents{store: store})
+		return m.RunMarket(ctx, events)
 	}
-	return src.Run(ctx, func(t Tick) {
-		store(Subject(t.Symbol), t.AppendJSON(make([]byte, 0, 160)), t.Seq)
-	})
+	return src.Run(ctx, events.Tick)
 }
 
 // ensureStream creates the stream, or brings its limits to the configured ones.
@@ -227,7 +222,7 @@ func (p *NATSPublisher) publish(ctx context.Context, js jetstream.JetStream, msg
 		// An attempt under way finishes even when ctx ends, so that a
 		// stopped publisher has stored, or given up on, every tick it sent.
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
-		ack, err := js.PublishMsg(callCtx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(StreamName))
+		ack, err := js.PublishMsg(callCtx, msg, jetstream.WithMsgID(id))
 		cancel()
 		if err == nil {
 			p.stored(ack)

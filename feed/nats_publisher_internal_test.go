@@ -90,7 +90,11 @@ func TestPublisherWindowStoresTicksAfterARefusedOneBehindIt(t *testing.T) {
 	const n = 6
 	for seq := uint64(1); seq <= n; seq++ {
 		tk := Tick{Seq: seq, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: int64(seq), Time: time.Unix(1, 0)}
-		w.send(ctx, &nats.Msg{Subject: Subject(tk.Symbol), Data: tk.AppendJSON(nil)}, "run-"+strconv.FormatUint(seq, 10))
+		msg := &nats.Msg{Subject: Subject(tk.Symbol), Data: tk.AppendJSON(nil)}
+		if seq%3 == 1 { // the bars some events carry are resent with them
+			msg.Header = nats.Header{BarsHeader: []string{barsOf(seq)}}
+		}
+		w.send(ctx, msg, "run-"+strconv.FormatUint(seq, 10))
 	}
 	w.close()
 	<-settled
@@ -111,6 +115,13 @@ func TestPublisherWindowStoresTicksAfterARefusedOneBehindIt(t *testing.T) {
 		if got.Seq != seq {
 			t.Errorf("stream seq %d holds tick %d, want %d", seq, got.Seq, seq)
 		}
+		want := ""
+		if seq%3 == 1 {
+			want = barsOf(seq)
+		}
+		if bars := m.Header.Get(BarsHeader); bars != want {
+			t.Errorf("stream seq %d carries bars %q, want %q", seq, bars, want)
+		}
 	}
 	if got := testutil.ToFloat64(p.metrics.published); got != n {
 		t.Errorf("published %v, want %d", got, n)
@@ -121,4 +132,8 @@ func TestPublisherWindowStoresTicksAfterARefusedOneBehindIt(t *testing.T) {
 	if got := testutil.ToFloat64(p.metrics.inFlight); got != 0 {
 		t.Errorf("in flight %v, want 0", got)
 	}
+}
+
+func barsOf(seq uint64) string {
+	return `[{"sym":"AAPL","interval":"1s","t":` + strconv.FormatUint(seq, 10) + `,"o":1,"h":1,"l":1,"c":1,"v":1,"updated":false}]`
 }

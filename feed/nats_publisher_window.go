@@ -67,19 +67,23 @@ func (w *publishWindow) send(ctx context.Context, msg *nats.Msg, id string) {
 		w.mu.Lock()
 	}
 	defer w.mu.Unlock()
-	// Never held across a wait for the server: PublishMsgAsync only
-	// writes to the connection's buffer.
-	opts := []jetstream.PublishOpt{
-		jetstream.WithMsgID(id),
-		jetstream.WithExpectStream(StreamName),
-		// The client's own retry (after "no responders") would resend
-		// this message behind later ones; recover resends instead.
-		jetstream.WithRetryAttempts(0),
+	// The headers are set here rather than by publish options, which
+	// would canonicalise each name again for every tick. Only the TICKS
+	// stream takes ticks.> (streams of an account cannot share subjects),
+	// so no Nats-Expected-Stream header: one fewer for the server to scan
+	// and store, and for every replica to decode.
+	if msg.Header == nil {
+		msg.Header = nats.Header{}
 	}
+	msg.Header[jetstream.MsgIDHeader] = []string{id}
 	if w.last != "" {
-		opts = append(opts, jetstream.WithExpectLastMsgID(w.last))
+		msg.Header[jetstream.ExpectedLastMsgIDHeader] = []string{w.last}
 	}
-	ack, err := w.js.PublishMsgAsync(msg, opts...)
+	// Never held across a wait for the server: PublishMsgAsync only
+	// writes to the connection's buffer. The client's own retry (after
+	// "no responders") would resend this message behind later ones;
+	// recover resends instead.
+	ack, err := w.js.PublishMsgAsync(msg, jetstream.WithRetryAttempts(0))
 	w.last = id
 	if err != nil {
 		ack = nil
@@ -160,7 +164,11 @@ func (w *publishWindow) recover(ctx context.Context, first *inFlight) {
 			w.p.metrics.retries.Inc()
 			// A new message: the old one's headers expect what was last
 			// before it, and the stream may have been set up again.
-			stored = w.p.publish(ctx, w.js, &nats.Msg{Subject: f.msg.Subject, Data: f.msg.Data}, f.id)
+			again := &nats.Msg{Subject: f.msg.Subject, Data: f.msg.Data}
+			if bars, ok := f.msg.Header[BarsHeader]; ok {
+				again.Header = nats.Header{BarsHeader: bars}
+			}
+			stored = w.p.publish(ctx, w.js, again, f.id)
 		}
 		if !stored {
 			lost++

@@ -281,7 +281,11 @@ func (s *NATSSource) consume(ctx context.Context, js jetstream.JetStream, pos *p
 		pos.last = seq
 		s.metrics.consumed.Set(float64(seq))
 		s.metrics.lag.Set(float64(meta.NumPending))
-		if err := handOn(msg.Subject(), msg.Data(), seq, events); err != nil {
+		var bars []byte
+		if v := msg.Headers()[BarsHeader]; len(v) > 0 {
+			bars = []byte(v[0])
+		}
+		if err := handOn(msg.Subject(), bars, msg.Data(), seq, events); err != nil {
 			s.metrics.bad.Inc()
 			log.Warn("skipping a message that is not a tick, status or bands", "subject", msg.Subject(), "seq", seq, "err", err)
 		}

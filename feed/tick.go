@@ -61,16 +61,6 @@ type tickJSON struct {
 	TS     int64   `json:"ts"`
 }
 
-// UnmarshalJSON implements json.Unmarshaler for the form AppendJSON writes.
-func (t *Tick) UnmarshalJSON(b []byte) error {
-	var j tickJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return fmt.Errorf("decode tick: %w", err)
-	}
-	*t = Tick{Seq: j.Seq, Symbol: j.Symbol, Price: j.Price, Bid: j.Bid, Ask: j.Ask, Size: j.Size, Time: time.Unix(0, j.TS)}
-	return nil
-}
-
 // Quote is the state of one symbol in the current session: its last tick
 // plus the session's open, high, low, change and volume, and its reference
 // price.

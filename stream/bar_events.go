@@ -26,6 +26,10 @@ type barClock struct {
 	mark   [len(barIntervals)]int64        // start of the open interval, Unix ns; 0: no event yet
 	open   [len(barIntervals)][]int32      // symbols with a bar in the open interval
 	listed [len(barIntervals)][]bool       // per symbol: in open
+	out    []barOut                        // what the last closeAt or noteAt made
+	// relayed: the source has sent bars (PublishBars), so the hub makes
+	// none of its own from then on; guarded by the hub lock.
+	relayed bool
 }
 
 func newBarClock(symbols int) *barClock {
@@ -40,24 +44,11 @@ func newBarClock(symbols int) *barClock {
 // bar events with seq (the sequence number of the event that moved it).
 // h.mu is held.
 func (h *Hub) closeBars(ns int64, seq uint64) {
-	bc := h.barClock
-	for iv := range barIntervals {
-		start := barStart(ns, int64(barIntervals[iv].d))
-		if start <= bc.mark[iv] {
-			continue
-		}
-		bc.mark[iv] = start
-		wanted := h.barsWanted(iv)
-		for _, sym := range bc.open[iv] {
-			bc.listed[iv][sym] = false
-			if !wanted {
-				continue
-			}
-			if bar, ok := h.bars.newest(h.symbols[sym], iv); ok {
-				h.enqueueBar(int(sym), iv, bar, false, seq, ns)
-			}
-		}
-		bc.open[iv] = bc.open[iv][:0]
+	if h.barClock.relayed {
+		return // the source sends them (PublishBars)
+	}
+	for _, o := range h.barClock.closeAt(ns, h.bars, h.symbols, h.barsWanted) {
+		h.enqueueBar(int(o.sym), int(o.iv), o.bar, false, seq, ns)
 	}
 }
 
@@ -65,7 +56,52 @@ func (h *Hub) closeBars(ns int64, seq uint64) {
 // bars, which bars it opened and which closed ones it changed, sending
 // those. h.mu is held.
 func (h *Hub) noteBars(sym int, seq uint64, ns int64) {
-	bc := h.barClock
+	if h.barClock.relayed {
+		return
+	}
+	for _, o := range h.barClock.noteAt(sym, ns, h.bars, h.symbols, h.barsWanted) {
+		h.enqueueBar(sym, int(o.iv), o.bar, true, seq, ns)
+	}
+}
+
+// barOut is one bar event the bar clock makes.
+type barOut struct {
+	sym int32
+	iv  uint8
+	bar Bar
+}
+
+// closeAt moves the market's time to ns and returns the bars of bars
+// that this closes, of the intervals wanted reports true for. The result
+// is reused by the next call.
+func (bc *barClock) closeAt(ns int64, bars *BarStore, symbols []string, wanted func(iv int) bool) []barOut {
+	bc.out = bc.out[:0]
+	for iv := range barIntervals {
+		start := barStart(ns, int64(barIntervals[iv].d))
+		if start <= bc.mark[iv] {
+			continue
+		}
+		bc.mark[iv] = start
+		want := wanted(iv)
+		for _, sym := range bc.open[iv] {
+			bc.listed[iv][sym] = false
+			if !want {
+				continue
+			}
+			if bar, ok := bars.newest(symbols[sym], iv); ok {
+				bc.out = append(bc.out, barOut{sym: sym, iv: uint8(iv), bar: bar})
+			}
+		}
+		bc.open[iv] = bc.open[iv][:0]
+	}
+	return bc.out
+}
+
+// noteAt records, after a tick of symbol sym at ns was folded into bars,
+// which bars it opened, and returns the closed ones it changed, of the
+// intervals wanted. The result is reused by the next call.
+func (bc *barClock) noteAt(sym int, ns int64, bars *BarStore, symbols []string, wanted func(iv int) bool) []barOut {
+	bc.out = bc.out[:0]
 	for iv := range barIntervals {
 		start := barStart(ns, int64(barIntervals[iv].d))
 		if start >= bc.mark[iv] {
@@ -75,13 +111,14 @@ func (h *Hub) noteBars(sym int, seq uint64, ns int64) {
 			}
 			continue
 		}
-		if !h.barsWanted(iv) {
+		if !wanted(iv) {
 			continue
 		}
-		if bar, ok := h.bars.at(h.symbols[sym], iv, start); ok {
-			h.enqueueBar(sym, iv, bar, true, seq, ns)
+		if bar, ok := bars.at(symbols[sym], iv, start); ok {
+			bc.out = append(bc.out, barOut{sym: int32(sym), iv: uint8(iv), bar: bar})
 		}
 	}
+	return bc.out
 }
 
 // countBars adds delta to the count of streams that receive each interval of set.

@@ -173,14 +173,18 @@ func (r *barRing) add(price float64, size int64, ns int64) {
 			return
 		}
 	}
-	bar := Bar{
+	r.push(Bar{
 		Time:   start / int64(time.Second), // exact: every step is whole seconds
 		Open:   price,
 		High:   price,
 		Low:    price,
 		Close:  price,
 		Volume: size,
-	}
+	}, start)
+}
+
+// push adds bar, which starts at start (Unix ns), after the newest.
+func (r *barRing) push(bar Bar, start int64) {
 	if r.next == len(r.bars) && len(r.bars) < r.capacity {
 		// Still filling: every slot in use holds a bar, so the ring has not
 		// wrapped and the new bar goes at the end.

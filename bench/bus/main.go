@@ -6,11 +6,11 @@
 // tick-to-client latency and the CPU of each process.
 //
 //	go run ./bench/bus                                         # this tree's publisher, window 1 and the default
-//	go run ./bench/bus -before /tmp/tickerd-main               # and an older tickerd's publisher beside them
+//	go run ./bench/bus -before /tmp/tickerd-main               # and an older tickerd (publisher and replica) beside them
 //	go run ./bench/bus -rates 20000,50000 -reps 3 -out BENCHMARKS.md
 //
-// A peer is "before" (the -before binary as it is), or "window=N" (this
-// tree's tickerd with -nats-publish-window N). Every process runs on this
+// A peer is "before" (the -before binary as it is, as publisher and
+// replica), or "window=N" (this tree's tickerd with -nats-publish-window N). Every process runs on this
 // machine, on 127.0.0.1 only, is started by this program and stopped by
 // it, by its process id, when its run ends.
 package main
@@ -57,6 +57,7 @@ type options struct {
 	peers      []peer
 	reps       int
 	clients    int
+	sendBuffer int
 	duration   time.Duration
 	warmup     time.Duration
 	natsServer string
@@ -67,7 +68,7 @@ type options struct {
 // peer is one publisher to compare.
 type peer struct {
 	Label  string
-	Bin    string // tickerd binary
+	Bin    string // tickerd binary, of the publisher and the replica
 	Window int    // -nats-publish-window; 0: the binary has no such flag
 }
 
@@ -76,14 +77,19 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	rates := fs.String("rates", "20000,50000,80000", "comma list of publisher rates, ticks per second")
 	windows := fs.String("windows", "1,1024", "comma list of -nats-publish-window values of this tree's publisher")
-	before := fs.String("before", "", "also run this tickerd binary's publisher as it is (e.g. one built from an older commit)")
+	before := fs.String("before", "", "also run this tickerd binary as it is, as publisher and replica (e.g. one built from an older commit)")
 	var o options
 	fs.IntVar(&o.reps, "reps", 1, "runs of each peer at each rate")
 	fs.IntVar(&o.clients, "clients", 4, "firehose SSE clients reading the replica, each sampled for latency")
+	// A firehose of 50,000 ticks/s is 7.5 MB/s per client, more than the
+	// replica's default 4 KiB send buffer carries per round trip and cycle
+	// (see stream.Config.SendBuffer): with it the clients, not the bus,
+	// would be what is measured.
+	fs.IntVar(&o.sendBuffer, "send-buffer", 0, "the replica's -send-buffer: kernel send buffer of each client's socket in bytes, 0 the kernel's default")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window of each run")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "wait after the clients connected before measuring")
 	fs.StringVar(&o.natsServer, "nats-server", "", "nats-server program; empty: build the version go.mod requires (the one the tests embed)")
-	fs.StringVar(&o.profiles, "profile", "", "write CPU profiles of the replica and of nats-server over each peer's first run to this directory")
+	fs.StringVar(&o.profiles, "profile", "", "write CPU profiles of the replica, of nats-server and of this tree's publisher over each peer's first run to this directory")
 	fs.StringVar(&o.out, "out", "", "also put the report between the bus markers of this file (e.g. BENCHMARKS.md)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -105,8 +111,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	for _, w := range ws {
 		o.peers = append(o.peers, peer{Label: "window=" + strconv.Itoa(w), Window: w})
 	}
-	if o.reps < 1 || o.clients < 1 || o.duration <= 0 || o.warmup < 0 {
-		return o, errors.New("-reps and -clients want at least 1, -duration a positive duration, -warmup 0 or more")
+	if o.reps < 1 || o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.sendBuffer < 0 {
+		return o, errors.New("-reps and -clients want at least 1, -duration a positive duration, -warmup and -send-buffer 0 or more")
 	}
 	return o, nil
 }
@@ -267,7 +273,7 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 		return r, err
 	}
 	addrs := map[string]string{}
-	for _, name := range []string{"nats", "natsprof", "replica", "replicadebug", "publisher"} {
+	for _, name := range []string{"nats", "natsprof", "replica", "replicadebug", "publisher", "publisherdebug"} {
 		a, err := freeAddr()
 		if err != nil {
 			return r, err
@@ -323,19 +329,24 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 	if pr.Window > 0 {
 		env = append(env, "TICKERD_NATS_PUBLISH_WINDOW="+strconv.Itoa(pr.Window))
 	}
-	pub, err := launch("publisher", env, pr.Bin, "publish", "-addr", addrs["publisher"], "-nats-url", natsURL,
-		"-rate", strconv.Itoa(rate), "-seed", "42", "-log-level", "warn")
+	pubArgs := []string{"publish", "-addr", addrs["publisher"], "-nats-url", natsURL,
+		"-rate", strconv.Itoa(rate), "-seed", "42", "-log-level", "warn"}
+	if profile != "" && pr.Label != "before" {
+		pubArgs = append(pubArgs, "-debug-addr", addrs["publisherdebug"])
+	}
+	pub, err := launch("publisher", env, pr.Bin, pubArgs...)
 	if err != nil {
 		return failed(err)
 	}
 	if err := waitReady(ctx, addrs["publisher"]); err != nil {
 		return failed(fmt.Errorf("publisher: %w", err))
 	}
-	repArgs := []string{"-addr", addrs["replica"], "-feed", "nats", "-nats-url", natsURL, "-log-level", "warn", "-max-streams-per-addr", "1000"}
+	repArgs := []string{"-addr", addrs["replica"], "-feed", "nats", "-nats-url", natsURL, "-log-level", "warn", "-max-streams-per-addr", "1000",
+		"-send-buffer", strconv.Itoa(o.sendBuffer)}
 	if profile != "" {
 		repArgs = append(repArgs, "-debug-addr", addrs["replicadebug"])
 	}
-	rep, err := launch("replica", nil, bins["tickerd"], repArgs...)
+	rep, err := launch("replica", nil, pr.Bin, repArgs...)
 	if err != nil {
 		return failed(err)
 	}
@@ -364,6 +375,9 @@ func measure(ctx context.Context, o options, bins map[string]string, pr peer, ra
 		if profile != "" {
 			go fetchProfile("http://"+addrs["replicadebug"]+"/debug/pprof/profile", o.duration, profile+"-replica.pprof", stderr)
 			go fetchProfile("http://"+addrs["natsprof"]+"/debug/pprof/profile", o.duration, profile+"-nats-server.pprof", stderr)
+			if pr.Label != "before" {
+				go fetchProfile("http://"+addrs["publisherdebug"]+"/debug/pprof/profile", o.duration, profile+"-publisher.pprof", stderr)
+			}
 		}
 		time.Sleep(o.duration)
 		samples <- take()
@@ -514,9 +528,9 @@ func tail(s string, n int) string {
 // render writes the report: per rate, the median of each peer's runs.
 func render(o options, results []result, started time.Time, took time.Duration) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run %s, %s, by `go run ./bench/bus %s`: %s. nats-server %s with JetStream file storage, `tickerd publish` (simulated market, default universe) at each rate, one replica (`tickerd -feed nats`), %d firehose SSE clients (tickload, every client sampled for latency); %s measured after %s of warm-up, median of %d run(s) per cell. Peers of one rate ran interleaved.\n\n",
+	fmt.Fprintf(&b, "Run %s, %s, by `go run ./bench/bus %s`: %s. nats-server %s with JetStream file storage, `tickerd publish` (simulated market, default universe) at each rate, one replica (`tickerd -feed nats -send-buffer %d`), %d firehose SSE clients (tickload, every client sampled for latency); %s measured after %s of warm-up, median of %d run(s) per cell. Peers of one rate ran interleaved.\n\n",
 		started.UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second), strings.Join(os.Args[1:], " "), machine(), natsVersion(o.natsServer),
-		o.clients, o.duration, o.warmup, o.reps)
+		o.sendBuffer, o.clients, o.duration, o.warmup, o.reps)
 	b.WriteString("| rate | publisher | stored/s | delivered/s per client | complete | p50 | p99 | max | CPU publisher | CPU nats-server | CPU replica | CPU tickload | CPU µs per tick | retries | load |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, rate := range o.rates {

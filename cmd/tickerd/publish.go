@@ -58,6 +58,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 	}
+	source = newBarSource(source, names, cfg.barBytes)
 	pub, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 		NATSConfig:   feed.NATSConfig{URL: cfg.natsURL, Name: "tickerd-publisher", Registerer: reg, Logger: log},
 		Symbols:      names,
@@ -84,6 +85,13 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return fmt.Errorf("listen on -addr: %w", err)
 	}
+	var debugLn net.Listener
+	if cfg.debugAddr != "" {
+		if debugLn, err = net.Listen("tcp", cfg.debugAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on -debug-addr: %w", err)
+		}
+	}
 	srv := newServer(publisherRoutes(pub.Ready, reg, publishAPI), cfg, log)
 	base := "http://" + displayAddr(ln.Addr())
 	log.Info("tickerd publishing", append([]any{"metrics", base + "/metrics", "nats", cfg.natsURL, "stream", feed.StreamName,
@@ -95,6 +103,11 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	g.Go(func() error { return pub.Run(gctx, source) })
 	serve(gctx, g, srv, ln, cfg.grace, log, nil, func() { bound("addr", ln.Addr()) })
+	if debugLn != nil {
+		log.Info("profiling served", "pprof", "http://"+displayAddr(debugLn.Addr())+"/debug/pprof/")
+		serve(gctx, g, newServer(debugRoutes(), cfg, log), debugLn, cfg.grace, log, nil,
+			func() { bound("debug-addr", debugLn.Addr()) })
+	}
 	err = g.Wait()
 	log.Info("tickerd stopped")
 	return err
