@@ -3,6 +3,7 @@ package stream
 import (
 	"net"
 	"time"
+	"unsafe"
 )
 
 // client is one stream's delivery state. After attach it belongs to exactly
@@ -91,6 +92,25 @@ func (c *client) queue(b []byte, events int, queueBytes int) {
 		c.queued += len(b)
 	}
 	c.queuedEvents += events
+}
+
+// queueAfter is queue for a slice of a batch's buffer that does not begin
+// its buffer (inner): when it begins where the backlog's last slice ends,
+// that slice is lengthened over it instead of a slice being added, so a
+// stream that falls behind holds a slice per shared buffer, not one per
+// batch. Both are then parts of one buffer: the last slice's end is inside
+// the buffer b begins in.
+func (c *client) queueAfter(b []byte, inner bool, events int, queueBytes int) {
+	if n := len(c.backlog); inner && n > 0 && len(b) > 0 {
+		last := c.backlog[n-1]
+		if len(last) > 0 && unsafe.Add(unsafe.Pointer(unsafe.SliceData(last)), len(last)) == unsafe.Pointer(unsafe.SliceData(b)) {
+			c.backlog[n-1] = unsafe.Slice(unsafe.SliceData(last), len(last)+len(b))
+			c.queued += len(b)
+			c.queuedEvents += events
+			return
+		}
+	}
+	c.queue(b, events, queueBytes)
 }
 
 // unwritten appends the backlog's unwritten bytes to segs.

@@ -56,6 +56,9 @@ type Hub struct {
 	lastAt   time.Time // when the newest tick was accepted
 	market   marketBook
 	barClock *barClock
+
+	snapshots  []sharedSnapshot // per framing: the firehose snapshot of the latest state
+	prevCloses uint64           // reference prices set (SetPrevClose)
 }
 
 // framed is one framing's encoding of a run of events, back to back in buf.
@@ -64,6 +67,13 @@ type framed struct {
 	events []event
 	bars   bool       // some of events are bars
 	syms   *SymbolSet // the symbols of events, in a batch; nil: not known
+
+	// follows: buf begins where the previous batch's ended, inside the same
+	// buffer (see takeBatch), so a backlog may join the two; room is the
+	// capacity buf was carved with, which it keeps unless an append moved
+	// it to a buffer of its own.
+	follows bool
+	room    int
 }
 
 type hubState int
@@ -627,14 +637,19 @@ func (h *Hub) takeBatch(now time.Time) (batch, []*client, []control) {
 			// with room to spare. A buffer too full for another batch is
 			// followed by a new one.
 			rest := p.buf[len(p.buf):]
+			carved := len(p.buf) > 0
 			if cap(rest) < len(p.buf)+len(p.buf)/4 || cap(rest) < minBatchRoom {
 				rest = make([]byte, 0, max(batchBufferBytes, 2*len(p.buf)))
+				carved = false
 			}
+			p.follows = p.follows && cap(p.buf) == p.room
 			p.buf = p.buf[:len(p.buf):len(p.buf)]
 			b.frames[f] = p
 			h.pending[f] = framed{
-				buf:    rest,
-				events: make([]event, 0, len(p.events)+len(p.events)/4),
+				buf:     rest,
+				events:  make([]event, 0, len(p.events)+len(p.events)/4),
+				follows: carved,
+				room:    cap(rest),
 			}
 		}
 		syms := h.batchSymbols(b.frames[0].events)
@@ -770,6 +785,13 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 		buf = h.appendSnapshot(buf, h.framings[c.framing], c.sub, true)
 		h.metrics.resyncs.Inc()
 	default:
+		if c.sub == nil {
+			c.queue(buf, 0, h.cfg.QueueBytes)
+			c.queue(h.firehoseSnapshot(c.framing), 0, h.cfg.QueueBytes)
+			c.limit = c.queued + h.cfg.QueueBytes
+			h.joining = append(h.joining, c)
+			return kind
+		}
 		buf = h.appendSnapshot(buf, h.framings[c.framing], c.sub, false)
 	}
 	c.queue(buf, 0, h.cfg.QueueBytes)

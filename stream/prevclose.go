@@ -16,5 +16,6 @@ func (h *Hub) SetPrevClose(symbol string, price float64) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.quotes[i].PrevClose = price
+	h.prevCloses++
 	return nil
 }

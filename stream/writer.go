@@ -31,6 +31,7 @@ type writer struct {
 	conflating int // clients in conflated delivery after the last cycle
 
 	segs    [][]byte // scratch: one stream's share of a batch, as bytes
+	inner   []bool   // scratch: segs[i] does not begin its buffer (see client.queueAfter)
 	shared  []event  // scratch: the same share, as events
 	vectors vectorWriter
 	stats   writerStats
@@ -166,7 +167,7 @@ func (w *writer) serve(c *client, cy *cycle) CloseReason {
 // held ticks whose symbol may send again, then the batch's ticks of symbols
 // that may send; the others are held, the latest per symbol.
 func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
-	w.segs, w.shared = w.segs[:0], w.shared[:0]
+	w.segs, w.shared, w.inner = w.segs[:0], w.shared[:0], w.inner[:0]
 	if b == nil {
 		b = &framed{}
 	}
@@ -175,6 +176,7 @@ func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
 			return 0, 0
 		}
 		w.segs = append(w.segs, b.buf)
+		w.inner = append(w.inner, b.follows)
 		w.shared = append(w.shared, b.events...)
 		return len(b.events), len(b.buf)
 	}
@@ -184,6 +186,7 @@ func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
 	if c.throttle != nil {
 		for _, e := range c.throttle.release(now.UnixNano()) {
 			w.segs = append(w.segs, e.data)
+			w.inner = append(w.inner, false) // where it begins is not known
 			w.shared = append(w.shared, e)
 			size += len(e.data)
 		}
@@ -203,11 +206,13 @@ func (w *writer) share(c *client, b *framed, now time.Time) (events, size int) {
 		}
 		if segStart >= 0 {
 			w.segs = append(w.segs, b.buf[segStart:segEnd])
+			w.inner = append(w.inner, segStart > 0 || b.follows)
 		}
 		segStart, segEnd = start, e.end
 	}
 	if segStart >= 0 {
 		w.segs = append(w.segs, b.buf[segStart:segEnd])
+		w.inner = append(w.inner, segStart > 0 || b.follows)
 	}
 	return len(w.shared), size
 }
@@ -239,12 +244,12 @@ func (w *writer) writeBatch(c *client, b *framed, now time.Time) CloseReason {
 	}
 	// Keep the unwritten tail, in order, for the next cycles.
 	skip := n
-	for _, s := range w.segs {
+	for i, s := range w.segs {
 		if skip >= len(s) {
 			skip -= len(s)
 			continue
 		}
-		c.queue(s[skip:], 0, w.hub.cfg.QueueBytes)
+		c.queueAfter(s[skip:], w.inner[i] || skip > 0, 0, w.hub.cfg.QueueBytes)
 		skip = 0
 	}
 	c.queuedEvents, c.queuedTS = events, firstTS
@@ -273,8 +278,8 @@ func (w *writer) queueBatch(c *client, b *framed, now time.Time) {
 		if c.queuedEvents == 0 {
 			c.queuedTS = firstTS
 		}
-		for _, s := range w.segs {
-			c.queue(s, 0, w.hub.cfg.QueueBytes)
+		for i, s := range w.segs {
+			c.queueAfter(s, w.inner[i], 0, w.hub.cfg.QueueBytes)
 		}
 		c.queuedEvents += events
 		return

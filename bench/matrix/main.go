@@ -95,6 +95,10 @@ var (
 	// replayOff shows what the replay ring, which fills at the tick rate
 	// whatever the number of streams, adds to the memory figures.
 	replayOff = variant{Key: "noreplay", Label: "tickerd -replay 0", Server: "tickerd", Transport: "sse", Args: []string{"-replay", "0"}}
+	// replayOffGC100 is replayOff with Go's default collector target, to
+	// show what -gc-percent's default saves.
+	replayOffGC100 = variant{Key: "noreplay-gc100", Label: "tickerd -replay 0 -gc-percent 100", Server: "tickerd", Transport: "sse",
+		Args: []string{"-replay", "0", "-gc-percent", "100"}}
 )
 
 // variants returns the ways sc is measured, in the order of its columns;
@@ -132,7 +136,7 @@ var scenarios = []scenario{
 	{Name: "A", Title: "1,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 100 * 1000},
 	{Name: "B", Title: "5,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 5000, Ramp: "10s", Load: []string{"-bufsize", "8192"}, WithBaseline: true, Expected: 100 * 5000},
 	{Name: "C", Title: "1,000 firehose clients at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 1000 * 1000,
-		Extra: []variant{replayOff}},
+		Extra: []variant{replayOff, replayOffGC100}},
 	{Name: "D", Title: "10,000 idle clients at 1 tick/s", Rate: 1, Clients: 10000, Ramp: "20s",
 		Load: []string{"-sample", "100%", "-bufsize", "4096", "-connect-timeout", "30s"}, WithBaseline: true, Expected: 1 * 10000},
 	{Name: "E", Title: "19,000 firehose clients at 1 tick/s, dialled from four loopback addresses", Rate: 1, Clients: 19000, Ramp: "10s",

@@ -46,6 +46,7 @@ type config struct {
 	maxStreams    int
 	maxPerAddr    int
 	fdReserve     int
+	gcPercent     int
 	streamRate    float64
 	streamBurst   int
 	addrRate      float64
@@ -159,6 +160,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", sse.DefaultMaxQueryBytes, "longest query string accepted on /events")
 	fs.IntVar(&c.maxStreams, "max-streams", guard.DefaultMaxStreams, "most event streams open at once; more are answered 503")
 	fs.IntVar(&c.maxPerAddr, "max-streams-per-addr", guard.DefaultMaxStreamsPerAddr, "most event streams open at once from one client address (an IPv6 /64); more are answered 429")
+	fs.IntVar(&c.gcPercent, "gc-percent", defaultGCPercent, "how far, in percent, the heap may grow past what the last garbage collection found live before the next one (Go's GOGC, which this replaces): lower holds less memory for more collecting; 10 to 1000")
 	fs.IntVar(&c.fdReserve, "fd-reserve", defaultFDReserve, "open files kept out of the streams' reach for probes, metrics, API requests and the answers that refuse streams; -max-streams is lowered, with a warning, when the open-file limit cannot hold it and these")
 	fs.Float64Var(&c.streamRate, "stream-rate", 0, "new streams per second in all, a token bucket of -stream-burst; more are answered 503 with Retry-After; 0: off")
 	fs.IntVar(&c.streamBurst, "stream-burst", guard.DefaultStreamBurst, "new streams let in at once when -stream-rate is on")
@@ -244,6 +246,9 @@ func parseConfig(r role, args []string, getenv func(string) string, stderr io.Wr
 	}
 	if c.maxHeader < 1024 {
 		return c, usageError{fmt.Errorf("-max-header-bytes %d: want at least 1024", c.maxHeader)}
+	}
+	if c.gcPercent < 10 || c.gcPercent > 1000 {
+		return c, usageError{fmt.Errorf("-gc-percent %d: want 10 to 1000 percent", c.gcPercent)}
 	}
 	if c.fdReserve < 0 {
 		return c, usageError{fmt.Errorf("-fd-reserve %d: want 0 (no reserve) or more open files", c.fdReserve)}

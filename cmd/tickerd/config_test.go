@@ -293,6 +293,7 @@ func TestEveryFlagNamesItselfWhenRefused(t *testing.T) {
 		"max-streams":           {{args: []string{"-max-streams", "0"}}},
 		"max-streams-per-addr":  {{args: []string{"-max-streams-per-addr", "0"}}},
 		"fd-reserve":            {{args: []string{"-fd-reserve", "-1"}}},
+		"gc-percent":            {{args: []string{"-gc-percent", "0"}}, {args: []string{"-gc-percent", "5000"}}},
 		"stream-rate":           {{args: []string{"-stream-rate", "-1"}}, {args: []string{"-stream-rate", "NaN"}}},
 		"stream-burst":          {{args: []string{"-stream-rate", "10", "-stream-burst", "0"}}},
 		"stream-rate-per-addr":  {{args: []string{"-stream-rate-per-addr", "-1"}}},

@@ -32,6 +32,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	applyGCPercent(cfg.gcPercent)
 	log := cfg.logger(stderr)
 	universe, names, err := cfg.universe()
 	if err != nil {

@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	applyGCPercent(cfg.gcPercent)
 	log := cfg.logger(stderr)
 
 	universe, names, err := cfg.universe()

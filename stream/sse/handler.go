@@ -120,9 +120,11 @@ func (h *handler) attach(w http.ResponseWriter, r *http.Request, sub stream.Subs
 	_ = conn.SetDeadline(time.Time{})
 	// The body runs until the connection closes, so the head says so.
 	header.Set("Connection", "close")
-	var head bytes.Buffer
+	// Room for the head at once, rather than the buffer growing through
+	// four sizes for every stream.
+	head := bytes.NewBuffer(make([]byte, 0, 512))
 	head.WriteString("HTTP/1.1 200 OK\r\n")
-	_ = header.Write(&head)
+	_ = header.Write(head)
 	// The retry field opens the block of the stream's first event: a block
 	// of its own is delivered as an empty event by some clients (go-sse,
 	// launchdarkly's).
