@@ -225,7 +225,7 @@ func TestEndToEndResumeHasNoGapAndNoDuplicate(t *testing.T) {
 // and are closed as slow.
 func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
 	const (
-		rate         = 5000
+		rate         = 1000
 		stuckStreams = 5
 		writeTimeout = 4 * time.Second
 		// maxLag is the oldest a tick may be when the reader gets it. The
@@ -241,7 +241,7 @@ func TestEndToEndNonReadingClientDoesNotDelayOthers(t *testing.T) {
 		// a blocked writer.
 		maxLag = writeTimeout * 3 / 4
 	)
-	// At 50 times the default rate, a send buffer of half a second of the
+	// At 10 times the default rate, a send buffer of half a second of the
 	// stream, as the README advises (130 B × rate / 2).
 	td := startTickerd(t, "-rate", strconv.Itoa(rate), "-send-buffer", strconv.Itoa(130*rate/2), "-write-timeout", writeTimeout.String())
 	host := strings.TrimPrefix(td.URL, "http://")
