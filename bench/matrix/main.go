@@ -28,27 +28,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tickerd/tickerd/bench/internal/benchkit"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "matrix:", err)
-		os.Exit(1)
-	}
+	benchkit.Main("matrix", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 // scenario is one row of the matrix.
@@ -275,7 +268,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					}
 					profile = filepath.Join(*profiles, name+".pprof")
 				}
-				load := loadAverage()
+				load := benchkit.LoadAverage()
 				r, err := measure(ctx, bins, v, sc, *duration, *warmup, profile, stderr)
 				if err != nil {
 					return fmt.Errorf("scenario %s, %s: %w", sc.Name, v.Label, err)
@@ -309,7 +302,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		doc += "```\n\n"
 	}
-	return writeSection(*out, doc)
+	return benchkit.WriteSection(*out, "matrix", "Benchmarks", doc)
 }
 
 // paths are tickerd's endpoints by transport.
@@ -318,7 +311,7 @@ var paths = map[string]string{"sse": "/events", "ws": "/ws", "poll": "/api/ticks
 // measure starts one server, loads it with tickload over the variant's
 // transport and stops it.
 func measure(ctx context.Context, bins map[string]string, v variant, sc scenario, duration, warmup time.Duration, profile string, stderr io.Writer) (tlReport, error) {
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return tlReport{}, err
 	}
@@ -333,7 +326,7 @@ func measure(ctx context.Context, bins map[string]string, v variant, sc scenario
 		args := []string{"-addr", addr, "-rate", rate, "-seed", "42", "-log-level", "warn",
 			"-max-streams", "20000", "-max-streams-per-addr", "20000"}
 		if profile != "" {
-			debugAddr, err := freeAddr()
+			debugAddr, err := benchkit.FreeAddr()
 			if err != nil {
 				return tlReport{}, err
 			}
@@ -409,15 +402,6 @@ func captureProfile(ctx context.Context, addr string, after, d time.Duration, pa
 	if _, err := io.Copy(f, resp.Body); err != nil {
 		fmt.Fprintln(stderr, "profile:", err)
 	}
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func waitListening(ctx context.Context, addr string) error {
@@ -500,18 +484,6 @@ func rssPerConn(r tlReport) float64 {
 	return float64(r.Server.RSSPerConnBytes)
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // runInfo is what the document says about the run as a whole.
 type runInfo struct {
 	only     string
@@ -530,7 +502,7 @@ func render(results map[string][]measurement, info runInfo) string {
 	fmt.Fprintf(&b, "Measured %s UTC, %d run(s) of each server (or transport) per scenario, interleaved, %v measured window each (the matrix took %v). "+
 		"Each cell is the median, then the lowest and highest run in brackets.\n\n",
 		info.started.UTC().Format("2006-01-02 15:04"), info.reps, info.duration, info.took.Round(time.Second))
-	fmt.Fprintf(&b, "Machine: %s\n\n", machine())
+	fmt.Fprintf(&b, "Machine: %s\n\n", benchkit.Machine("load generator and server on the same machine over loopback"))
 	cmd := fmt.Sprintf("go run ./bench/matrix -scenarios %s -reps %d -duration %v", info.only, info.reps, info.duration)
 	if info.before != "" {
 		cmd += " -before " + info.before
@@ -563,7 +535,7 @@ func render(results map[string][]measurement, info runInfo) string {
 						xs = append(xs, st.value(sc, m))
 					}
 				}
-				meds[label] = median(xs)
+				meds[label] = benchkit.Median(xs)
 				fmt.Fprintf(&b, " "+st.verb+"%s", meds[label], st.unit)
 				if len(xs) > 1 {
 					fmt.Fprintf(&b, " ["+st.verb+"–"+st.verb+"]", slices.Min(xs), slices.Max(xs))
@@ -590,15 +562,6 @@ func ratio(r float64) string {
 		return fmt.Sprintf("%.2g", r)
 	}
 	return fmt.Sprintf("%.2f", r)
-}
-
-// loadAverage returns the machine's load average over the last minute.
-func loadAverage() float64 {
-	var l float64
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Sscanf(string(b), "%f", &l)
-	}
-	return l
 }
 
 // goBuild builds pkg into out, in dir ("" for this one).
@@ -637,46 +600,4 @@ func buildAt(ctx context.Context, rev, src, out string, stderr io.Writer) error 
 		return fmt.Errorf("-before %s: tar: %w", rev, terr)
 	}
 	return goBuild(ctx, src, out, "./cmd/tickerd", stderr)
-}
-
-func machine() string {
-	model := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	mem := ""
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		var kb int64
-		fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb)
-		mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
-	}
-	kernel := ""
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		kernel = ", Linux " + strings.TrimSpace(string(b))
-	}
-	return fmt.Sprintf("%d × %s%s%s, %s; load generator and server on the same machine over loopback",
-		runtime.NumCPU(), model, mem, kernel, runtime.Version())
-}
-
-const (
-	beginMarker = "<!-- matrix:begin -->"
-	endMarker   = "<!-- matrix:end -->"
-)
-
-// writeSection puts doc between the markers of path, or writes a new file.
-func writeSection(path, doc string) error {
-	old, err := os.ReadFile(path)
-	if err == nil {
-		s := string(old)
-		i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
-		if i >= 0 && j > i {
-			return os.WriteFile(path, []byte(s[:i+len(beginMarker)]+"\n"+doc+s[j:]), 0o644)
-		}
-	}
-	return os.WriteFile(path, []byte("# Benchmarks\n\n"+beginMarker+"\n"+doc+endMarker+"\n"), 0o644)
 }
