@@ -93,26 +93,26 @@ const link = {
   subscription() {
     return subscription;
   },
-  snapshot(s) {
-    shared.publish('snapshot', s);
-    receiveSnapshot(s);
+  // event takes one event of the stream, whichever transport carried it,
+  // by the name every transport gives its kind, and passes it on to the
+  // tabs that share this stream. A kind that is not an event of the
+  // stream (a WebSocket's answers) is not the link's.
+  event(kind, body) {
+    const receive = receivers[kind];
+    if (!receive) return;
+    shared.publish(kind, body);
+    receive(body, kind);
   },
-  tick(t) {
-    shared.publish('tick', t);
-    receiveTick(t);
-  },
-  conflated(c) {
-    shared.publish('conflated', c);
-    receiveConflated(c);
-  },
-  market(kind, e) {
-    shared.publish(kind, e);
-    receiveMarket(kind, e);
-  },
-  bar(b) {
-    shared.publish('bar', b);
-    receiveBar(b);
-  },
+};
+
+// receivers take the events of each kind the stream carries.
+const receivers = {
+  snapshot: receiveSnapshot,
+  tick: receiveTick,
+  conflated: receiveConflated,
+  status: (e, kind) => receiveMarket(kind, e),
+  bands: (e, kind) => receiveMarket(kind, e),
+  bar: receiveBar,
 };
 
 // start opens the stream and hands what arrives to on:

@@ -59,32 +59,10 @@ export function openPolling(link, { delay }) {
       up = true;
       link.up();
     }
-    for (const event of body.events) deliver(event);
+    // Each event goes to link without its type, as over SSE.
+    for (const { type, ...event } of body.events) link.event(type, event);
     since = body.seq;
     timer = setTimeout(poll, wait === '0s' ? PLAIN_POLL_MS : 0);
-  }
-
-  // deliver hands an event of an answer to link without its type, so that
-  // the page sees the same events as over SSE.
-  function deliver({ type, ...body }) {
-    switch (type) {
-      case 'snapshot':
-        link.snapshot(body);
-        break;
-      case 'tick':
-        link.tick(body);
-        break;
-      case 'conflated':
-        link.conflated(body);
-        break;
-      case 'status':
-      case 'bands':
-        link.market(type, body);
-        break;
-      case 'bar':
-        link.bar(body);
-        break;
-    }
   }
 
   return {

@@ -44,14 +44,7 @@ export function openSSE(link) {
     // event hands one event to link; false once the stream is stale.
     event(kind, body) {
       if (closed || n !== id) return false;
-      switch (kind) {
-        case 'snapshot': link.snapshot(body); break;
-        case 'tick': link.tick(body); break;
-        case 'conflated': link.conflated(body); break;
-        case 'status':
-        case 'bands': link.market(kind, body); break;
-        case 'bar': link.bar(body); break;
-      }
+      link.event(kind, body);
       if (!worker) countEvent();
       return true;
     },

@@ -50,27 +50,13 @@ export function openWebSocket(link) {
   // page sees the same events as over SSE.
   function receive({ type, ...body }) {
     switch (type) {
-      case 'snapshot':
-        link.snapshot(body);
-        break;
-      case 'tick':
-        link.tick(body);
-        break;
-      case 'conflated':
-        link.conflated(body);
-        break;
       case 'subscription':
         break; // the server's acknowledgement of what the page sent
-      case 'status':
-      case 'bands':
-        link.market(type, body);
-        break;
-      case 'bar':
-        link.bar(body);
-        break;
       case 'error':
         console.warn('tickerd: the server refused a subscription:', body.error, body.symbols || '');
         break;
+      default:
+        link.event(type, body);
     }
   }
 
