@@ -2,8 +2,9 @@
 // from the symbol's one-second bars in /api/history, so a row shows the
 // last minute and a half rather than only what arrives after it is drawn.
 // Only rows on screen are asked for, a few at a time; a row that scrolls
-// away before its turn is not asked for, and one whose sparkline starts
-// again (a newer quote after it was away) is asked for again.
+// away before its turn is not asked for, one whose sparkline starts again
+// (a newer quote after it was away) is asked for again, and one whose
+// request failed is asked for again a little later.
 
 import { rowOf, redrawSpark } from './board.js';
 import { isLive } from './connection.js';
@@ -12,10 +13,12 @@ import { SPARK_POINTS } from './sparkline.js';
 
 const SPARK_INTERVAL = '1s'; // history bars that backfill sparklines: one point per second, as live ticks make
 const SPARK_FETCHES = 3; // backfill requests in flight at once, leaving connections for the stream and the chart
+const RETRY_AFTER_MS = 2000; // a failed request is asked again after this, or when the stream next opens
 
 const backfill = {
   queue: [], // symbols on screen waiting for their history, top first
-  retry: new Set(), // symbols whose request failed, asked again when the stream next opens
+  retry: new Set(), // symbols whose request failed, asked again after RETRY_AFTER_MS or when the stream next opens
+  retryTimer: 0, // the timer that asks for retry again; 0: none
   inflight: new Set(), // symbols asked for now
   done: new Map(), // symbol -> the sparkline epoch its history filled (or found nothing to fill)
   shown: [], // the symbols on screen
@@ -38,6 +41,8 @@ function queueShown() {
 
 // retryFailed asks again for the histories whose requests failed.
 export function retryFailed() {
+  clearTimeout(backfill.retryTimer);
+  backfill.retryTimer = 0;
   backfill.retry.clear();
   queueShown();
 }
@@ -78,6 +83,7 @@ async function backfillSpark(sym) {
     // The symbol left the board meanwhile: nothing to fill.
   } else if (!body || res.status >= 500) {
     backfill.retry.add(sym);
+    if (!backfill.retryTimer) backfill.retryTimer = setTimeout(retryFailed, RETRY_AFTER_MS);
   } else if (r.spark.epoch === epoch) {
     if (res.ok) mergeHistory(r, body); // a symbol the server refuses keeps its live sparkline
     backfill.done.set(sym, r.spark.epoch);

@@ -283,7 +283,8 @@ func (p *browserPage) debugState() string {
 	s, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`JSON.stringify({
 		state: tickerd.state, lastSeq: tickerd.lastSeq, ticksSeen: tickerd.ticksSeen, gaps: tickerd.gaps,
 		resyncs: tickerd.resyncs, selected: tickerd.selected, interval: tickerd.interval, view: tickerd.view,
-		chartLoaded: tickerd.chartLoaded, url: location.href, indicator: document.getElementById('conn').textContent.trim()})`))
+		chartLoaded: tickerd.chartLoaded, snapshots: tickerd.snapshots, symbols: tickerd.symbols.length,
+		sparksBackfilled: tickerd.sparksBackfilled, url: location.href, indicator: document.getElementById('conn').textContent.trim()})`))
 	if err != nil {
 		return err.Error()
 	}

@@ -89,7 +89,7 @@ func TestPageOverEachTransport(t *testing.T) {
 			p.waitFor("live ticks over "+tr.name, fmt.Sprintf(
 				`window.tickerd && tickerd.state === 'live' && tickerd.transport === %q && tickerd.ticksSeen > 20 &&
 				 tickerd.selected === %q && tickerd.interval === '1s' && tickerd.chartLoaded &&
-				 tickerd.sparksBackfilled === tickerd.symbols.length`, tr.name, sym), 15*time.Second)
+				 tickerd.sparksBackfilled === tickerd.symbols.length`, tr.name, sym), 30*time.Second)
 			if got, want := p.indicator(), (indicator{"live", tr.name, "live", tr.label}); got != want {
 				t.Errorf("the indicator shows %+v, want %+v", got, want)
 			}
