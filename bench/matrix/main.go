@@ -209,6 +209,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *reps < 1 {
 		return errors.New("-reps must be at least 1")
 	}
+	if *profiles != "" {
+		if err := os.MkdirAll(*profiles, 0o755); err != nil {
+			return fmt.Errorf("-profile: %w", err)
+		}
+	}
 	for _, name := range strings.Split(*only, ",") {
 		if !slices.ContainsFunc(scenarios, func(sc scenario) bool { return sc.Name == name }) {
 			return fmt.Errorf("-scenarios: no scenario %q", name)
