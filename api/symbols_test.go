@@ -134,15 +134,7 @@ func TestSymbolsHandlerPages(t *testing.T) {
 // universe is a fraction of the full one: what the form is for.
 func TestSymbolsCompactFormIsSmall(t *testing.T) {
 	t.Parallel()
-	u, err := feed.SyntheticUniverse(10_000, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := make([]string, len(u))
-	for i, s := range u {
-		names[i] = s.Name
-	}
-	h := NewSymbolsHandler(runningHub(t, names...), nil)
+	h := NewSymbolsHandler(syntheticHub(t, 10_000), nil)
 	size := func(target string) int {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
@@ -162,15 +154,7 @@ func TestSymbolsCompactFormIsSmall(t *testing.T) {
 // (compact) in a universe of 10,000 symbols: the handler copies the page,
 // not the universe.
 func BenchmarkSymbolsPage(b *testing.B) {
-	u, err := feed.SyntheticUniverse(10_000, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	names := make([]string, len(u))
-	for i, s := range u {
-		names[i] = s.Name
-	}
-	h := NewSymbolsHandler(runningHub(b, names...), nil)
+	h := NewSymbolsHandler(syntheticHub(b, 10_000), nil)
 	req := httptest.NewRequest(http.MethodGet, "/api/symbols?form=compact&offset=5000&limit=100", nil)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -180,4 +164,18 @@ func BenchmarkSymbolsPage(b *testing.B) {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// syntheticHub is runningHub over a synthetic universe of n symbols.
+func syntheticHub(tb testing.TB, n int) *stream.Hub {
+	tb.Helper()
+	u, err := feed.SyntheticUniverse(n, 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	names := make([]string, len(u))
+	for i, s := range u {
+		names[i] = s.Name
+	}
+	return runningHub(tb, names...)
 }
