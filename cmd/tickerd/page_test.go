@@ -193,7 +193,10 @@ func newPage(t *testing.T, width, height int64) *browserPage {
 				return
 			}
 			if ev.Response.Status >= 400 {
-				p.problem(false, fmt.Sprintf("%s answered %d", ev.Response.URL, ev.Response.Status))
+				// A server that is stopping answers the stream's next
+				// request 503 while it drains: part of an outage.
+				refused := ev.Response.Status == http.StatusServiceUnavailable && streamURL(ev.Response.URL)
+				p.problem(refused, fmt.Sprintf("%s answered %d", ev.Response.URL, ev.Response.Status))
 			}
 		}
 	})

@@ -338,7 +338,7 @@ func TestRunDialsFromEachSourceAddressInTurn(t *testing.T) {
 	defer srv.Close()
 
 	r, _ := runLoad(t, stderr, "-url", srv.URL+"/events", "-clients", strconv.Itoa(clients), "-sources", strconv.Itoa(sources),
-		"-ramp", "0s", "-warmup", "0s", "-duration", "100ms")
+		"-ramp", "0s", "-warmup", "1s", "-duration", "100ms")
 	if r.ConnectedAtStart != clients || r.Sources != sources || r.ConnectFailures != 0 {
 		t.Errorf("%d connected from %d sources, %d failures (last error %q); want %d from %d, none",
 			r.ConnectedAtStart, r.Sources, r.ConnectFailures, r.LastError, clients, sources)
