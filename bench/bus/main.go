@@ -434,19 +434,7 @@ func metric(addr, name string) float64 {
 }
 
 func fetchProfile(url string, d time.Duration, path string, stderr io.Writer) {
-	resp, err := http.Get(fmt.Sprintf("%s?seconds=%d", url, max(1, int(d.Seconds())-1)))
-	if err != nil {
-		fmt.Fprintln(stderr, "profile:", err)
-		return
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(stderr, "profile:", err)
-		return
-	}
-	defer f.Close()
-	if _, err := io.Copy(f, resp.Body); err != nil {
+	if err := benchkit.FetchProfile(url, int(d.Seconds())-1, path); err != nil {
 		fmt.Fprintln(stderr, "profile:", err)
 	}
 }

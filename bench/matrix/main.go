@@ -34,7 +34,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/tickerd/tickerd/bench/internal/benchkit"
@@ -353,17 +352,7 @@ func measure(ctx context.Context, bins map[string]string, v variant, sc scenario
 	if err := cmd.Start(); err != nil {
 		return tlReport{}, err
 	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
+	defer benchkit.Stop(cmd, 15*time.Second)
 	if err := waitListening(ctx, addr); err != nil {
 		return tlReport{}, fmt.Errorf("%w\n%s", err, serverLog.String())
 	}
@@ -392,19 +381,8 @@ func captureProfile(ctx context.Context, addr string, after, d time.Duration, pa
 		return
 	case <-time.After(after):
 	}
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())))
-	if err != nil {
-		fmt.Fprintln(stderr, "profile:", err)
-		return
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(stderr, "profile:", err)
-		return
-	}
-	defer f.Close()
-	if _, err := io.Copy(f, resp.Body); err != nil {
+	url := "http://" + addr + "/debug/pprof/profile"
+	if err := benchkit.FetchProfile(url, int(d.Seconds()), path); err != nil {
 		fmt.Fprintln(stderr, "profile:", err)
 	}
 }

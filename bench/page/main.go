@@ -40,7 +40,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/tickerd/tickerd/bench/internal/benchkit"
@@ -207,17 +206,7 @@ func measurePoint(ctx context.Context, bin, chromium string, pt point, pages []p
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
+	defer benchkit.Stop(cmd, 15*time.Second)
 	if err := waitHealthy(ctx, addr); err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, serverLog.String())
 	}

@@ -10,8 +10,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"slices"
@@ -152,4 +155,40 @@ func WriteSection(path, name, title, doc string) error {
 		return fmt.Errorf("%s has no %s … %s markers", path, begin, end)
 	}
 	return os.WriteFile(path, []byte(s[:i+len(begin)]+"\n"+doc+s[j:]), 0o644)
+}
+
+// FetchProfile writes the CPU profile that the pprof endpoint url (…/debug/pprof/profile)
+// takes over seconds seconds to the file path.
+func FetchProfile(url string, seconds int, path string) error {
+	resp, err := http.Get(fmt.Sprintf("%s?seconds=%d", url, max(1, seconds)))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Stop ends a started command: SIGTERM, then SIGKILL if it has not exited
+// within grace; it returns once the process is gone.
+func Stop(cmd *exec.Cmd, grace time.Duration) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }

@@ -1,9 +1,14 @@
 package benchkit
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -61,5 +66,37 @@ func TestReadProcReadsThisProcess(t *testing.T) {
 	}
 	if _, _, err := ReadProc(-1); err == nil {
 		t.Error("ReadProc(-1): no error")
+	}
+}
+
+func TestFetchProfileWritesWhatTheEndpointAnswers(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("seconds") != "3" {
+			http.Error(w, "want seconds=3", http.StatusBadRequest)
+			return
+		}
+		fmt.Fprint(w, "profile bytes")
+	}))
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	if err := FetchProfile(srv.URL, 3, path); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "profile bytes" {
+		t.Errorf("wrote %q", b)
+	}
+	if err := FetchProfile(srv.URL, 2, path); err == nil {
+		t.Error("a refused profile: no error")
+	}
+}
+
+func TestStopEndsAProcessThatIgnoresSIGTERM(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "trap '' TERM; while :; do sleep 0.1; done")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	Stop(cmd, 200*time.Millisecond)
+	if cmd.ProcessState == nil || cmd.ProcessState.Success() {
+		t.Errorf("after Stop the process state is %v, want killed", cmd.ProcessState)
 	}
 }
