@@ -1,16 +1,15 @@
 package main
 
 import (
+	"github.com/tickerd/tickerd/bench/internal/benchkit"
 	"github.com/tickerd/tickerd/internal/ssetest"
 
 	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,27 +19,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// addrLog is a stderr for run that reports the URL run logs.
-type addrLog struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	url  chan string
-	sent bool
-}
-
-var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
-
-func (l *addrLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	if m := listenRE.FindStringSubmatch(l.buf.String()); m != nil && !l.sent {
-		l.sent = true
-		l.url <- m[1]
-	}
-	return len(p), nil
-}
 
 // readEvent returns the next event of the stream, skipping comments and
 // retry hints.
@@ -61,14 +39,14 @@ func TestBaselineStreamsSimulatorTicks(t *testing.T) {
 	const seed, rate, events = 7, 1000, 50
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	stderr := &addrLog{url: make(chan string, 1)}
+	stderr := benchkit.NewListenLog()
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-rate", strconv.Itoa(rate), "-seed", strconv.Itoa(seed)}, nil, stderr)
 	}()
 	var url string
 	select {
-	case url = <-stderr.url:
+	case url = <-stderr.URL:
 	case err := <-done:
 		t.Fatalf("run returned before listening: %v", err)
 	}

@@ -7,11 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tickerd/tickerd/bench/internal/benchkit"
 
 	"go.uber.org/goleak"
 
@@ -21,34 +21,13 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// addrLog is a stderr for run that reports the URL run logs.
-type addrLog struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	url  chan string
-	sent bool
-}
-
-var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
-
-func (l *addrLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	if m := listenRE.FindStringSubmatch(l.buf.String()); m != nil && !l.sent {
-		l.sent = true
-		l.url <- m[1]
-	}
-	return len(p), nil
-}
-
 func start(t *testing.T, ctx context.Context, args ...string) (url string, done chan error) {
 	t.Helper()
-	stderr := &addrLog{url: make(chan string, 1)}
+	stderr := benchkit.NewListenLog()
 	done = make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), stderr) }()
 	select {
-	case url = <-stderr.url:
+	case url = <-stderr.URL:
 	case err := <-done:
 		t.Fatalf("run returned before listening: %v", err)
 	}

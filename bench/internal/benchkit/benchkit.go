@@ -16,10 +16,12 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -191,4 +193,37 @@ func Stop(cmd *exec.Cmd, grace time.Duration) {
 		_ = cmd.Process.Kill()
 		<-done
 	}
+}
+
+// ListenLog is a log writer (a program's stderr) that hands over, on URL,
+// the first address the program logs as "listening on http://…".
+type ListenLog struct {
+	URL chan string // receives the address once; buffered
+
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	sent bool
+}
+
+// NewListenLog returns a ListenLog whose URL channel holds the address.
+func NewListenLog() *ListenLog { return &ListenLog{URL: make(chan string, 1)} }
+
+var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
+
+func (l *ListenLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if m := listenRE.FindStringSubmatch(l.buf.String()); m != nil && !l.sent {
+		l.sent = true
+		l.URL <- m[1]
+	}
+	return len(p), nil
+}
+
+// String is everything logged so far.
+func (l *ListenLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
