@@ -9,6 +9,7 @@
 //
 //	go build -o /tmp/tickerd ./cmd/tickerd
 //	go run ./bench/storm -tickerd /tmp/tickerd                 # both scenarios, every default configuration
+//	go run ./bench/storm -tickerd /tmp/tickerd -before /tmp/tickerd-old   # and an older build, with its defaults
 //	go run ./bench/storm -tickerd /tmp/tickerd -scenarios restart -clients 1000 \
 //	    -config 'before=-drain-window 0' -config 'drain=-drain-window 10s'
 //
@@ -61,10 +62,12 @@ type options struct {
 	configs                    []config
 }
 
-// config is one way of running tickerd, measured in every scenario.
+// config is one way of running tickerd, measured in every scenario: a
+// binary (-tickerd's, or -before's) and its flags.
 type config struct {
-	name string
-	args []string
+	name   string
+	binary string
+	args   []string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -72,6 +75,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("storm", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.tickerd, "tickerd", "", "the tickerd binary (go build -o /tmp/tickerd ./cmd/tickerd); required")
+	before := fs.String("before", "", "also measure this tickerd binary with its own defaults, as the configuration \"before\" (e.g. one built from an older commit); it runs every process of a scenario, the publisher too")
 	fs.StringVar(&o.natsServer, "nats-server", "nats-server", "the nats-server binary, for the failover scenario")
 	fs.StringVar(&o.nginx, "nginx", "nginx", "the nginx binary, for the failover scenario")
 	fs.IntVar(&o.clients, "clients", 5000, "browser-like clients")
@@ -104,17 +108,25 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			_ = configs.Set(c)
 		}
 	}
+	for i := range configs {
+		configs[i].binary = o.tickerd
+	}
+	if *before != "" {
+		configs = append([]config{{name: "before", binary: *before}}, configs...)
+	}
 	o.configs = configs
 	return o, nil
 }
 
-// defaultConfigs are the configurations measured unless -config is given:
-// before (every stream closed at once, no rate limit), after (the drain
-// and both token buckets) and the drain with the bucket per address only.
+// defaultConfigs are the configurations of -tickerd measured unless
+// -config is given: its defaults (the drain over its default window and
+// the jittered retry, no connection-rate limit), without the drain, with
+// the bucket per address, and with both buckets.
 var defaultConfigs = []string{
-	"before=-drain-window 0",
-	"after=-drain-window 5s -stream-rate 1000 -stream-burst 500 -stream-rate-per-addr 1 -stream-burst-per-addr 5",
-	"after, per address only=-drain-window 5s -stream-rate-per-addr 1 -stream-burst-per-addr 5",
+	"defaults=",
+	"no drain=-drain-window 0",
+	"bucket per address=-stream-rate-per-addr 1 -stream-burst-per-addr 5",
+	"both buckets=-stream-rate 1000 -stream-burst 500 -stream-rate-per-addr 1 -stream-burst-per-addr 5",
 }
 
 // configList is the -config flag.
@@ -127,7 +139,7 @@ func (l *configList) Set(v string) error {
 	if !ok || name == "" {
 		return fmt.Errorf("%q: want name=tickerd flags", v)
 	}
-	*l = append(*l, config{name, strings.Fields(flags)})
+	*l = append(*l, config{name: name, args: strings.Fields(flags)})
 	return nil
 }
 
@@ -188,7 +200,14 @@ func writeTable(w io.Writer, o options, results []result) {
 	fmt.Fprintf(w, "Reconnect storm: %d browser-like SSE clients, %d symbols each, %.0f ticks/s; %s, %d cores (%s/%s), host %s.\n\n",
 		o.clients, o.symbols, o.rate, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, host)
 	for _, cfg := range o.configs {
-		fmt.Fprintf(w, "- %s: `%s`\n", cfg.name, strings.Join(cfg.args, " "))
+		switch {
+		case cfg.binary != o.tickerd:
+			fmt.Fprintf(w, "- %s: `%s` with its defaults\n", cfg.name, cfg.binary)
+		case len(cfg.args) == 0:
+			fmt.Fprintf(w, "- %s: tickerd's defaults\n", cfg.name)
+		default:
+			fmt.Fprintf(w, "- %s: `%s`\n", cfg.name, strings.Join(cfg.args, " "))
+		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| scenario | config | load (1 min) | clients lost | 99% back after the stop | not back | answers other than 200 | receiver peak CPU | receiver peak RSS | p99 tick latency before | p99 during the storm |")
@@ -228,7 +247,7 @@ func restart(ctx context.Context, o options, cfg config, stderr io.Writer) (resu
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	args := append([]string{"-addr", addr, "-rate", fmt.Sprint(o.rate), "-max-streams-per-addr", "100000",
 		"-trust-proxies", "127.0.0.1", "-log-level", "warn"}, cfg.args...)
-	old, err := startProcess(o.tickerd, args, stderr)
+	old, err := startProcess(cfg.binary, args, stderr)
 	if err != nil {
 		return result{}, err
 	}
@@ -249,7 +268,7 @@ func restart(ctx context.Context, o options, cfg config, stderr io.Writer) (resu
 		return result{}, fmt.Errorf("the first tickerd: %w", err)
 	}
 	// The new process takes the port once the old one has let it go.
-	next, err := startProcess(o.tickerd, args, stderr)
+	next, err := startProcess(cfg.binary, args, stderr)
 	if err != nil {
 		return result{}, err
 	}
@@ -291,7 +310,7 @@ func failover(ctx context.Context, o options, cfg config, stderr io.Writer) (res
 		return result{}, err
 	}
 	defer nats.stop()
-	pub, err := startProcess(o.tickerd, []string{"publish", "-addr", pubAddr, "-nats-url", natsURL, "-rate", fmt.Sprint(o.rate), "-log-level", "warn"}, stderr)
+	pub, err := startProcess(cfg.binary, []string{"publish", "-addr", pubAddr, "-nats-url", natsURL, "-rate", fmt.Sprint(o.rate), "-log-level", "warn"}, stderr)
 	if err != nil {
 		return result{}, err
 	}
@@ -302,7 +321,7 @@ func failover(ctx context.Context, o options, cfg config, stderr io.Writer) (res
 	replica := func(addr string) (*process, error) {
 		args := append([]string{"-feed", "nats", "-nats-url", natsURL, "-addr", addr, "-max-streams-per-addr", "100000",
 			"-trust-proxies", "127.0.0.1", "-log-level", "warn"}, cfg.args...)
-		p, err := startProcess(o.tickerd, args, stderr)
+		p, err := startProcess(cfg.binary, args, stderr)
 		if err != nil {
 			return nil, err
 		}

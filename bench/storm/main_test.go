@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,5 +95,26 @@ func TestSamplerPeakCPUIsOverAWindow(t *testing.T) {
 	cores, rss := s.stop(t0, t0.Add(time.Second))
 	if cores < 0.9 || cores > 1.1 || rss != 30<<20 {
 		t.Fatalf("peak %.2f cores, %d bytes; want about 1 core and 30 MiB", cores, rss)
+	}
+}
+
+// TestBeforeRunsItsOwnBinaryFirst: -before adds a configuration that runs
+// the other binary with no flags ahead of -tickerd's, which keep their
+// flags and their binary.
+func TestBeforeRunsItsOwnBinaryFirst(t *testing.T) {
+	o, err := parseOptions([]string{"-tickerd", "/new", "-before", "/old", "-config", "slow=-drain-window 9s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []config{{name: "before", binary: "/old"}, {name: "slow", binary: "/new", args: []string{"-drain-window", "9s"}}}
+	if !reflect.DeepEqual(o.configs, want) {
+		t.Fatalf("configs %+v, want %+v", o.configs, want)
+	}
+	o, err = parseOptions([]string{"-tickerd", "/new"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.configs) != len(defaultConfigs) || o.configs[0].name != "defaults" || o.configs[0].binary != "/new" || len(o.configs[0].args) != 0 {
+		t.Fatalf("default configs %+v", o.configs)
 	}
 }
