@@ -84,6 +84,12 @@ var (
 	beforeSSE  = variant{Label: "tickerd before", Server: "before", Transport: "sse"}
 	baseline   = variant{Label: "baseline", Server: "baseline", Transport: "sse"}
 	ceiling    = variant{Label: "ceiling", Server: "ceiling", Transport: "sse"}
+	// ceilingAtOnce is the ceiling peer gathering ticks for 100 µs instead
+	// of 5 ms: at A's 100 ticks/s it writes every tick on its own as soon
+	// as it is made, which is what the feature-less design can do with no
+	// batching wait at all, the floor that tickerd's write-at-once aims at.
+	ceilingAtOnce = variant{Key: "ceiling-at-once", Label: "ceiling at once", Server: "ceiling", Transport: "sse",
+		Args: []string{"-flush-interval", "100us"}}
 	// replayOff shows what the replay ring, which fills at the tick rate
 	// whatever the number of streams, adds to the memory figures.
 	replayOff = variant{Key: "noreplay", Label: "tickerd -replay 0", Server: "tickerd", Transport: "sse", Args: []string{"-replay", "0"}}
@@ -121,11 +127,17 @@ func (sc scenario) ratios(withBefore bool) [][2]string {
 	if withBefore {
 		rs = append(rs, [2]string{"tickerd", beforeSSE.Label})
 	}
+	for _, v := range sc.Extra {
+		if v.Server == "ceiling" {
+			rs = append(rs, [2]string{"tickerd", v.Label})
+		}
+	}
 	return rs
 }
 
 var scenarios = []scenario{
-	{Name: "A", Title: "1,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 100 * 1000},
+	{Name: "A", Title: "1,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 100 * 1000,
+		Extra: []variant{ceilingAtOnce}},
 	{Name: "B", Title: "5,000 firehose clients at 100 ticks/s", Rate: 100, Clients: 5000, Ramp: "10s", Load: []string{"-bufsize", "8192"}, WithBaseline: true, Expected: 100 * 5000},
 	{Name: "C", Title: "1,000 firehose clients at 1,000 ticks/s", Rate: 1000, Clients: 1000, Ramp: "5s", WithBaseline: true, Expected: 1000 * 1000,
 		Extra: []variant{replayOff, replayOffGC100}},
@@ -341,7 +353,7 @@ func measure(ctx context.Context, bins map[string]string, v variant, sc scenario
 		cmd = exec.Command(bins[v.Server], slices.Concat(args, sc.Server, v.Args)...)
 		url = "http://" + addr + paths[v.Transport]
 	case "ceiling":
-		cmd = exec.Command(bins["ceiling"], "-addr", addr, "-rate", rate, "-seed", "42")
+		cmd = exec.Command(bins["ceiling"], append([]string{"-addr", addr, "-rate", rate, "-seed", "42"}, v.Args...)...)
 		url = "http://" + addr + "/events"
 	default:
 		cmd = exec.Command(bins["baseline"], "-addr", addr, "-rate", rate, "-seed", "42")
