@@ -254,6 +254,8 @@ func outcome(err error) string {
 		return lineUnknownSymbol
 	case errors.Is(err, stream.ErrBadPrice):
 		return lineBadPrice
+	case errors.Is(err, stream.ErrBidNotBelowAsk):
+		return lineBidNotBelowAsk
 	case errors.Is(err, stream.ErrPriceJump):
 		return linePriceJump
 	}

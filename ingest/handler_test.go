@@ -136,7 +136,7 @@ func TestPublishAcceptsGoodLinesAndNamesTheBadOnes(t *testing.T) {
 	}
 	wantRejected := map[int]string{
 		2: "incomplete JSON object",
-		3: "bid not below ask",
+		3: "bid not below ask: AAPL bid=100.03 ask=100.01",
 		4: `unknown symbol "FOO"`,
 		7: `"px" is string, want a finite number`,
 		8: "price implausibly far",
@@ -158,7 +158,7 @@ func TestPublishAcceptsGoodLinesAndNamesTheBadOnes(t *testing.T) {
 	if !got[0].Time.Equal(f.clock.Now()) || got[2].Time != time.Unix(0, 1234567890) {
 		t.Errorf("times %v %v: want the clock's without ts, the line's with", got[0].Time, got[2].Time)
 	}
-	for outcome, want := range map[string]float64{"accepted": 3, "malformed": 2, "bad_price": 2, "unknown_symbol": 1, "price_jump": 1} {
+	for outcome, want := range map[string]float64{"accepted": 3, "malformed": 2, "bad_price": 1, "bid_not_below_ask": 1, "unknown_symbol": 1, "price_jump": 1} {
 		if v := testutil.ToFloat64(lineCounter(t, f.reg, outcome)); v != want {
 			t.Errorf("lines %s = %v, want %v", outcome, v, want)
 		}

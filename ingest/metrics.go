@@ -25,15 +25,16 @@ var requestResults = []string{resultOK, resultBadRequest, resultUnauthorized, re
 
 // Outcomes of a line, the values of the outcome label.
 const (
-	lineAccepted      = "accepted"
-	lineMalformed     = "malformed"
-	lineUnknownSymbol = "unknown_symbol"
-	lineBadPrice      = "bad_price"
-	linePriceJump     = "price_jump"
-	lineOther         = "other"
+	lineAccepted       = "accepted"
+	lineMalformed      = "malformed"
+	lineUnknownSymbol  = "unknown_symbol"
+	lineBadPrice       = "bad_price"
+	lineBidNotBelowAsk = "bid_not_below_ask"
+	linePriceJump      = "price_jump"
+	lineOther          = "other"
 )
 
-var lineOutcomes = []string{lineAccepted, lineMalformed, lineUnknownSymbol, lineBadPrice, linePriceJump, lineOther}
+var lineOutcomes = []string{lineAccepted, lineMalformed, lineUnknownSymbol, lineBadPrice, lineBidNotBelowAsk, linePriceJump, lineOther}
 
 // otherPublishers is the publisher label of every publisher beyond
 // MaxPublishers.
@@ -56,7 +57,7 @@ func newMetrics(reg prometheus.Registerer, maxPublishers int) (*metrics, error) 
 	}, []string{"result"})
 	lines := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tickerd_publish_lines_total",
-		Help: "Tick lines read from publish requests, by outcome: accepted, or the reason of the rejection (malformed, unknown_symbol, bad_price, price_jump, other).",
+		Help: "Tick lines read from publish requests, by outcome: accepted, or the reason of the rejection (malformed, unknown_symbol, bad_price, bid_not_below_ask, price_jump, other).",
 	}, []string{"outcome"})
 	last := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tickerd_publish_last_timestamp_seconds",

@@ -281,7 +281,7 @@ func TestPublishRefusesBadInputAndLosesNothingElse(t *testing.T) {
 	a := postTicks(t, td.URL, writer, ingest.ContentType, strings.NewReader(body))
 	want := map[int]string{
 		2: `"px" is number 1e400, want a finite number`,
-		3: "bid not below ask",
+		3: "bid not below ask: ACME bid=10.02 ask=10.01",
 		4: `unknown symbol "FOO"`,
 		5: "not a JSON object",
 		7: "price implausibly far",
@@ -329,6 +329,8 @@ func TestPublishRefusesBadInputAndLosesNothingElse(t *testing.T) {
 		`tickerd_publish_requests_total{result="rate_limited"} 1`,
 		`tickerd_publish_lines_total{outcome="unknown_symbol"} 1`,
 		`tickerd_publish_lines_total{outcome="price_jump"} 1`,
+		`tickerd_publish_lines_total{outcome="bid_not_below_ask"} 1`,
+		`tickerd_feed_ticks_rejected_total{reason="bid_not_below_ask"} 1`,
 	} {
 		if !strings.Contains(text, line+"\n") {
 			t.Errorf("/metrics has no %q", line)
