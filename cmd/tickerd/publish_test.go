@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -367,6 +368,69 @@ func TestPublishStreamsOneLongBody(t *testing.T) {
 	pw.Close()
 	if a.status != 413 || a.result.Accepted != 3 || !strings.Contains(a.result.Error, "more than 3 lines") {
 		t.Fatalf("answer %d %s", a.status, a.raw)
+	}
+}
+
+// TestPublishChunkedBodyOverTheSizeLimit streams some 20 MB of good
+// lines in one chunked body, with no Content-Length to refuse it by: the
+// byte limit stops it as it is read, the answer says so and counts the
+// lines before, and those are exactly the ticks that reach a stream.
+func TestPublishChunkedBodyOverTheSizeLimit(t *testing.T) {
+	// The stream may queue every tick rather than conflate them.
+	td := startTickerd(t, "-feed", "http", "-publish-key-file", secretFile(t, "key", publishKey), "-symbols", "ACME",
+		"-queue-bytes", strconv.Itoa(64<<20))
+	stream := openRaw(t, td.URL+"/events", "")
+	const lineBytes = 250 // 16 MiB is not a whole number of lines: the limit cuts one
+	price := func(i int) float64 { return 10 + float64(i%100)/100 }
+	padded := func(i int) []byte {
+		l := tickLine("ACME", price(i), i+1)
+		return []byte(l[:len(l)-1] + strings.Repeat(" ", lineBytes-len(l)-1) + "}\n")
+	}
+	const lines = 20_000_000 / lineBytes // fewer than -publish-max-lines: the bytes trip first
+	const limit = ingest.DefaultMaxBodyBytes
+	const accepted = limit / lineBytes
+	pr, pw := io.Pipe()
+	wrote := make(chan error, 1)
+	go func() {
+		for i := range lines {
+			if _, err := pw.Write(padded(i)); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- pw.Close()
+	}()
+	answered := make(chan publishAnswer, 1)
+	go func() { answered <- postTicks(t, td.URL, publishKey, ingest.ContentType, struct{ io.Reader }{pr}) }() // no length: chunked
+	// The stream is read while the body is, so that it keeps up.
+	for i := range accepted {
+		if tk := stream.nextTick(t); tk.Seq != uint64(i+1) || tk.Price != price(i) || tk.Size != int64(i+1) {
+			t.Fatalf("tick %d arrived as %+v", i+1, tk)
+		}
+	}
+	a := <-answered
+	pr.CloseWithError(errors.New("answered"))
+	<-wrote
+	if a.status != 413 || a.result.Accepted != accepted || len(a.result.Rejected) != 0 ||
+		a.result.Error != fmt.Sprintf("body larger than %d bytes; the lines before were read", limit) {
+		t.Fatalf("answer %d %.300s; want 413 with %d lines accepted", a.status, a.raw, accepted)
+	}
+	// Nothing past the accepted lines reached the stream: the next tick
+	// on it is one published after.
+	if a := postTicks(t, td.URL, publishKey, ingest.ContentType, strings.NewReader(tickLine("ACME", 10, 424242))); a.status != 200 || a.result.Accepted != 1 {
+		t.Fatalf("publishing after: %d %s", a.status, a.raw)
+	}
+	if tk := stream.nextTick(t); tk.Seq != uint64(accepted+1) || tk.Size != 424242 {
+		t.Fatalf("after the accepted lines came %+v, want the tick published after", tk)
+	}
+	text := scrape(t, td)
+	for _, line := range []string{
+		`tickerd_publish_requests_total{result="too_large"} 1`,
+		fmt.Sprintf(`tickerd_publish_lines_total{outcome="accepted"} %d`, accepted+1),
+	} {
+		if !strings.Contains(text, line+"\n") {
+			t.Errorf("/metrics has no %q", line)
+		}
 	}
 }
 
