@@ -602,3 +602,70 @@ func TestReplayRefusesABrokenFile(t *testing.T) {
 		t.Fatalf("run: %v (exit %d)", err, exitCode(err))
 	}
 }
+
+// TestReplayFileBrokenWhilePlayingStopsOnlyTheReplay breaks a looped
+// replay file after its first pass has begun: the next pass finds the
+// file truncated, the log names the byte offset, and the server goes on
+// serving its health, its streams and its other source, the publish API.
+func TestReplayFileBrokenWhilePlayingStopsOnlyTheReplay(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "day.ndjson.gz")
+	tw, err := feed.CreateTickFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1_764_000_000, 0)
+	for i := range 20 {
+		px := 100 + float64(i)/100
+		if err := tw.Write(feed.Tick{Symbol: "AAPL", Price: px, Bid: px - 0.01, Ask: px + 0.01, Size: 1, Time: start.Add(time.Duration(i) * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := startTickerd(t, "-feed", "replay", "-replay-file", path, "-replay-loop", "-symbols", "AAPL,ACME",
+		"-publish-key-file", secretFile(t, "key", publishKey))
+	played := openRaw(t, td.URL+"/events?symbols=*", "")
+	if tk := played.nextTick(t); tk.Symbol != "AAPL" {
+		t.Fatalf("first tick %+v", tk)
+	}
+	// A pass has begun; every pass after opens the file anew, and finds
+	// half of it. (Renamed into place, so that no pass reads it half
+	// written.)
+	cut := filepath.Join(dir, "cut")
+	if err := os.WriteFile(cut, raw[:len(raw)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(cut, path); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%s: gzip data truncated at byte %d", path, len(raw)/2)
+	waitFor(t, "the replay to log the broken file", func() bool {
+		return strings.Contains(td.Log.String(), "replay stopped: the file cannot be read") && strings.Contains(td.Log.String(), want)
+	})
+	if strings.Contains(td.Log.String(), "panic") {
+		t.Fatalf("log:\n%s", td.Log)
+	}
+	if body := get(t, td.URL+"/healthz"); !strings.Contains(body, "ok") {
+		t.Errorf("/healthz: %s", body)
+	}
+	// A stream opened before and one opened after both get what the
+	// publish API takes in.
+	after := openRaw(t, td.URL+"/events?symbols=ACME", "")
+	if a := postTicks(t, td.URL, publishKey, ingest.ContentType, strings.NewReader(tickLine("ACME", 50, 777))); a.status != 200 || a.result.Accepted != 1 {
+		t.Fatalf("publish after the replay stopped: %d %s", a.status, a.raw)
+	}
+	if tk := after.nextTick(t); tk.Symbol != "ACME" || tk.Size != 777 {
+		t.Errorf("the stream opened after got %+v", tk)
+	}
+	for tk := played.nextTick(t); tk.Size != 777; tk = played.nextTick(t) {
+		if tk.Symbol != "AAPL" {
+			t.Fatalf("the stream opened before got %+v", tk)
+		}
+	}
+}
