@@ -10,12 +10,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -689,5 +692,134 @@ func TestReplayFileBrokenWhilePlayingStopsOnlyTheReplay(t *testing.T) {
 		if tk.Symbol != "AAPL" {
 			t.Fatalf("the stream opened before got %+v", tk)
 		}
+	}
+}
+
+// cuttingProxy passes tickerd's event streams on, counting the ticks it
+// passes, and cuts every stream open when told to, as a restarting load
+// balancer or a network fault does.
+type cuttingProxy struct {
+	*httptest.Server
+	ticks   atomic.Int64 // tick events passed on
+	resumes chan string  // the Last-Event-ID of each stream asked for
+	mu      sync.Mutex
+	cuts    []context.CancelFunc
+}
+
+func startCuttingProxy(t *testing.T, target string) *cuttingProxy {
+	t.Helper()
+	p := &cuttingProxy{resumes: make(chan string, 16)}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cut := context.WithCancel(r.Context())
+		defer cut()
+		p.mu.Lock()
+		p.cuts = append(p.cuts, cut)
+		p.mu.Unlock()
+		select {
+		case p.resumes <- r.Header.Get("Last-Event-ID"):
+		default:
+		}
+		req, err := http.NewRequestWithContext(ctx, r.Method, target+r.URL.RequestURI(), nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		req.Header = r.Header.Clone()
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		w.Header().Set("Content-Type", res.Header.Get("Content-Type"))
+		w.WriteHeader(res.StatusCode)
+		rc := http.NewResponseController(w)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := res.Body.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return
+				}
+				_ = rc.Flush()
+				p.ticks.Add(int64(bytes.Count(buf[:n], []byte("event: tick\n"))))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// cut ends every stream passing through.
+func (p *cuttingProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cut := range p.cuts {
+		cut()
+	}
+	p.cuts = nil
+}
+
+// TestRecordResumesAfterTheStreamIsCut records through a proxy that cuts
+// the stream mid-record: tickerd record reconnects, resuming after the
+// last tick it wrote, and the file has every seq of the run exactly once.
+func TestRecordResumesAfterTheStreamIsCut(t *testing.T) {
+	td := startTickerd(t, "-rate", "100")
+	proxy := startCuttingProxy(t, td.URL)
+	const n = 300
+	path := filepath.Join(t.TempDir(), "rec.ndjson")
+	var stderr logBuffer
+	recorded := make(chan error, 1)
+	go func() {
+		recorded <- run(t.Context(), []string{"record", "-url", proxy.URL, "-o", path, "-count", strconv.Itoa(n)},
+			func(string) string { return "" }, io.Discard, &stderr, nil)
+	}()
+	if first := <-proxy.resumes; first != "" {
+		t.Fatalf("the first stream resumed from %q", first)
+	}
+	waitFor(t, "record to get 50 ticks", func() bool { return proxy.ticks.Load() >= 50 })
+	proxy.cut()
+	var resumed string
+	select {
+	case resumed = <-proxy.resumes:
+	case <-time.After(20 * time.Second):
+		t.Fatal("record did not reconnect")
+	}
+	if after, err := strconv.ParseUint(resumed, 10, 64); err != nil || after == 0 {
+		t.Fatalf("record reconnected with Last-Event-ID %q", resumed)
+	}
+	select {
+	case err := <-recorded:
+		if err != nil {
+			t.Fatalf("record: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("record did not finish:\n%s", stderr.String())
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64 // a tick reader ignores seq: read the lines as the stream's ticks
+	for line := range strings.Lines(string(raw)) {
+		var tk feed.Tick
+		if err := json.Unmarshal([]byte(line), &tk); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		seqs = append(seqs, tk.Seq)
+	}
+	if len(seqs) != n {
+		t.Fatalf("%d ticks in the file, want %d", len(seqs), n)
+	}
+	for i, s := range seqs {
+		if s != seqs[0]+uint64(i) {
+			t.Fatalf("tick %d has seq %d after %d: the file skips or repeats (resumed after %s)", i, s, seqs[i-1], resumed)
+		}
+	}
+	if strings.Contains(stderr.String(), "conflated") {
+		t.Errorf("record's stream fell behind:\n%s", stderr.String())
 	}
 }
