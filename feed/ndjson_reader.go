@@ -131,7 +131,13 @@ func (r *TickReader) readLine() ([]byte, error) {
 	}
 	r.line++
 	line = bytes.TrimSuffix(line, []byte("\n"))
-	return bytes.TrimSuffix(line, []byte("\r")), nil
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) > MaxLineBytes {
+		// The buffer has room for a line ending of two bytes; one line
+		// byte more fits where the ending is one.
+		return nil, &LineError{Line: r.line, Err: errLineTooLong}
+	}
+	return line, nil
 }
 
 // parseCSVHeader reads a CSV header into the column of each position.

@@ -104,9 +104,10 @@ type Handler struct {
 	other      *publisher // every publisher past MaxPublishers
 }
 
-// publisher is what the handler keeps of one publisher identity.
+// publisher is what the handler keeps of one publisher identity, or of
+// all those past MaxPublishers together.
 type publisher struct {
-	label   string
+	label   string // its identity, or otherPublishers; its metric label
 	limiter *rate.Limiter
 }
 
@@ -115,7 +116,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(cfg.Registerer, cfg.MaxPublishers)
+	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +188,7 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, pub *publisher) {
 	res := Result{Rejected: []RejectedLine{}}
 	defer func() {
 		if res.Accepted > 0 {
-			h.metrics.last.WithLabelValues(h.metrics.publisherLabel(pub.label)).SetToCurrentTime()
+			h.metrics.last.WithLabelValues(pub.label).SetToCurrentTime()
 		}
 	}()
 	for {
@@ -254,6 +255,8 @@ func outcome(err error) string {
 		return lineUnknownSymbol
 	case errors.Is(err, stream.ErrBadPrice):
 		return lineBadPrice
+	case errors.Is(err, stream.ErrBidNotBelowAsk):
+		return lineBidNotBelowAsk
 	case errors.Is(err, stream.ErrPriceJump):
 		return linePriceJump
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,7 +137,7 @@ func TestPublishAcceptsGoodLinesAndNamesTheBadOnes(t *testing.T) {
 	}
 	wantRejected := map[int]string{
 		2: "incomplete JSON object",
-		3: "bid not below ask",
+		3: "bid not below ask: AAPL bid=100.03 ask=100.01",
 		4: `unknown symbol "FOO"`,
 		7: `"px" is string, want a finite number`,
 		8: "price implausibly far",
@@ -158,7 +159,7 @@ func TestPublishAcceptsGoodLinesAndNamesTheBadOnes(t *testing.T) {
 	if !got[0].Time.Equal(f.clock.Now()) || got[2].Time != time.Unix(0, 1234567890) {
 		t.Errorf("times %v %v: want the clock's without ts, the line's with", got[0].Time, got[2].Time)
 	}
-	for outcome, want := range map[string]float64{"accepted": 3, "malformed": 2, "bad_price": 2, "unknown_symbol": 1, "price_jump": 1} {
+	for outcome, want := range map[string]float64{"accepted": 3, "malformed": 2, "bad_price": 1, "bid_not_below_ask": 1, "unknown_symbol": 1, "price_jump": 1} {
 		if v := testutil.ToFloat64(lineCounter(t, f.reg, outcome)); v != want {
 			t.Errorf("lines %s = %v, want %v", outcome, v, want)
 		}
@@ -281,6 +282,99 @@ func TestPublishLimitsBodyLinesAndRate(t *testing.T) {
 			t.Errorf("requests %s = %v, want %v", result, v, want)
 		}
 	}
+}
+
+// TestPublishersPastTheBoundShareOneLabelAndOneLimit publishes as more
+// identities than MaxPublishers: the first ones keep a label and a rate
+// limit each; every one after shares the label "other" and one limit, so
+// neither the series of tickerd_publish_last_timestamp_seconds nor the
+// limiters grow with the identities a publisher can make up.
+func TestPublishersPastTheBoundShareOneLabelAndOneLimit(t *testing.T) {
+	// A burst of one request each, refilled only after 100 s.
+	f := newFixture(t, func(c *ingest.Config) { c.MaxPublishers = 2; c.RequestRate = 0.01 })
+	hour := time.Now().Add(time.Hour).Unix()
+	as := func(sub string) string {
+		return "Bearer " + token(t, jwt.MapClaims{"sub": sub, "exp": hour, "publish": true})
+	}
+	px := 100.0
+	post := func(bearer string) int {
+		t.Helper()
+		px += 0.01
+		resp, _ := f.post(t, line("AAPL", px, px-0.01, px+0.01, 1)+"\n", "Authorization", bearer)
+		return resp.StatusCode
+	}
+	for i, c := range []struct {
+		who    string
+		bearer string
+		status int
+	}{
+		{"the key", "Bearer " + string(testKey), 200},
+		{"feed-1", as("feed-1"), 200},
+		{"feed-2, the first past the bound", as("feed-2"), 200},
+		// feed-3 has no budget of its own: feed-2 spent the one they share.
+		{"feed-3", as("feed-3"), 429},
+		{"feed-4", as("feed-4"), 429},
+		{"feed-2 again", as("feed-2"), 429},
+		// The first two keep theirs, spent by their first request.
+		{"the key again", "Bearer " + string(testKey), 429},
+		{"feed-1 again", as("feed-1"), 429},
+	} {
+		if got := post(c.bearer); got != c.status {
+			t.Errorf("request %d, %s: %d, want %d", i+1, c.who, got, c.status)
+		}
+	}
+	if got, want := publisherLabels(t, f.reg), []string{"key", "other", "token:feed-1"}; !slices.Equal(got, want) {
+		t.Errorf("publisher labels %v, want %v", got, want)
+	}
+	if len(f.eng.ticks) != 3 {
+		t.Errorf("published %d ticks, want 3", len(f.eng.ticks))
+	}
+
+	// With budget to spare, fifty identities publish: still three series.
+	// The first two told apart keep their labels, whichever publishes
+	// first: the key's first request is refused, feed-1 and those past
+	// the bound publish, and the key still has a label of its own.
+	f = newFixture(t, func(c *ingest.Config) { c.MaxPublishers = 2 })
+	if resp, raw := f.post(t, line("AAPL", px, px-0.01, px+0.01, 1)+"\n", "Content-Type", "text/plain"); resp.StatusCode != 415 {
+		t.Fatalf("the key's first request: %d %s", resp.StatusCode, raw)
+	}
+	for i := range 50 {
+		if got := post(as(fmt.Sprintf("many-%d", i))); got != 200 {
+			t.Fatalf("identity %d: %d", i, got)
+		}
+	}
+	if got := post("Bearer " + string(testKey)); got != 200 {
+		t.Fatalf("the key: %d", got)
+	}
+	if got, want := publisherLabels(t, f.reg), []string{"key", "other", "token:many-0"}; !slices.Equal(got, want) {
+		t.Errorf("publisher labels of fifty identities %v, want %v", got, want)
+	}
+}
+
+// publisherLabels returns the sorted publisher labels of
+// tickerd_publish_last_timestamp_seconds, each checked to hold a time.
+func publisherLabels(t *testing.T, reg *prometheus.Registry) []string {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, mf := range mfs {
+		if mf.GetName() != "tickerd_publish_last_timestamp_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetGauge().GetValue() <= 0 {
+				t.Errorf("series %v has no time", m.GetLabel())
+			}
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetValue())
+			}
+		}
+	}
+	slices.Sort(labels)
+	return labels
 }
 
 // TestPublishStreamsABodyLineByLine keeps one POST open and checks that

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -25,15 +24,16 @@ var requestResults = []string{resultOK, resultBadRequest, resultUnauthorized, re
 
 // Outcomes of a line, the values of the outcome label.
 const (
-	lineAccepted      = "accepted"
-	lineMalformed     = "malformed"
-	lineUnknownSymbol = "unknown_symbol"
-	lineBadPrice      = "bad_price"
-	linePriceJump     = "price_jump"
-	lineOther         = "other"
+	lineAccepted       = "accepted"
+	lineMalformed      = "malformed"
+	lineUnknownSymbol  = "unknown_symbol"
+	lineBadPrice       = "bad_price"
+	lineBidNotBelowAsk = "bid_not_below_ask"
+	linePriceJump      = "price_jump"
+	lineOther          = "other"
 )
 
-var lineOutcomes = []string{lineAccepted, lineMalformed, lineUnknownSymbol, lineBadPrice, linePriceJump, lineOther}
+var lineOutcomes = []string{lineAccepted, lineMalformed, lineUnknownSymbol, lineBadPrice, lineBidNotBelowAsk, linePriceJump, lineOther}
 
 // otherPublishers is the publisher label of every publisher beyond
 // MaxPublishers.
@@ -42,21 +42,19 @@ const otherPublishers = "other"
 type metrics struct {
 	requests map[string]prometheus.Counter
 	lines    map[string]prometheus.Counter
-	last     *prometheus.GaugeVec
-
-	mu         sync.Mutex
-	publishers map[string]bool // label values in use, at most maxPublishers
-	max        int
+	// last has a series per publisher label: the Handler's bound on the
+	// publishers it tells apart is this one's.
+	last *prometheus.GaugeVec
 }
 
-func newMetrics(reg prometheus.Registerer, maxPublishers int) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tickerd_publish_requests_total",
 		Help: "Requests to POST /api/publish, by result: ok (answered 200, whatever the lines held), bad_request, unauthorized, forbidden, bad_method, too_large, bad_type, rate_limited, unavailable.",
 	}, []string{"result"})
 	lines := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tickerd_publish_lines_total",
-		Help: "Tick lines read from publish requests, by outcome: accepted, or the reason of the rejection (malformed, unknown_symbol, bad_price, price_jump, other).",
+		Help: "Tick lines read from publish requests, by outcome: accepted, or the reason of the rejection (malformed, unknown_symbol, bad_price, bid_not_below_ask, price_jump, other).",
 	}, []string{"outcome"})
 	last := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tickerd_publish_last_timestamp_seconds",
@@ -68,11 +66,9 @@ func newMetrics(reg prometheus.Registerer, maxPublishers int) (*metrics, error) 
 		}
 	}
 	m := &metrics{
-		requests:   map[string]prometheus.Counter{},
-		lines:      map[string]prometheus.Counter{},
-		last:       last,
-		publishers: map[string]bool{},
-		max:        maxPublishers,
+		requests: map[string]prometheus.Counter{},
+		lines:    map[string]prometheus.Counter{},
+		last:     last,
 	}
 	for _, r := range requestResults {
 		m.requests[r] = requests.WithLabelValues(r)
@@ -81,19 +77,4 @@ func newMetrics(reg prometheus.Registerer, maxPublishers int) (*metrics, error) 
 		m.lines[o] = lines.WithLabelValues(o)
 	}
 	return m, nil
-}
-
-// publisherLabel returns the label of a publisher identity: itself while
-// fewer than max are in use, otherPublishers after.
-func (m *metrics) publisherLabel(id string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.publishers[id] {
-		return id
-	}
-	if len(m.publishers) < m.max {
-		m.publishers[id] = true
-		return id
-	}
-	return otherPublishers
 }

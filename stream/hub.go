@@ -148,11 +148,12 @@ func (h *Hub) Symbols() []string {
 
 // Errors Publish returns for ticks it rejects.
 var (
-	ErrUnknownSymbol = errors.New("unknown symbol")
-	ErrSequence      = errors.New("sequence number not after the previous tick's")
-	ErrBadPrice      = errors.New("price not positive and finite, or bid not below ask")
-	ErrPriceJump     = errors.New("price implausibly far from the symbol's last")
-	ErrHalted        = errors.New("symbol's trading is halted")
+	ErrUnknownSymbol  = errors.New("unknown symbol")
+	ErrSequence       = errors.New("sequence number not after the previous tick's")
+	ErrBadPrice       = errors.New("price not positive and finite, or size below 1")
+	ErrBidNotBelowAsk = errors.New("bid not below ask")
+	ErrPriceJump      = errors.New("price implausibly far from the symbol's last")
+	ErrHalted         = errors.New("symbol's trading is halted")
 )
 
 // Publish is where every tick enters the engine, whatever its source. It
@@ -190,9 +191,13 @@ func (h *Hub) accept(t *feed.Tick) error {
 			return err
 		}
 	}
-	if !validPrice(t.Price) || !validPrice(t.Bid) || !validPrice(t.Ask) || t.Bid >= t.Ask || t.Size <= 0 {
+	if !validPrice(t.Price) || !validPrice(t.Bid) || !validPrice(t.Ask) || t.Size <= 0 {
 		h.metrics.rejectedBy[rejectedBadPrice].Inc()
 		return fmt.Errorf("%w: %s px=%v bid=%v ask=%v size=%d", ErrBadPrice, t.Symbol, t.Price, t.Bid, t.Ask, t.Size)
+	}
+	if t.Bid >= t.Ask {
+		h.metrics.rejectedBy[rejectedBidNotBelowAsk].Inc()
+		return fmt.Errorf("%w: %s bid=%v ask=%v", ErrBidNotBelowAsk, t.Symbol, t.Bid, t.Ask)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

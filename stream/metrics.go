@@ -48,7 +48,7 @@ var droppedNames = [droppedReasons]string{"conflated", "disconnected", "throttle
 // ticksRejectedNames are the labels of tickerd_feed_ticks_rejected_total,
 // which Hub.Publish counts as it refuses a tick. The labels of
 // tickerd_streams_closed_total are CloseReason's names.
-var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump", "halted", "universe_full"}
+var ticksRejectedNames = [tickRejections]string{"unknown_symbol", "bad_price", "sequence", "price_jump", "halted", "universe_full", "bid_not_below_ask"}
 
 // Why Publish refuses a tick: indices into ticksRejectedNames.
 const (
@@ -58,6 +58,7 @@ const (
 	rejectedPriceJump
 	rejectedHalted
 	rejectedUniverseFull // an unknown symbol with the universe learned to its bound
+	rejectedBidNotBelowAsk
 	tickRejections
 )
 
@@ -92,7 +93,7 @@ func newMetrics(reg prometheus.Registerer, symbols, transports []string, perSymb
 		}, []string{"transport", "reason"}),
 		ticksRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickerd_feed_ticks_rejected_total",
-			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price, sequence, price_jump, halted (its symbol's trading is halted or paused), universe_full (an unknown symbol after the server learned as many as it may).",
+			Help: "Ticks from the feed refused before reaching any client, by reason: unknown_symbol, bad_price (a price, bid or ask not positive and finite, or a size below 1), bid_not_below_ask, sequence, price_jump, halted (its symbol's trading is halted or paused), universe_full (an unknown symbol after the server learned as many as it may).",
 		}, []string{"reason"}),
 		lastTick: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tickerd_feed_last_tick_timestamp_seconds",

@@ -38,7 +38,7 @@ func TestEveryReasonIsExportedFromTheStart(t *testing.T) {
 		"tickerd_streams_opened_total":      {"transport=test"},
 		"tickerd_clients":                   {"transport=test"},
 		"tickerd_events_dropped_total":      {"reason=conflated", "reason=disconnected", "reason=throttled"},
-		"tickerd_feed_ticks_rejected_total": {"reason=bad_price", "reason=halted", "reason=price_jump", "reason=sequence", "reason=universe_full", "reason=unknown_symbol"},
+		"tickerd_feed_ticks_rejected_total": {"reason=bad_price", "reason=bid_not_below_ask", "reason=halted", "reason=price_jump", "reason=sequence", "reason=universe_full", "reason=unknown_symbol"},
 		"tickerd_feed_ticks_total":          {"symbol=AAPL", "symbol=MSFT"},
 	} {
 		slices.Sort(got[name])

@@ -6,14 +6,19 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -281,7 +286,7 @@ func TestPublishRefusesBadInputAndLosesNothingElse(t *testing.T) {
 	a := postTicks(t, td.URL, writer, ingest.ContentType, strings.NewReader(body))
 	want := map[int]string{
 		2: `"px" is number 1e400, want a finite number`,
-		3: "bid not below ask",
+		3: "bid not below ask: ACME bid=10.02 ask=10.01",
 		4: `unknown symbol "FOO"`,
 		5: "not a JSON object",
 		7: "price implausibly far",
@@ -312,13 +317,32 @@ func TestPublishRefusesBadInputAndLosesNothingElse(t *testing.T) {
 
 	// A flood: the burst of twice -publish-rate, then 429 with Retry-After.
 	var last publishAnswer
-	for range 5 {
-		if last = postTicks(t, td.URL, writer, ingest.ContentType, strings.NewReader(tickLine("ACME", 10.02, 1))); last.status == 429 {
+	var sizes []int64 // of the ticks accepted before the 429
+	for i := range 8 {
+		if last = postTicks(t, td.URL, writer, ingest.ContentType, strings.NewReader(tickLine("ACME", 10.02, 100+i))); last.status != 200 {
 			break
 		}
+		sizes = append(sizes, int64(100+i))
 	}
-	if last.status != 429 || last.header.Get("Retry-After") == "" {
-		t.Errorf("flood: %d %s, Retry-After %q", last.status, last.raw, last.header.Get("Retry-After"))
+	retry, err := strconv.Atoi(last.header.Get("Retry-After"))
+	if last.status != 429 || err != nil || retry < 1 || !strings.Contains(last.result.Error+last.raw, "more than 2 publish requests per second") {
+		t.Fatalf("flood: %d %s, Retry-After %q", last.status, last.raw, last.header.Get("Retry-After"))
+	}
+	// After Retry-After the publisher is heard again (the limiter runs on
+	// the wall clock: the request is retried until it is accepted, within
+	// Retry-After and some slack).
+	eventually(t, "a publish after Retry-After", time.Duration(retry)*time.Second+10*time.Second, func() (bool, string) {
+		a := postTicks(t, td.URL, writer, ingest.ContentType, strings.NewReader(tickLine("ACME", 10.03, 999)))
+		return a.status == 200 && a.result.Accepted == 1, fmt.Sprintf("%d %s", a.status, a.raw)
+	})
+	// The stream has every tick accepted, in order, and the one after.
+	prev := uint64(3)
+	for _, size := range append(sizes, 999) {
+		if tk := stream.nextTick(t); tk.Size != size || tk.Seq != prev+1 {
+			t.Fatalf("flood: %+v, want size %d after seq %d (accepted before the 429: sizes %v)", tk, size, prev, sizes)
+		} else {
+			prev = tk.Seq
+		}
 	}
 	text := scrape(t, td)
 	for _, line := range []string{
@@ -326,9 +350,10 @@ func TestPublishRefusesBadInputAndLosesNothingElse(t *testing.T) {
 		`tickerd_publish_requests_total{result="forbidden"} 1`,
 		`tickerd_publish_requests_total{result="bad_type"} 1`,
 		`tickerd_publish_requests_total{result="too_large"} 1`,
-		`tickerd_publish_requests_total{result="rate_limited"} 1`,
 		`tickerd_publish_lines_total{outcome="unknown_symbol"} 1`,
 		`tickerd_publish_lines_total{outcome="price_jump"} 1`,
+		`tickerd_publish_lines_total{outcome="bid_not_below_ask"} 1`,
+		`tickerd_feed_ticks_rejected_total{reason="bid_not_below_ask"} 1`,
 	} {
 		if !strings.Contains(text, line+"\n") {
 			t.Errorf("/metrics has no %q", line)
@@ -336,6 +361,9 @@ func TestPublishRefusesBadInputAndLosesNothingElse(t *testing.T) {
 	}
 	if !strings.Contains(text, `tickerd_publish_last_timestamp_seconds{publisher="token:feed-1"} `) {
 		t.Error("/metrics has no last publish time of token:feed-1")
+	}
+	if !regexp.MustCompile(`(?m)^tickerd_publish_requests_total\{result="rate_limited"\} [1-9]`).MatchString(text) {
+		t.Error("/metrics counts no rate_limited request")
 	}
 }
 
@@ -365,6 +393,69 @@ func TestPublishStreamsOneLongBody(t *testing.T) {
 	pw.Close()
 	if a.status != 413 || a.result.Accepted != 3 || !strings.Contains(a.result.Error, "more than 3 lines") {
 		t.Fatalf("answer %d %s", a.status, a.raw)
+	}
+}
+
+// TestPublishChunkedBodyOverTheSizeLimit streams some 20 MB of good
+// lines in one chunked body, with no Content-Length to refuse it by: the
+// byte limit stops it as it is read, the answer says so and counts the
+// lines before, and those are exactly the ticks that reach a stream.
+func TestPublishChunkedBodyOverTheSizeLimit(t *testing.T) {
+	// The stream may queue every tick rather than conflate them.
+	td := startTickerd(t, "-feed", "http", "-publish-key-file", secretFile(t, "key", publishKey), "-symbols", "ACME",
+		"-queue-bytes", strconv.Itoa(64<<20))
+	stream := openRaw(t, td.URL+"/events", "")
+	const lineBytes = 250 // 16 MiB is not a whole number of lines: the limit cuts one
+	price := func(i int) float64 { return 10 + float64(i%100)/100 }
+	padded := func(i int) []byte {
+		l := tickLine("ACME", price(i), i+1)
+		return []byte(l[:len(l)-1] + strings.Repeat(" ", lineBytes-len(l)-1) + "}\n")
+	}
+	const lines = 20_000_000 / lineBytes // fewer than -publish-max-lines: the bytes trip first
+	const limit = ingest.DefaultMaxBodyBytes
+	const accepted = limit / lineBytes
+	pr, pw := io.Pipe()
+	wrote := make(chan error, 1)
+	go func() {
+		for i := range lines {
+			if _, err := pw.Write(padded(i)); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- pw.Close()
+	}()
+	answered := make(chan publishAnswer, 1)
+	go func() { answered <- postTicks(t, td.URL, publishKey, ingest.ContentType, struct{ io.Reader }{pr}) }() // no length: chunked
+	// The stream is read while the body is, so that it keeps up.
+	for i := range accepted {
+		if tk := stream.nextTick(t); tk.Seq != uint64(i+1) || tk.Price != price(i) || tk.Size != int64(i+1) {
+			t.Fatalf("tick %d arrived as %+v", i+1, tk)
+		}
+	}
+	a := <-answered
+	pr.CloseWithError(errors.New("answered"))
+	<-wrote
+	if a.status != 413 || a.result.Accepted != accepted || len(a.result.Rejected) != 0 ||
+		a.result.Error != fmt.Sprintf("body larger than %d bytes; the lines before were read", limit) {
+		t.Fatalf("answer %d %.300s; want 413 with %d lines accepted", a.status, a.raw, accepted)
+	}
+	// Nothing past the accepted lines reached the stream: the next tick
+	// on it is one published after.
+	if a := postTicks(t, td.URL, publishKey, ingest.ContentType, strings.NewReader(tickLine("ACME", 10, 424242))); a.status != 200 || a.result.Accepted != 1 {
+		t.Fatalf("publishing after: %d %s", a.status, a.raw)
+	}
+	if tk := stream.nextTick(t); tk.Seq != uint64(accepted+1) || tk.Size != 424242 {
+		t.Fatalf("after the accepted lines came %+v, want the tick published after", tk)
+	}
+	text := scrape(t, td)
+	for _, line := range []string{
+		`tickerd_publish_requests_total{result="too_large"} 1`,
+		fmt.Sprintf(`tickerd_publish_lines_total{outcome="accepted"} %d`, accepted+1),
+	} {
+		if !strings.Contains(text, line+"\n") {
+			t.Errorf("/metrics has no %q", line)
+		}
 	}
 }
 
@@ -534,5 +625,201 @@ func TestReplayRefusesABrokenFile(t *testing.T) {
 		func(string) string { return "" }, io.Discard, io.Discard, nil)
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), fmt.Sprintf("gzip data truncated at byte %d", len(raw)/2)) {
 		t.Fatalf("run: %v (exit %d)", err, exitCode(err))
+	}
+}
+
+// TestReplayFileBrokenWhilePlayingStopsOnlyTheReplay breaks a looped
+// replay file after its first pass has begun: the next pass finds the
+// file truncated, the log names the byte offset, and the server goes on
+// serving its health, its streams and its other source, the publish API.
+func TestReplayFileBrokenWhilePlayingStopsOnlyTheReplay(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "day.ndjson.gz")
+	tw, err := feed.CreateTickFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1_764_000_000, 0)
+	for i := range 20 {
+		px := 100 + float64(i)/100
+		if err := tw.Write(feed.Tick{Symbol: "AAPL", Price: px, Bid: px - 0.01, Ask: px + 0.01, Size: 1, Time: start.Add(time.Duration(i) * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := startTickerd(t, "-feed", "replay", "-replay-file", path, "-replay-loop", "-symbols", "AAPL,ACME",
+		"-publish-key-file", secretFile(t, "key", publishKey))
+	played := openRaw(t, td.URL+"/events?symbols=*", "")
+	if tk := played.nextTick(t); tk.Symbol != "AAPL" {
+		t.Fatalf("first tick %+v", tk)
+	}
+	// A pass has begun; every pass after opens the file anew, and finds
+	// half of it. (Renamed into place, so that no pass reads it half
+	// written.)
+	cut := filepath.Join(dir, "cut")
+	if err := os.WriteFile(cut, raw[:len(raw)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(cut, path); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%s: gzip data truncated at byte %d", path, len(raw)/2)
+	waitFor(t, "the replay to log the broken file", func() bool {
+		return strings.Contains(td.Log.String(), "replay stopped: the file cannot be read") && strings.Contains(td.Log.String(), want)
+	})
+	if strings.Contains(td.Log.String(), "panic") {
+		t.Fatalf("log:\n%s", td.Log)
+	}
+	if body := get(t, td.URL+"/healthz"); !strings.Contains(body, "ok") {
+		t.Errorf("/healthz: %s", body)
+	}
+	// A stream opened before and one opened after both get what the
+	// publish API takes in.
+	after := openRaw(t, td.URL+"/events?symbols=ACME", "")
+	if a := postTicks(t, td.URL, publishKey, ingest.ContentType, strings.NewReader(tickLine("ACME", 50, 777))); a.status != 200 || a.result.Accepted != 1 {
+		t.Fatalf("publish after the replay stopped: %d %s", a.status, a.raw)
+	}
+	if tk := after.nextTick(t); tk.Symbol != "ACME" || tk.Size != 777 {
+		t.Errorf("the stream opened after got %+v", tk)
+	}
+	for tk := played.nextTick(t); tk.Size != 777; tk = played.nextTick(t) {
+		if tk.Symbol != "AAPL" {
+			t.Fatalf("the stream opened before got %+v", tk)
+		}
+	}
+}
+
+// cuttingProxy passes tickerd's event streams on, counting the ticks it
+// passes, and cuts every stream open when told to, as a restarting load
+// balancer or a network fault does.
+type cuttingProxy struct {
+	*httptest.Server
+	ticks   atomic.Int64 // tick events passed on
+	resumes chan string  // the Last-Event-ID of each stream asked for
+	mu      sync.Mutex
+	cuts    []context.CancelFunc
+}
+
+func startCuttingProxy(t *testing.T, target string) *cuttingProxy {
+	t.Helper()
+	p := &cuttingProxy{resumes: make(chan string, 16)}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cut := context.WithCancel(r.Context())
+		defer cut()
+		p.mu.Lock()
+		p.cuts = append(p.cuts, cut)
+		p.mu.Unlock()
+		select {
+		case p.resumes <- r.Header.Get("Last-Event-ID"):
+		default:
+		}
+		req, err := http.NewRequestWithContext(ctx, r.Method, target+r.URL.RequestURI(), nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		req.Header = r.Header.Clone()
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		w.Header().Set("Content-Type", res.Header.Get("Content-Type"))
+		w.WriteHeader(res.StatusCode)
+		rc := http.NewResponseController(w)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := res.Body.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return
+				}
+				_ = rc.Flush()
+				p.ticks.Add(int64(bytes.Count(buf[:n], []byte("event: tick\n"))))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// cut ends every stream passing through.
+func (p *cuttingProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cut := range p.cuts {
+		cut()
+	}
+	p.cuts = nil
+}
+
+// TestRecordResumesAfterTheStreamIsCut records through a proxy that cuts
+// the stream mid-record: tickerd record reconnects, resuming after the
+// last tick it wrote, and the file has every seq of the run exactly once.
+func TestRecordResumesAfterTheStreamIsCut(t *testing.T) {
+	td := startTickerd(t, "-rate", "100")
+	proxy := startCuttingProxy(t, td.URL)
+	const n = 300
+	path := filepath.Join(t.TempDir(), "rec.ndjson")
+	var stderr logBuffer
+	recorded := make(chan error, 1)
+	go func() {
+		recorded <- run(t.Context(), []string{"record", "-url", proxy.URL, "-o", path, "-count", strconv.Itoa(n)},
+			func(string) string { return "" }, io.Discard, &stderr, nil)
+	}()
+	if first := <-proxy.resumes; first != "" {
+		t.Fatalf("the first stream resumed from %q", first)
+	}
+	waitFor(t, "record to get 50 ticks", func() bool { return proxy.ticks.Load() >= 50 })
+	proxy.cut()
+	var resumed string
+	select {
+	case resumed = <-proxy.resumes:
+	case <-time.After(20 * time.Second):
+		t.Fatal("record did not reconnect")
+	}
+	if after, err := strconv.ParseUint(resumed, 10, 64); err != nil || after == 0 {
+		t.Fatalf("record reconnected with Last-Event-ID %q", resumed)
+	}
+	select {
+	case err := <-recorded:
+		if err != nil {
+			t.Fatalf("record: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("record did not finish:\n%s", stderr.String())
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64 // a tick reader ignores seq: read the lines as the stream's ticks
+	for line := range strings.Lines(string(raw)) {
+		var tk feed.Tick
+		if err := json.Unmarshal([]byte(line), &tk); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		seqs = append(seqs, tk.Seq)
+	}
+	if len(seqs) != n {
+		t.Fatalf("%d ticks in the file, want %d", len(seqs), n)
+	}
+	for i, s := range seqs {
+		if s != seqs[0]+uint64(i) {
+			t.Fatalf("tick %d has seq %d after %d: the file skips or repeats (resumed after %s)", i, s, seqs[i-1], resumed)
+		}
+	}
+	if strings.Contains(stderr.String(), "conflated") {
+		t.Errorf("record's stream fell behind:\n%s", stderr.String())
 	}
 }

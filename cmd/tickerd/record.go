@@ -87,6 +87,9 @@ func record(ctx context.Context, base *url.URL, symbols, token string, count int
 		err := client.SubscribeRawWithContext(ctx, func(msg *sse.Event) {
 			switch string(msg.Event) {
 			case "tick":
+				if ctx.Err() != nil {
+					return // done: an event read before the subscription saw it is not one to write
+				}
 				var t feed.Tick
 				if err := json.Unmarshal(msg.Data, &t); err != nil {
 					fmt.Fprintln(stderr, "tickerd record: bad tick:", err)

@@ -270,18 +270,26 @@ func TestPublishRejectsBadTicks(t *testing.T) {
 		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: math.NaN(), Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, stream.ErrBadPrice},
 		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: math.Inf(1), Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, stream.ErrBadPrice},
 		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: -1, Bid: 0.99, Ask: 1.01, Size: 1, Time: now}, stream.ErrBadPrice},
-		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 1.01, Ask: 0.99, Size: 1, Time: now}, stream.ErrBadPrice},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 1.01, Ask: 0.99, Size: 1, Time: now}, stream.ErrBidNotBelowAsk},
+		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 1, Ask: 1, Size: 1, Time: now}, stream.ErrBidNotBelowAsk},
 		{feed.Tick{Seq: 6, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 0, Time: now}, stream.ErrBadPrice},
 	} {
-		if err := th.Publish(tc.tick); !errors.Is(err, tc.err) {
+		err := th.Publish(tc.tick)
+		if !errors.Is(err, tc.err) {
 			t.Errorf("Publish(%+v) = %v, want %v", tc.tick, err, tc.err)
+		}
+		if tc.err == stream.ErrBidNotBelowAsk && (errors.Is(err, stream.ErrBadPrice) || !strings.Contains(err.Error(), "bid=1") || !strings.Contains(err.Error(), "ask=")) {
+			t.Errorf("Publish(%+v) = %q, want its own reason naming the bid and the ask", tc.tick, err)
 		}
 	}
 	if err := th.Publish(feed.Tick{Seq: 6, Symbol: "AAPL", Price: 100, Bid: 99.99, Ask: 100.01, Size: 1, Time: now}); err != nil {
 		t.Fatalf("a good tick after bad ones: %v", err)
 	}
-	if got := th.metric(t, "tickerd_feed_ticks_rejected_total", "bad_price"); got != 5 {
-		t.Errorf("bad_price rejections %v, want 5", got)
+	if got := th.metric(t, "tickerd_feed_ticks_rejected_total", "bad_price"); got != 4 {
+		t.Errorf("bad_price rejections %v, want 4", got)
+	}
+	if got := th.metric(t, "tickerd_feed_ticks_rejected_total", "bid_not_below_ask"); got != 2 {
+		t.Errorf("bid_not_below_ask rejections %v, want 2", got)
 	}
 }
 
