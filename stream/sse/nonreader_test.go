@@ -3,6 +3,7 @@ package sse
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -356,5 +357,74 @@ func TestAClientThatStopsReadingIsConflatedAndClosedInSeconds(t *testing.T) {
 	}
 	if closed < writeTimeout || closed > writeTimeout+time.Second {
 		t.Errorf("closed %v after its last read, want after %v and within %v", closed.Round(time.Millisecond), writeTimeout, writeTimeout+time.Second)
+	}
+}
+
+// TestAStalledStreamIsResetWhateverEndsIt ends, for another reason than
+// slowness, a stream whose client has stopped reading and one whose client
+// reads: the stalled one must be closed abortively (its client sees a
+// reset and no socket of the server keeps its bytes), the other gracefully
+// (its client reads to the end of the stream, with no reset).
+func TestAStalledStreamIsResetWhateverEndsIt(t *testing.T) {
+	const writeTimeout = 6 * time.Second // far beyond the end of each case: the stalled stream is never closed as slow
+	var symbols []string
+	for _, s := range feed.DefaultUniverse() {
+		symbols = append(symbols, s.Name)
+	}
+	for _, tc := range []struct {
+		name   string
+		reason string
+		drain  time.Duration
+		token  bool // both streams' token expires 2 to 3 s after they open
+	}{
+		{name: "shutdown", reason: "shutdown"},
+		{name: "drain", reason: "shutdown", drain: 500 * time.Millisecond},
+		{name: "token expiry", reason: "token_expired", token: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig{Symbols: symbols, WriteTimeout: writeTimeout, FlushInterval: stream.DefaultFlushInterval, DrainWindow: tc.drain}
+			var header map[string]string
+			if tc.token {
+				cfg.Auth = newVerifier(t)
+				header = bearer(token(t, time.Now().Add(3*time.Second), "*"))
+			}
+			th := startHub(t, cfg)
+			stopMarket := th.market(t, 100)
+
+			healthy := th.dial(t, "", header)
+			if healthy.status != 200 {
+				t.Fatalf("status %d", healthy.status)
+			}
+			_ = healthy.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			read := make(chan error, 1)
+			go func() { _, err := io.Copy(io.Discard, healthy.r); read <- err }()
+			stalled := th.dialSmallWindowWith(t, header)
+			peer := map[string]bool{procNetAddr(stalled.conn.LocalAddr().(*net.TCPAddr)): true}
+			waitFor(t, "both attached", func() bool { return th.Status().Clients == 2 })
+			waitFor(t, "the stalled stream conflated", func() bool { return th.metric(t, "tickerd_clients_conflated") == 1 })
+			if _, queued := serverSendQueue(t, th.addr(), peer); queued == 0 {
+				t.Errorf("the server's socket holds nothing for the stalled client")
+			}
+
+			if tc.token {
+				waitFor(t, "both tokens expired", func() bool { return th.metric(t, "tickerd_streams_closed_total", tc.reason) == 2 })
+			} else {
+				stopMarket()
+				th.stop()
+			}
+			if err := <-read; err != nil {
+				t.Errorf("the reading client's stream ended with %v, want its end", err)
+			}
+			if !eventually(func() bool { return wasReset(t, stalled.conn) }) {
+				t.Errorf("the stalled client saw no reset")
+			}
+			var left, leftBytes int
+			if !eventually(func() bool { left, leftBytes = serverSendQueue(t, th.addr(), peer); return left == 0 }) {
+				t.Errorf("after the close %d server socket still holds %d bytes for the stalled client: the close was not abortive", left, leftBytes)
+			}
+			if n := th.metric(t, "tickerd_streams_closed_total", tc.reason); n != 2 {
+				t.Errorf("closed{%s} = %v, want 2", tc.reason, n)
+			}
+		})
 	}
 }
