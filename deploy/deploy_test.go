@@ -301,8 +301,31 @@ func TestComposeFileLoads(t *testing.T) {
 		t.Errorf("publisher command %v, want [publish]", cmd)
 	}
 	for _, name := range []string{"replica-1", "replica-2"} {
-		if v := project.Services[name].Environment["TICKERD_FEED"]; v == nil || *v != "nats" {
+		s := project.Services[name]
+		if v := s.Environment["TICKERD_FEED"]; v == nil || *v != "nats" {
 			t.Errorf("%s is not a replica (TICKERD_FEED=nats)", name)
+		}
+		// SIGTERM, the drain window and up to -grace: all before Docker
+		// kills the container (10 s unless stop_grace_period says more).
+		duration := func(name string) time.Duration {
+			t.Helper()
+			v := s.Environment[name]
+			if v == nil {
+				t.Fatalf("%s: no %s", s.Name, name)
+			}
+			d, err := time.ParseDuration(*v)
+			if err != nil || d <= 0 {
+				t.Fatalf("%s: %s %q: want a positive duration: %v", s.Name, name, *v, err)
+			}
+			return d
+		}
+		stopping := duration("TICKERD_DRAIN_WINDOW") + duration("TICKERD_GRACE")
+		period := 10 * time.Second
+		if s.StopGracePeriod != nil {
+			period = time.Duration(*s.StopGracePeriod)
+		}
+		if period <= stopping {
+			t.Errorf("%s: stop_grace_period %v leaves no room for -drain-window and -grace (%v)", name, period, stopping)
 		}
 	}
 	// Every file bound into a container exists (deploy/prometheus and

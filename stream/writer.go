@@ -358,13 +358,18 @@ func classify(err error) CloseReason {
 
 // finish writes what a stream its transport is ending still holds, and
 // says when it may close: once all is written, or at its write timeout.
+// When the server ends the stream, all must also have left the kernel, so
+// that the close is graceful and the last bytes reach the client; when
+// the client went away or said goodbye, what the kernel still holds is
+// for nobody.
 func (w *writer) finish(c *client, now time.Time) CloseReason {
 	if c.pending() > 0 {
 		if r := w.flushBacklog(c, now); r != keepOpen {
 			return r
 		}
 	}
-	if c.pending() == 0 || now.Sub(c.lastProgress) >= w.hub.cfg.WriteTimeout {
+	out := c.pending() == 0 && (c.closing == CloseNormal || c.sock.unsent() <= 0)
+	if out || now.Sub(c.lastProgress) >= w.hub.cfg.WriteTimeout {
 		return c.closing
 	}
 	return keepOpen
@@ -372,7 +377,14 @@ func (w *writer) finish(c *client, now time.Time) CloseReason {
 
 // close ends c's stream and accounts for what it still held. A stream
 // ended for its client's fault (too slow, a failed write) is closed
-// abortively, so that the kernel frees what it held for it at once.
+// abortively, so that the kernel frees what it held for it at once; so is
+// a stream the server ends (a drain or a shutdown that ran out of time,
+// credentials that expired) while its bytes are not all out: its client
+// has stopped taking them, and a graceful close would leave them in an
+// orphaned socket for minutes. A stream whose bytes have all been sent
+// closes gracefully, so that its last ones are not lost, and so does one
+// whose client went away or said goodbye: a departed client's kernel
+// answers what comes next with a reset, which frees the socket.
 func (w *writer) close(c *client, reason CloseReason) {
 	goodbye := false
 	if c.closing == keepOpen && reason != CloseNormal && reason != CloseWriteError {
@@ -386,7 +398,7 @@ func (w *writer) close(c *client, reason CloseReason) {
 	}
 	c.ended = true
 	w.hub.departed.forget(c)
-	if reason == CloseSlow || reason == CloseWriteError {
+	if reason == CloseSlow || reason == CloseWriteError || reason != CloseNormal && (c.pending() > 0 || c.sock.unsent() > 0) {
 		c.abort()
 	}
 	_ = c.conn.Close()

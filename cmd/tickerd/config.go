@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickerd/tickerd/auth"
 	"github.com/tickerd/tickerd/feed"
@@ -374,11 +376,84 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		name := envName(f.Name)
 		if v := getenv(name); v != "" && err == nil {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %w", name, v, e)
+				err = fmt.Errorf("%s (-%s): %w", envSetting(name, v), f.Name, e)
 			}
 		}
 	})
 	return err
+}
+
+// envSetting is how a message shows the variable name set to v:
+// TICKERD_REPLAY=-1, or the value quoted when it has spaces or quotes.
+func envSetting(name, v string) string {
+	if strings.ContainsAny(v, " \t\n\"'\\") || !utf8.ValidString(v) {
+		return fmt.Sprintf("%s=%q", name, v)
+	}
+	return name + "=" + v
+}
+
+// fromEnvironment returns the flags of role r whose value comes from the
+// environment, the command line args not overriding it, with that value.
+func fromEnvironment(r role, args []string, getenv func(string) string) map[string]string {
+	values := map[string]string{}
+	newFlagSet(r, &config{}, io.Discard).VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" {
+			values[f.Name] = v
+		}
+	})
+	given := newFlagSet(r, &config{}, io.Discard)
+	_ = given.Parse(args) // a command line it refuses was refused before, in an error that names no variable
+	given.Visit(func(f *flag.Flag) { delete(values, f.Name) })
+	return values
+}
+
+// namedError is an error whose message names where a value came from.
+type namedError struct {
+	msg string
+	err error
+}
+
+func (e namedError) Error() string { return e.msg }
+func (e namedError) Unwrap() error { return e.err }
+
+// nameEnvironment makes err, if it begins by naming a flag of role r whose
+// value came from the environment ("-replay -1: want ..."), name the
+// variable and its value instead, then the flag: "TICKERD_REPLAY=-1
+// (-replay): want ...". Every refusal of a setting names the flag first,
+// so this is the one place where a refusal learns the variable. Any other
+// error is returned as it is, a usage error still one.
+func nameEnvironment(r role, args []string, getenv func(string) string, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "-") {
+		return err
+	}
+	end := strings.IndexAny(msg, " :")
+	if end < 0 {
+		return err
+	}
+	name, rest := msg[1:end], msg[end:]
+	v, ok := fromEnvironment(r, args, getenv)[name]
+	if !ok {
+		return err
+	}
+	// The value as the message shows it, quoted or not, gives way to the
+	// variable's.
+	if strings.HasPrefix(rest, " ") {
+		if q, qerr := strconv.QuotedPrefix(rest[1:]); qerr == nil && strings.HasPrefix(rest[1+len(q):], ":") {
+			rest = rest[1+len(q):]
+		} else if i := strings.Index(rest, ": "); i > 0 && !strings.Contains(rest[1:i], " ") {
+			rest = rest[i:]
+		}
+	}
+	named := namedError{msg: fmt.Sprintf("%s (-%s)%s", envSetting(envName(name), v), name, rest), err: err}
+	var u usageError
+	if errors.As(err, &u) {
+		return usageError{named}
+	}
+	return named
 }
 
 func (c config) logger(w io.Writer) *slog.Logger {

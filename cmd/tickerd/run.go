@@ -37,7 +37,7 @@ const (
 // set. It is how a caller that asked for port 0 learns the port; main
 // passes nil.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer,
-	bound func(flag string, addr net.Addr)) error {
+	bound func(flag string, addr net.Addr)) (err error) {
 	if bound == nil {
 		bound = func(string, net.Addr) {}
 	}
@@ -46,13 +46,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "watch":
 			return runWatch(ctx, args[1:], getenv, stdout, stderr)
 		case "publish":
-			return runPublish(ctx, args[1:], getenv, stderr, bound)
+			return nameEnvironment(rolePublish, args[1:], getenv, runPublish(ctx, args[1:], getenv, stderr, bound))
 		case "record":
 			return runRecord(ctx, args[1:], getenv, stderr)
 		case "healthcheck":
 			return runHealthcheck(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
+	defer func() { err = nameEnvironment(roleServe, args, getenv, err) }()
 	cfg, err := parseConfig(roleServe, args, getenv, stderr)
 	if errors.Is(err, errHelp) {
 		return nil

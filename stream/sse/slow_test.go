@@ -15,6 +15,12 @@ import (
 // that the test does not read until it chooses to.
 func (th *testHub) dialSmallWindow(t *testing.T) *sseConn {
 	t.Helper()
+	return th.dialSmallWindowWith(t, nil)
+}
+
+// dialSmallWindowWith is dialSmallWindow with the request headers header.
+func (th *testHub) dialSmallWindowWith(t *testing.T, header map[string]string) *sseConn {
+	t.Helper()
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
@@ -28,7 +34,11 @@ func (th *testHub) dialSmallWindow(t *testing.T) *sseConn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	if _, err := conn.Write([]byte("GET /events HTTP/1.1\r\nHost: test\r\n\r\n")); err != nil {
+	req := "GET /events HTTP/1.1\r\nHost: test\r\n"
+	for k, v := range header {
+		req += k + ": " + v + "\r\n"
+	}
+	if _, err := conn.Write([]byte(req + "\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	return &sseConn{t: t, conn: conn}

@@ -35,6 +35,7 @@ type testConfig struct {
 	SendBuffer    int
 	ResumeWait    time.Duration
 	MaxPriceJump  float64
+	DrainWindow   time.Duration
 	Clock         feed.Clock
 
 	Retry         time.Duration
@@ -75,6 +76,7 @@ func startHub(t *testing.T, tc testConfig) *testHub {
 	setIf(&cfg.SendBuffer, tc.SendBuffer)
 	setIf(&cfg.ResumeWait, tc.ResumeWait)
 	setIf(&cfg.MaxPriceJump, tc.MaxPriceJump)
+	setIf(&cfg.DrainWindow, tc.DrainWindow)
 	if tc.Clock != nil {
 		cfg.Clock = tc.Clock
 	}
