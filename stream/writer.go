@@ -375,16 +375,27 @@ func (w *writer) finish(c *client, now time.Time) CloseReason {
 	return keepOpen
 }
 
+// stalled reports whether c's client has stopped taking its bytes: some
+// are not out (in its backlog, or unsent in the kernel) and its socket has
+// taken none for stallAfter, or it is being conflated. A client that is
+// reading, even one a little behind at the moment of the close, is not.
+func (w *writer) stalled(c *client) bool {
+	if c.pending() == 0 && c.sock.unsent() <= 0 {
+		return false
+	}
+	return c.conflating || w.hub.clock.Now().Sub(c.lastProgress) >= w.hub.stallAfter()
+}
+
 // close ends c's stream and accounts for what it still held. A stream
 // ended for its client's fault (too slow, a failed write) is closed
 // abortively, so that the kernel frees what it held for it at once; so is
-// a stream the server ends (a drain or a shutdown that ran out of time,
-// credentials that expired) while its bytes are not all out: its client
-// has stopped taking them, and a graceful close would leave them in an
-// orphaned socket for minutes. A stream whose bytes have all been sent
-// closes gracefully, so that its last ones are not lost, and so does one
-// whose client went away or said goodbye: a departed client's kernel
-// answers what comes next with a reset, which frees the socket.
+// a stream the server ends (a drain or a shutdown, credentials that
+// expired) whose client has stalled with bytes not all out: a graceful
+// close would leave them in an orphaned socket for minutes. A stream
+// whose client is still reading closes gracefully, so that its last bytes
+// are not lost, and so does one whose client went away or said goodbye:
+// a departed client's kernel answers what comes next with a reset, which
+// frees the socket.
 func (w *writer) close(c *client, reason CloseReason) {
 	goodbye := false
 	if c.closing == keepOpen && reason != CloseNormal && reason != CloseWriteError {
@@ -398,7 +409,7 @@ func (w *writer) close(c *client, reason CloseReason) {
 	}
 	c.ended = true
 	w.hub.departed.forget(c)
-	if reason == CloseSlow || reason == CloseWriteError || reason != CloseNormal && (c.pending() > 0 || c.sock.unsent() > 0) {
+	if reason == CloseSlow || reason == CloseWriteError || reason != CloseNormal && w.stalled(c) {
 		c.abort()
 	}
 	_ = c.conn.Close()
