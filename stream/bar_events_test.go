@@ -24,18 +24,32 @@ type barEvent struct {
 	Updated bool `json:"updated"`
 }
 
+// runBarHub runs a hub of symbols that flushes every millisecond, so that
+// a bar test's events reach its streams at once.
+func runBarHub(t *testing.T, symbols ...string) *Hub {
+	t.Helper()
+	cfg := DefaultConfig(symbols, testFraming{})
+	cfg.FlushInterval = time.Millisecond
+	return runHub(t, cfg)
+}
+
+// mustParseBars is ParseBars of a bars= value that a test knows is good.
+func mustParseBars(t *testing.T, value string) BarSet {
+	t.Helper()
+	bars, err := ParseBars([]string{value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bars
+}
+
 // TestBarsOnTheStreamAreTheHistorysBars publishes ticks over a minute's
 // boundary: a stream of bars=1s,1m gets each bar as it closes, the same
 // bars /api/history's store holds, and a late tick sends the bar it
 // changed again; a stream without bars gets none.
 func TestBarsOnTheStreamAreTheHistorysBars(t *testing.T) {
-	cfg := DefaultConfig([]string{"AAPL", "MSFT"}, testFraming{})
-	cfg.FlushInterval = time.Millisecond
-	h := runHub(t, cfg)
-	bars, err := ParseBars([]string{"1s,1m"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := runBarHub(t, "AAPL", "MSFT")
+	bars := mustParseBars(t, "1s,1m")
 	withBars := attach(t, h, Subscription{Bars: bars})
 	without := attach(t, h, Subscription{})
 	withBars.next()

@@ -109,13 +109,8 @@ func firstDiff[T any](a, b []T) int {
 // stream that resumes before them; bad ones are named and left out, and
 // the sequence is kept.
 func TestRelayedBarsAreTheStreamsAndTheHistorys(t *testing.T) {
-	cfg := DefaultConfig([]string{"AAPL", "MSFT"}, testFraming{})
-	cfg.FlushInterval = time.Millisecond
-	h := runHub(t, cfg)
-	oneSec, err := ParseBars([]string{"1s"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := runBarHub(t, "AAPL", "MSFT")
+	oneSec := mustParseBars(t, "1s")
 	r := attach(t, h, Subscription{Bars: oneSec})
 	r.next()
 
@@ -206,14 +201,8 @@ func TestParseBarEventRefusesWhatIsNoBar(t *testing.T) {
 // TestHubMakesItsOwnBarsUntilTheSourceSendsSome: a source that sends no
 // bars (a publisher of one's own) still gets its streams bar events.
 func TestHubMakesItsOwnBarsUntilTheSourceSendsSome(t *testing.T) {
-	cfg := DefaultConfig([]string{"AAPL"}, testFraming{})
-	cfg.FlushInterval = time.Millisecond
-	h := runHub(t, cfg)
-	oneSec, err := ParseBars([]string{"1s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := attach(t, h, Subscription{Bars: oneSec})
+	h := runBarHub(t, "AAPL")
+	r := attach(t, h, Subscription{Bars: mustParseBars(t, "1s")})
 	r.next()
 	ms := time.Millisecond
 	sec := barBase.Unix()

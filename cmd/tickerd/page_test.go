@@ -395,19 +395,9 @@ func universe(t *testing.T, base string) []string {
 // historyCloses returns the closes of symbol's one-second bars, oldest first.
 func historyCloses(t *testing.T, base, symbol string) []float64 {
 	t.Helper()
-	res, err := http.Get(base + "/api/history?symbol=" + symbol + "&interval=1s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var history struct {
-		Bars []bar `json:"bars"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&history); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("history of %s: %d %v", symbol, res.StatusCode, err)
-	}
-	closes := make([]float64, len(history.Bars))
-	for i, b := range history.Bars {
+	bars := historyBars(t, base, symbol, "1s")
+	closes := make([]float64, len(bars))
+	for i, b := range bars {
 		closes[i] = b.C
 	}
 	return closes

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tickerd/tickerd/feed"
@@ -105,7 +104,7 @@ func TestReplicasRelayThePublishersBars(t *testing.T) {
 	}
 
 	// What the publisher stored: its bars, each the OHLCV of the stream's ticks of its second.
-	stored, ticks := readTickStream(t, ns.URL())
+	stored, ticks := readTickStream(t, ns)
 	for _, r := range fromB {
 		carried, ok := stored[r.after+1]
 		if !ok || !slices.Contains(carried, r.body) {
@@ -147,17 +146,9 @@ func TestReplicasRelayThePublishersBars(t *testing.T) {
 
 // readTickStream reads the whole tick stream: the bar events each message
 // carries, by stream sequence, and the ticks.
-func readTickStream(t *testing.T, url string) (map[uint64][]string, []feed.Tick) {
+func readTickStream(t *testing.T, ns *natstest.Server) (map[uint64][]string, []feed.Tick) {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := ns.JetStream()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := js.Stream(ctx, feed.StreamName)
