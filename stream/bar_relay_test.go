@@ -154,16 +154,7 @@ func TestRelayedBarsAreTheStreamsAndTheHistorys(t *testing.T) {
 		"bar " + string(updated.AppendJSON(nil)),
 		"tick 5",
 	}
-	for i, w := range want {
-		kind, id, body := r.next()
-		got := kind + " " + id
-		if kind == "bar" {
-			got = kind + " " + body
-		}
-		if got != w {
-			t.Fatalf("event %d: %s; want %s", i, got, w)
-		}
-	}
+	expectTicksAndBars(t, r, want)
 	history, _, err := h.Bars("AAPL", time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +212,13 @@ func TestHubMakesItsOwnBarsUntilTheSourceSendsSome(t *testing.T) {
 		}
 	}
 	want := []string{"tick 1", "bar " + string(own.AppendJSON(nil)), "tick 2", "bar " + string(relayed.AppendJSON(nil)), "tick 3", "tick 4"}
+	expectTicksAndBars(t, r, want)
+}
+
+// expectTicksAndBars reads r's next events and wants them to be want, in
+// order: "tick ID" for a tick, "bar BODY" for a bar event.
+func expectTicksAndBars(t *testing.T, r *lineReader, want []string) {
+	t.Helper()
 	for i, w := range want {
 		kind, id, body := r.next()
 		got := kind + " " + id
