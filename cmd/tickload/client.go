@@ -85,6 +85,11 @@ func (c *client) run(ctx context.Context, load *loadRun) {
 	delay := load.cfg.backoff
 	for {
 		conn, raw, err := c.connect(ctx, load)
+		if err == nil {
+			// Counted before attempted, so that once every client has
+			// attempted, every one that connected is counted.
+			load.connected.Add(1)
+		}
 		if first {
 			first = false
 			load.attempted()
@@ -109,7 +114,6 @@ func (c *client) run(ctx context.Context, load *loadRun) {
 		}
 		delay = load.cfg.backoff
 
-		load.connected.Add(1)
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		if c.stalled {
 			<-ctx.Done()
