@@ -47,7 +47,8 @@ type client struct {
 	heldMarket []event           // the latest status, bands and bar events while conflating
 	heldIndex  map[marketKey]int // their places in heldMarket
 
-	bars BarSet // the bar intervals it receives
+	bars     BarSet // the bar intervals it receives
+	greeting []byte // the sink's, queued after the stream's start (see Sink.Greeting)
 
 	lastWrite    time.Time // last time the socket accepted bytes
 	lastProgress time.Time // same, or when the backlog was last empty

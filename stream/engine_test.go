@@ -81,13 +81,17 @@ func testTick(seq uint64, sym string) feed.Tick {
 	return feed.Tick{Seq: seq, Symbol: sym, Price: 100, Bid: 99.99, Ask: 100.01, Size: 10, Time: time.Now()}
 }
 
-// TestAttachedSinkGetsItsFramingOfEveryEvent attaches two streams to the
+// TestAttachedSinkGetsItsFramingOfEveryEvent attaches streams to the
 // engine with a framing of the test's own, no transport involved: the
-// first gets its head, a snapshot and then the ticks of its symbols; the
-// second resumes and gets exactly the ticks it missed, then live ones.
+// first gets its head, a snapshot, its greeting and then the ticks of its
+// symbols; the second resumes and gets exactly the ticks it missed, its
+// greeting, then live ones; the third resumes ahead of the hub, is held
+// until the hub reaches its point, and gets its greeting before the ticks
+// after it.
 func TestAttachedSinkGetsItsFramingOfEveryEvent(t *testing.T) {
 	cfg := DefaultConfig([]string{"AAPL", "MSFT"}, testFraming{})
 	cfg.FlushInterval = time.Millisecond
+	cfg.ResumeWait = 10 * time.Second
 	h := runHub(t, cfg)
 	msft, err := h.Select([]string{"MSFT"})
 	if err != nil {
@@ -95,7 +99,7 @@ func TestAttachedSinkGetsItsFramingOfEveryEvent(t *testing.T) {
 	}
 	server, client := socketConns(t)
 	closed := make(chan struct{})
-	if _, err := h.Attach(Subscription{Symbols: msft}, Sink{Conn: server, Framing: testFraming{}, Head: []byte("HEAD\n"), OnClose: func() { close(closed) }}); err != nil {
+	if _, err := h.Attach(Subscription{Symbols: msft}, Sink{Conn: server, Framing: testFraming{}, Head: []byte("HEAD\n"), Greeting: []byte("HELLO\n"), OnClose: func() { close(closed) }}); err != nil {
 		t.Fatal(err)
 	}
 	for i, sym := range []string{"AAPL", "MSFT", "AAPL", "MSFT"} {
@@ -106,49 +110,72 @@ func TestAttachedSinkGetsItsFramingOfEveryEvent(t *testing.T) {
 	r := bufio.NewReader(client)
 	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var lines []string
-	for len(lines) < 4 {
+	for len(lines) < 5 {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			t.Fatalf("after %q: %v", lines, err)
 		}
 		lines = append(lines, strings.TrimSuffix(line, "\n"))
 	}
-	want := []string{"HEAD", `snapshot 0 {"seq":0,"resync":false,"quotes":[`, "tick 2 ", "tick 4 "}
+	want := []string{"HEAD", `snapshot 0 {"seq":0,"resync":false,"quotes":[`, "HELLO", "tick 2 ", "tick 4 "}
 	for i, w := range want {
 		if !strings.HasPrefix(lines[i], w) {
 			t.Fatalf("line %d %q, want it to start with %q; all %q", i, lines[i], w, lines)
 		}
 	}
 
-	// A second stream resumes after seq 2: it gets 3 and 4 from the ring, then 5.
+	// A second stream resumes after seq 2: it gets 3 and 4 from the ring,
+	// its greeting, then 5. A third resumes after 6, ahead of the hub: it
+	// is held, then gets its greeting and 7.
 	server2, client2 := socketConns(t)
-	if _, err := h.Attach(Subscription{Resume: true, LastID: 2}, Sink{Conn: server2, Framing: testFraming{}}); err != nil {
+	if _, err := h.Attach(Subscription{Resume: true, LastID: 2}, Sink{Conn: server2, Framing: testFraming{}, Greeting: []byte("HELLO\n")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Publish(testTick(5, "AAPL")); err != nil {
+	server3, client3 := socketConns(t)
+	if _, err := h.Attach(Subscription{Resume: true, LastID: 6}, Sink{Conn: server3, Framing: testFraming{}, Greeting: []byte("HELLO\n")}); err != nil {
 		t.Fatal(err)
 	}
-	r2 := bufio.NewReader(client2)
-	_ = client2.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var ids []string
-	for len(ids) < 3 {
-		line, err := r2.ReadString('\n')
-		if err != nil {
-			t.Fatalf("after %q: %v", ids, err)
+	for seq, sym := range []string{5: "AAPL", 6: "MSFT"} {
+		if sym == "" {
+			continue
 		}
-		f := strings.Fields(line)
-		if f[0] != "tick" {
-			t.Fatalf("resumed stream got %q, want ticks only", line)
+		if err := h.Publish(testTick(uint64(seq), sym)); err != nil {
+			t.Fatal(err)
 		}
-		ids = append(ids, f[1])
 	}
-	if !slices.Equal(ids, []string{"3", "4", "5"}) {
-		t.Fatalf("resumed stream got ids %v, want 3 4 5", ids)
+	deadline := time.Now().Add(10 * time.Second)
+	for _, seq := h.Quotes(); seq != 6; _, seq = h.Quotes() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub flushed up to %d, want 6", seq)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := h.Publish(testTick(7, "AAPL")); err != nil {
+		t.Fatal(err)
+	}
+	for _, resumed := range []struct {
+		conn net.Conn
+		want []string
+	}{{client2, []string{"tick 3", "tick 4", "HELLO", "tick 5", "tick 6", "tick 7"}}, {client3, []string{"HELLO", "tick 7"}}} {
+		r := bufio.NewReader(resumed.conn)
+		_ = resumed.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var got []string
+		for len(got) < len(resumed.want) {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("after %q: %v", got, err)
+			}
+			f := strings.Fields(line)
+			got = append(got, strings.Join(f[:min(2, len(f))], " "))
+		}
+		if !slices.Equal(got, resumed.want) {
+			t.Fatalf("resumed stream got %q, want %q", got, resumed.want)
+		}
 	}
 
 	// The engine calls OnClose once the client is gone.
 	client.Close()
-	if err := h.Publish(testTick(6, "MSFT")); err != nil {
+	if err := h.Publish(testTick(8, "MSFT")); err != nil {
 		t.Fatal(err)
 	}
 	select {

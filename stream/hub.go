@@ -690,7 +690,14 @@ type Sink struct {
 	Conn    net.Conn // the connection, taken over from its server
 	Framing Framing  // one of Config.Framings
 	Head    []byte   // written before the first event: the transport's response head
-	OnClose func()   // called once, after the stream has ended and Conn is closed; may be nil
+	// Greeting is written right after the stream's start (its snapshot,
+	// replay or resync) and before any live event: the transport's own
+	// first message, such as a WebSocket's subscription. The stream keeps
+	// it as Stream.Send keeps its bytes.
+	Greeting []byte
+	// OnClose is called once, after the stream has ended and Conn is
+	// closed; it may be nil.
+	OnClose func()
 }
 
 // ErrUnknownFraming is returned by Attach for a framing the hub was not
@@ -710,10 +717,10 @@ func (k resumeKind) String() string {
 	return [...]string{"snapshot", "replay", "resync"}[k]
 }
 
-// Attach starts a stream of sub on sink. The stream begins with sink.Head
-// and then a snapshot, a replay of the ticks after sub.LastID, or a resync
-// snapshot; Attach composes that under the hub lock, so the next batch
-// continues it exactly. A stream resuming from an id the hub has not
+// Attach starts a stream of sub on sink. The stream begins with sink.Head,
+// then a snapshot, a replay of the ticks after sub.LastID, or a resync
+// snapshot, then sink.Greeting; Attach composes that under the hub lock,
+// so the next batch continues it exactly. A stream resuming from an id the hub has not
 // reached yet is held for up to ResumeWait first. From a nil error on,
 // the stream and its connection belong to the hub, which calls
 // sink.OnClose when it ends; on an error the caller keeps both. The
@@ -731,6 +738,7 @@ func (h *Hub) Attach(sub Subscription, sink Sink) (*Stream, error) {
 		c.throttle = newThrottle(sub.MaxFreq, len(h.symbols))
 	}
 	c.bars = sub.Bars
+	c.greeting = sink.Greeting
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != hubRunning {
@@ -793,6 +801,8 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 		if c.sub == nil {
 			c.queue(buf, 0, h.cfg.QueueBytes)
 			c.queue(h.firehoseSnapshot(c.framing), 0, h.cfg.QueueBytes)
+			c.queue(c.greeting, 0, h.cfg.QueueBytes)
+			c.greeting = nil
 			c.limit = c.queued + h.cfg.QueueBytes
 			h.joining = append(h.joining, c)
 			return kind
@@ -800,6 +810,8 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 		buf = h.appendSnapshot(buf, h.framings[c.framing], c.sub, false)
 	}
 	c.queue(buf, 0, h.cfg.QueueBytes)
+	c.queue(c.greeting, 0, h.cfg.QueueBytes)
+	c.greeting = nil
 	h.joining = append(h.joining, c)
 	return kind
 }

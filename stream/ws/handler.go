@@ -256,7 +256,9 @@ func (h *Handler) attach(netConn net.Conn, sub stream.Subscription, grant *auth.
 			release()
 		})
 	}
-	st, err := h.hub.Attach(sub, stream.Sink{Conn: netConn, Framing: Framing{}, OnClose: onClose})
+	// The first subscription follows the start, before any live tick.
+	greeting := appendMessage(nil, "subscription", h.subscription(c))
+	st, err := h.hub.Attach(sub, stream.Sink{Conn: netConn, Framing: Framing{}, OnClose: onClose, Greeting: greeting})
 	if err != nil {
 		h.gate.Count(guard.RejectUnavailable)
 		_ = netConn.SetWriteDeadline(time.Now().Add(time.Second))
@@ -266,7 +268,6 @@ func (h *Handler) attach(netConn net.Conn, sub stream.Subscription, grant *auth.
 		return
 	}
 	c.stream = st
-	h.reply(c, "subscription", h.subscription(c))
 	if len(buffered) > 0 {
 		rest, err := h.frames(c, buffered, now)
 		if err == nil && len(rest) > 0 {
