@@ -52,20 +52,73 @@ type client struct {
 
 	lastWrite    time.Time // last time the socket accepted bytes
 	lastProgress time.Time // same, or when the backlog was last empty
+
+	// sendBuffer is the send buffer asked of its TCP socket (0: the
+	// kernel's own, left alone); offered is what the stream was given of
+	// the batches since offeredSince, from which it grows (see
+	// fitSendBuffer).
+	sendBuffer   int
+	offered      int
+	offeredSince time.Time
 }
 
 // newClient returns the delivery state of a stream on sink, whose TCP
 // socket it gives a send buffer of sendBuffer bytes (0: the kernel's).
 func newClient(sink Sink, framing int, sub *SymbolSet, now time.Time, sendBuffer int) *client {
-	if sendBuffer > 0 {
-		if tc, ok := sink.Conn.(*net.TCPConn); ok {
-			_ = tc.SetWriteBuffer(sendBuffer) // a socket that refuses keeps the kernel's
+	c := &client{
+		conn: sink.Conn, sock: newSocket(sink.Conn), framing: framing, sub: sub, onClose: sink.OnClose,
+		lastWrite: now, lastProgress: now, offeredSince: now,
+	}
+	c.setSendBuffer(sendBuffer)
+	return c
+}
+
+// setSendBuffer asks the kernel for a send buffer of n bytes on c's TCP
+// socket; n 0, or a connection that is not TCP, leaves the kernel's.
+func (c *client) setSendBuffer(n int) {
+	if n <= 0 {
+		return
+	}
+	if tc, ok := c.conn.(*net.TCPConn); ok {
+		if tc.SetWriteBuffer(n) == nil { // a socket that refuses keeps what it had
+			c.sendBuffer = n
 		}
 	}
-	return &client{
-		conn: sink.Conn, sock: newSocket(sink.Conn), framing: framing, sub: sub, onClose: sink.OnClose,
-		lastWrite: now, lastProgress: now,
+}
+
+// sendBufferSpan is how much of a stream's own rate its socket's send
+// buffer holds at least: with it a client a round trip of up to about
+// 1.5 times as long away reads at the full rate (Linux keeps about one
+// and a half times the buffer in bytes), and one that stops reading fills
+// it in about that time.
+const sendBufferSpan = 250 * time.Millisecond
+
+// maxFittedSendBuffer bounds what a stream's rate grows its send buffer to.
+const maxFittedSendBuffer = 1 << 20
+
+// fitSendBuffer grows c's send buffer, by powers of two, to hold
+// sendBufferSpan of what the stream was offered since the last fit, up to
+// maxFittedSendBuffer, so that a stream of many ticks a second is not held
+// to the configured size's throughput. It measures at least half a second
+// at a time. It never grows the buffer of a stream that is conflated or
+// whose socket has taken nothing for sendBufferSpan: that would only give
+// a client that stopped reading more room, and put off its conflation. A
+// buffer never shrinks: a burst is as likely to come again.
+func (c *client) fitSendBuffer(now time.Time) {
+	elapsed := now.Sub(c.offeredSince)
+	if c.sendBuffer == 0 || elapsed < 500*time.Millisecond {
+		return
 	}
+	want := int(int64(c.offered) * int64(sendBufferSpan) / int64(elapsed))
+	c.offered, c.offeredSince = 0, now
+	if c.conflating || now.Sub(c.lastProgress) >= sendBufferSpan || want <= c.sendBuffer || c.sendBuffer >= maxFittedSendBuffer {
+		return
+	}
+	n := c.sendBuffer
+	for n < want && n < maxFittedSendBuffer {
+		n *= 2
+	}
+	c.setSendBuffer(min(n, maxFittedSendBuffer))
 }
 
 // abort makes the coming close of c's TCP connection abortive (SO_LINGER

@@ -66,21 +66,7 @@ func TestABehindStreamHoldsASlicePerBufferNotPerBatch(t *testing.T) {
 	symbols := []string{"S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"}
 	cfg := DefaultConfig(symbols, testFraming{})
 	cfg.Registerer = prometheus.NewRegistry()
-	h, err := NewHub(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.state = hubRunning
-	var writers sync.WaitGroup
-	for _, w := range h.writers {
-		writers.Go(w.run)
-	}
-	defer func() {
-		for _, w := range h.writers {
-			close(w.cycles)
-		}
-		writers.Wait()
-	}()
+	h := startCycledHub(t, cfg)
 	two := h.newSymbolSet()
 	two.add(3)
 	two.add(7)
@@ -93,11 +79,7 @@ func TestABehindStreamHoldsASlicePerBufferNotPerBatch(t *testing.T) {
 		}
 	}
 	at := time.Unix(1_764_000_000, 0)
-	_, joins, _ := h.takeBatch(at)
-	for i, c := range joins {
-		h.writers[i%len(h.writers)].joins = append(h.writers[i%len(h.writers)].joins, c)
-	}
-	h.dispatch(cycle{now: at})
+	h.joinAll(at)
 	var want [2]bytes.Buffer
 	for i := range want {
 		want[i].WriteString("head\n")
@@ -177,12 +159,55 @@ func TestABehindStreamHoldsASlicePerBufferNotPerBatch(t *testing.T) {
 func tinySocketPair(t *testing.T) (server, client net.Conn) {
 	t.Helper()
 	server, client = socketConns(t)
-	for c, opt := range map[net.Conn]int{server: syscall.SO_SNDBUF, client: syscall.SO_RCVBUF} {
-		raw, err := c.(syscall.Conn).SyscallConn()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = raw.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, opt, 1) })
-	}
+	setSockopt(t, server, syscall.SO_SNDBUF, 1)
+	setSockopt(t, client, syscall.SO_RCVBUF, 1)
 	return server, client
+}
+
+// setSockopt sets a socket option of c's socket at SOL_SOCKET.
+func setSockopt(t *testing.T, c net.Conn, opt, value int) {
+	t.Helper()
+	raw, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, opt, value) }); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startCycledHub returns a hub of cfg whose writers run but whose cycles
+// the test dispatches itself, at times of its choosing; the writers end
+// with the test.
+func startCycledHub(t *testing.T, cfg Config) *Hub {
+	t.Helper()
+	h, err := NewHub(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.state = hubRunning
+	var writers sync.WaitGroup
+	for _, w := range h.writers {
+		writers.Go(w.run)
+	}
+	t.Cleanup(func() {
+		for _, w := range h.writers {
+			close(w.cycles)
+		}
+		writers.Wait()
+	})
+	return h
+}
+
+// joinAll hands the streams attached so far to the writers, as Run does,
+// and runs a cycle at at, which writes their starts.
+func (h *Hub) joinAll(at time.Time) {
+	_, joins, _ := h.takeBatch(at)
+	for i, c := range joins {
+		h.writers[i%len(h.writers)].joins = append(h.writers[i%len(h.writers)].joins, c)
+	}
+	h.dispatch(cycle{now: at})
 }

@@ -54,15 +54,19 @@ type Config struct {
 	WriteTimeout  time.Duration // a stream whose socket accepts nothing this long is closed
 	QueueBytes    int           // undelivered bytes per stream before its delivery is conflated
 	Writers       int           // goroutines writing to sockets
-	// SendBuffer is the kernel send buffer (SO_SNDBUF) of each stream's TCP
-	// socket, in bytes; 0 leaves the kernel's default, which grows with the
-	// connection (to 4 MiB on Linux). A small one makes the queue and the
-	// write timeout count from soon after a client stops reading, and
-	// bounds the kernel memory a client that never reads can hold. Linux
-	// doubles it for its bookkeeping and keeps about one and a half times
-	// it in bytes; one stream's throughput is at most about that per round
-	// trip and per FlushInterval (the default, 4 KiB, about 1.2 MB/s at
-	// 5 ms: 9,000 ticks a second).
+	// SendBuffer is the kernel send buffer (SO_SNDBUF) each stream's TCP
+	// socket starts with, in bytes; 0 leaves the kernel's default, which
+	// grows with the connection (to 4 MiB on Linux). A small one makes the
+	// queue and the write timeout count from soon after a client stops
+	// reading, and bounds the kernel memory a client that never reads can
+	// hold. Linux doubles it for its bookkeeping and keeps about one and a
+	// half times it in bytes; one stream's throughput is at most about
+	// that per round trip and per FlushInterval. So a stream's buffer
+	// grows, by powers of two up to 1 MiB, to hold a quarter second of
+	// what the stream is sent, measured at every housekeeping pass, while
+	// its client keeps reading: whatever the rate, a client up to about
+	// 375 ms away reads at the full rate, and one that stops reading
+	// fills its buffer in about a third of a second.
 	SendBuffer int
 	// ResumeWait is how long a stream whose resume point is ahead of the
 	// hub is held while the feed catches up to it, before it starts with a

@@ -19,10 +19,12 @@
 // conflated event); a stream whose socket accepts nothing for
 // Config.WriteTimeout is closed, abortively, so that the kernel frees at
 // once what it held for the client. The socket's send buffer is
-// Config.SendBuffer, so a client that stops reading fills it soon: for a
+// Config.SendBuffer, grown to a quarter second of the stream while its
+// client reads, so a client that stops reading fills it soon: for a
 // stream sent R bytes a second to a client with a receive window of W, the
-// socket stops taking bytes about (W + 1.5 SendBuffer)/R after the client
-// stopped reading, and conflation and the write timeout count from there.
+// socket stops taking bytes about (W + 1.5 B)/R after the client stopped
+// reading, B being the larger of SendBuffer and R/4, and conflation and
+// the write timeout count from there.
 // On Linux the hub also watches every stream's socket for its client's
 // hang-up (an epoll set, hang-ups only), so a stream whose client has gone
 // ends at the next batch and its transport's OnClose releases its place

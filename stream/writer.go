@@ -148,6 +148,9 @@ func (w *writer) serve(c *client, cy *cycle) CloseReason {
 	if cy.housekeeping && now.Sub(c.lastWrite) >= time.Second && w.vectors.gone(&c.sock) {
 		return CloseNormal
 	}
+	if cy.housekeeping {
+		c.fitSendBuffer(now)
+	}
 	if cy.housekeeping && c.pending() == 0 && now.Sub(c.lastWrite) >= w.hub.cfg.Heartbeat {
 		c.queue(w.hub.framings[c.framing].Heartbeat(), 0, 0)
 		w.stats.heartbeats++
@@ -224,6 +227,7 @@ func (w *writer) writeBatch(c *client, b *framed, now time.Time) CloseReason {
 	if events == 0 {
 		return keepOpen
 	}
+	c.offered += size
 	firstTS := w.shared[0].ts
 	n, err := w.vectors.write(&c.sock, w.segs)
 	now = w.hub.clock.Now()
@@ -273,6 +277,7 @@ func (w *writer) queueBatch(c *client, b *framed, now time.Time) {
 	if events == 0 {
 		return
 	}
+	c.offered += size
 	firstTS := w.shared[0].ts
 	if !c.conflating && c.pending()+size <= c.limit && now.Sub(c.lastProgress) < w.hub.stallAfter() {
 		if c.queuedEvents == 0 {

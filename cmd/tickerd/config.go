@@ -156,7 +156,7 @@ func newFlagSet(r role, c *config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.writeTimeout, "write-timeout", stream.DefaultWriteTimeout, "close a stream whose client accepts no bytes for this long")
 	fs.DurationVar(&c.flushInterval, "flush-interval", stream.DefaultFlushInterval, "while streams are being written, how long new ticks are gathered for one write per stream; a tick that finds the hub idle is written at once")
 	fs.IntVar(&c.queueBytes, "queue-bytes", stream.DefaultQueueBytes, "bytes queued for a slow stream before it gets only the latest tick per symbol")
-	fs.IntVar(&c.sendBuffer, "send-buffer", stream.DefaultSendBuffer, "kernel send buffer (SO_SNDBUF) of each stream's socket, in bytes, so that a client that stops reading is conflated and closed in seconds; 0: the kernel's default, which grows to megabytes")
+	fs.IntVar(&c.sendBuffer, "send-buffer", stream.DefaultSendBuffer, "kernel send buffer (SO_SNDBUF) each stream's socket starts with, in bytes, so that a client that stops reading is conflated and closed in seconds; it grows to a quarter second of the stream (at most 1 MiB) while the client reads; 0: the kernel's default, which grows to megabytes")
 	fs.DurationVar(&c.retry, "retry", sse.DefaultRetry, "reconnect delay advertised to clients; 0: reconnect at once")
 	fs.IntVar(&c.maxSymbols, "max-symbols", sse.DefaultMaxSymbols, "most symbols one subscription may name")
 	fs.IntVar(&c.maxQueryBytes, "max-query-bytes", sse.DefaultMaxQueryBytes, "longest query string accepted on /events")
