@@ -56,15 +56,25 @@ func (c *sseConn) readHead() {
 	c.status = resp.StatusCode
 }
 
+// TestSlowClientIsConflatedAndLosesNothingSilently publishes to a client
+// that reads and one that does not read until the other's stream has been
+// conflated for a while: the first gets every tick, in order; the second,
+// once it reads, gets every tick either delivered, in order, or counted in
+// a conflated notice, and the latest tick of every symbol.
 func TestSlowClientIsConflatedAndLosesNothingSilently(t *testing.T) {
 	// The queue takes a whole burst of 500 ticks (75 KB), however the hub
 	// splits it into batches (an idle hub writes the first tick at once),
 	// so the fast client keeps up through its small send buffer.
 	th := startHub(t, testConfig{QueueBytes: 128 << 10, WriteTimeout: time.Minute})
 	fast := th.dial(t, "", nil)
+	_ = fast.conn.SetReadDeadline(time.Now().Add(time.Minute))
 	fast.mustNext()
 	fast.mustNext()
-	slow := th.dialSmallWindow(t)
+	// The slow client's socket keeps the kernel's receive buffer: a tiny
+	// one would fill sooner, but then reading what it holds back takes a
+	// round of TCP window updates (and, on a busy machine, retransmission
+	// timeouts) per few KiB.
+	slowRequest := th.send(t, "", nil)
 	waitFor(t, "both attached", func() bool { return th.Status().Clients == 2 })
 
 	// Publish until the kernel's buffers for the slow client are full and
@@ -91,7 +101,8 @@ func TestSlowClientIsConflatedAndLosesNothingSilently(t *testing.T) {
 
 	// Now the slow client reads everything: every tick is either delivered,
 	// in order, or counted in a conflated notice.
-	slow.readHead()
+	slow := slowRequest.readHead()
+	_ = slow.conn.SetReadDeadline(time.Now().Add(time.Minute))
 	slow.mustNext() // retry
 	slow.mustNext() // snapshot
 	var delivered, dropped, notices int
