@@ -54,12 +54,15 @@ type client struct {
 	lastProgress time.Time // same, or when the backlog was last empty
 
 	// sendBuffer is the send buffer asked of its TCP socket (0: the
-	// kernel's own, left alone); offered is what the stream was given of
-	// the batches since offeredSince, from which it grows (see
-	// fitSendBuffer).
+	// kernel's own, left alone). Since offeredSince the stream was given
+	// offered bytes of the batches, and its socket took taken bytes;
+	// delivered is the rate it delivered at in the measure before. The
+	// buffer grows from them (see fitSendBuffer).
 	sendBuffer   int
 	offered      int
+	taken        int
 	offeredSince time.Time
+	delivered    float64 // bytes a second
 }
 
 // newClient returns the delivery state of a stream on sink, whose TCP
@@ -97,21 +100,31 @@ const sendBufferSpan = 250 * time.Millisecond
 const maxFittedSendBuffer = 1 << 20
 
 // fitSendBuffer grows c's send buffer, by powers of two, to hold
-// sendBufferSpan of what the stream was offered since the last fit, up to
-// maxFittedSendBuffer, so that a stream of many ticks a second is not held
-// to the configured size's throughput. It measures at least half a second
-// at a time. It never grows the buffer of a stream that is conflated or
-// whose socket has taken nothing for sendBufferSpan: that would only give
-// a client that stopped reading more room, and put off its conflation. A
-// buffer never shrinks: a burst is as likely to come again.
-func (c *client) fitSendBuffer(now time.Time) {
+// sendBufferSpan of what the stream delivered, up to maxFittedSendBuffer,
+// so that a stream of many ticks a second is not held to the configured
+// size's throughput. It measures at least half a second at a time, and
+// takes as delivered the lower rate of the last two measures, each what
+// the socket took, up to what the stream was offered of the batches (not
+// its start, a snapshot or a replay). So neither what the kernel takes at
+// once for a client that never reads (its receive window and the send
+// buffer, in the first measure), nor a burst just before a client stops
+// reading, grows the buffer: a client that stopped has a measure of
+// nearly nothing. A client the buffer holds back takes about 1.5 buffers
+// a round trip, so while that is over a quarter of a buffer every
+// sendBufferSpan (a round trip under about 375 ms) each fit at least
+// doubles the buffer, until the client takes all it is offered. Nor does
+// the buffer of a stream grow that is conflated or whose socket has taken
+// nothing for stallAfter. A buffer never shrinks: a burst is as likely to
+// come again.
+func (c *client) fitSendBuffer(now time.Time, stallAfter time.Duration) {
 	elapsed := now.Sub(c.offeredSince)
 	if c.sendBuffer == 0 || elapsed < 500*time.Millisecond {
 		return
 	}
-	want := int(int64(c.offered) * int64(sendBufferSpan) / int64(elapsed))
-	c.offered, c.offeredSince = 0, now
-	if c.conflating || now.Sub(c.lastProgress) >= sendBufferSpan || want <= c.sendBuffer || c.sendBuffer >= maxFittedSendBuffer {
+	rate := float64(min(c.offered, c.taken)) / elapsed.Seconds()
+	want := int(min(rate, c.delivered) * sendBufferSpan.Seconds())
+	c.offered, c.taken, c.offeredSince, c.delivered = 0, 0, now, rate
+	if c.conflating || now.Sub(c.lastProgress) >= stallAfter || want <= c.sendBuffer || c.sendBuffer >= maxFittedSendBuffer {
 		return
 	}
 	n := c.sendBuffer

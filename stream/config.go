@@ -63,10 +63,11 @@ type Config struct {
 	// half times it in bytes; one stream's throughput is at most about
 	// that per round trip and per FlushInterval. So a stream's buffer
 	// grows, by powers of two up to 1 MiB, to hold a quarter second of
-	// what the stream is sent, measured at every housekeeping pass, while
-	// its client keeps reading: whatever the rate, a client up to about
-	// 375 ms away reads at the full rate, and one that stops reading
-	// fills its buffer in about a third of a second.
+	// what the stream delivers (the lower rate of its last two measures,
+	// of a second or so each) while its client keeps reading: whatever
+	// the rate, a client up to about 375 ms away reads at the full rate,
+	// and one that stops reading fills its buffer in about a third of a
+	// second.
 	SendBuffer int
 	// ResumeWait is how long a stream whose resume point is ahead of the
 	// hub is held while the feed catches up to it, before it starts with a

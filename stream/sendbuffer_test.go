@@ -21,34 +21,45 @@ import (
 // buffer under streams of several rates, in simulated time over real TCP
 // sockets: a firehose whose client reads gets a buffer of a quarter second
 // of its stream, by powers of two, and at a rate beyond the bound, the
-// bound; a stream of one symbol, whose quarter second fits the default,
-// and a firehose whose client never reads keep the default.
+// bound; a firehose whose client reads only part of it, a quarter second
+// of what it reads; a stream of one symbol, whose quarter second fits the
+// default, keeps the default, and so does a firehose whose client never
+// reads, although its first measure holds what the kernel took for it.
 func TestASendBufferGrowsToAQuarterSecondOfItsStream(t *testing.T) {
-	symbols := []string{"S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"}
+	var symbols []string // 40: a firehose's quarter second grows, one symbol's does not
+	for i := range 40 {
+		symbols = append(symbols, "S"+strconv.Itoa(i))
+	}
 	cfg := DefaultConfig(symbols, testFraming{})
 	cfg.Registerer = prometheus.NewRegistry()
 	at := time.Unix(1_764_000_000, 0)
 	clock := fakeclock.New(at)
 	cfg.Clock = clock
+	cfg.QueueBytes = 8 << 20 // the slow client's backlog grows by 390 KB/s: no conflation in the test's time
 	h := startCycledHub(t, cfg)
 
 	one := h.newSymbolSet()
 	one.add(3)
+	const slowReads = 250 // bytes the slow client reads a cycle: 25 KB/s
 	type stream struct {
-		name   string
-		sub    *SymbolSet
-		reads  bool
-		server net.Conn
+		name           string
+		sub            *SymbolSet
+		reads          bool // all that comes, as it comes
+		server, client net.Conn
 	}
-	streams := []*stream{{name: "reading firehose", reads: true}, {name: "one symbol", sub: one, reads: true}, {name: "stalled firehose"}}
+	streams := []*stream{{name: "reading firehose", reads: true}, {name: "one symbol", sub: one, reads: true}, {name: "stalled firehose"}, {name: "slow firehose"}}
+	slow := streams[3]
 	for _, s := range streams {
 		server, client := tcpConns(t)
-		s.server = server
-		if s.reads {
+		s.server, s.client = server, client
+		switch {
+		case s.reads:
 			done := make(chan struct{})
 			go func() { defer close(done); _, _ = io.Copy(io.Discard, client) }()
 			t.Cleanup(func() { client.Close(); <-done })
-		} else {
+		case s == slow:
+			setSockopt(t, client, syscall.SO_RCVBUF, 4<<10)
+		default:
 			setSockopt(t, client, syscall.SO_RCVBUF, 1)
 		}
 		if _, err := h.Attach(Subscription{Symbols: s.sub}, Sink{Conn: server, Framing: testFraming{}}); err != nil {
@@ -86,6 +97,10 @@ func TestASendBufferGrowsToAQuarterSecondOfItsStream(t *testing.T) {
 				lastHousekeeping = at
 			}
 			h.dispatch(cycle{batch: batch, now: at, housekeeping: housekeeping})
+			_ = slow.client.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.ReadFull(slow.client, make([]byte, slowReads)); err != nil {
+				t.Fatalf("the slow client's read: %v", err)
+			}
 			deadline := time.Now().Add(10 * time.Second)
 			for h.readingBacklog(streams[0].server, streams[1].server) {
 				if time.Now().After(deadline) {
@@ -106,6 +121,16 @@ func TestASendBufferGrowsToAQuarterSecondOfItsStream(t *testing.T) {
 		t.Fatalf("the firehose's rate %d B/s fits the default send buffer: the test shows no growth", rate)
 	}
 	for _, s := range streams {
+		if s == slow {
+			// What its socket took is what it read, 25 KB/s, and at
+			// first its receive buffer too: more than the default's
+			// quarter second, less than the firehose's.
+			if got := sendBufferOf(t, s.server); got <= kernelSendBuffer(DefaultSendBuffer) || got >= kernelSendBuffer(want) {
+				t.Errorf("%s reading %d B/s of %d: send buffer %d, want more than %d and less than the reading firehose's %d",
+					s.name, slowReads*100, rate, got, kernelSendBuffer(DefaultSendBuffer), kernelSendBuffer(want))
+			}
+			continue
+		}
 		asked := DefaultSendBuffer
 		if s.name == "reading firehose" {
 			asked = want
@@ -115,7 +140,7 @@ func TestASendBufferGrowsToAQuarterSecondOfItsStream(t *testing.T) {
 		}
 	}
 
-	rate = run(80, 100)
+	rate = run(12, 200)
 	if got, bound := sendBufferOf(t, streams[0].server), kernelSendBuffer(maxFittedSendBuffer); float64(rate)*sendBufferSpan.Seconds() <= maxFittedSendBuffer || got != bound {
 		t.Errorf("reading firehose at %d B/s: send buffer %d, want the bound, %d", rate, got, bound)
 	}

@@ -149,7 +149,7 @@ func (w *writer) serve(c *client, cy *cycle) CloseReason {
 		return CloseNormal
 	}
 	if cy.housekeeping {
-		c.fitSendBuffer(now)
+		c.fitSendBuffer(now, w.hub.stallAfter())
 	}
 	if cy.housekeeping && c.pending() == 0 && now.Sub(c.lastWrite) >= w.hub.cfg.Heartbeat {
 		c.queue(w.hub.framings[c.framing].Heartbeat(), 0, 0)
@@ -231,6 +231,7 @@ func (w *writer) writeBatch(c *client, b *framed, now time.Time) CloseReason {
 	firstTS := w.shared[0].ts
 	n, err := w.vectors.write(&c.sock, w.segs)
 	now = w.hub.clock.Now()
+	c.taken += n
 	w.stats.writes++
 	w.stats.bytes += n
 	w.stats.queueDepth.observe(float64(events))
@@ -329,6 +330,7 @@ func (w *writer) endConflation(c *client) {
 func (w *writer) flushBacklog(c *client, now time.Time) CloseReason {
 	w.segs = c.unwritten(w.segs[:0])
 	n, err := w.vectors.write(&c.sock, w.segs)
+	c.taken += n
 	w.stats.writes++
 	w.stats.bytes += n
 	if err != nil {
