@@ -54,15 +54,15 @@ type client struct {
 	lastProgress time.Time // same, or when the backlog was last empty
 
 	// sendBuffer is the send buffer asked of its TCP socket (0: the
-	// kernel's own, left alone). Since offeredSince the stream was given
+	// kernel's own, left alone). Since measuredSince the stream was given
 	// offered bytes of the batches, and its socket took taken bytes;
 	// delivered is the rate it delivered at in the measure before. The
 	// buffer grows from them (see fitSendBuffer).
-	sendBuffer   int
-	offered      int
-	taken        int
-	offeredSince time.Time
-	delivered    float64 // bytes a second
+	sendBuffer    int
+	offered       int
+	taken         int
+	measuredSince time.Time
+	delivered     float64 // bytes a second
 }
 
 // newClient returns the delivery state of a stream on sink, whose TCP
@@ -70,7 +70,7 @@ type client struct {
 func newClient(sink Sink, framing int, sub *SymbolSet, now time.Time, sendBuffer int) *client {
 	c := &client{
 		conn: sink.Conn, sock: newSocket(sink.Conn), framing: framing, sub: sub, onClose: sink.OnClose,
-		lastWrite: now, lastProgress: now, offeredSince: now,
+		lastWrite: now, lastProgress: now, measuredSince: now,
 	}
 	c.setSendBuffer(sendBuffer)
 	return c
@@ -117,13 +117,13 @@ const maxFittedSendBuffer = 1 << 20
 // nothing for stallAfter. A buffer never shrinks: a burst is as likely to
 // come again.
 func (c *client) fitSendBuffer(now time.Time, stallAfter time.Duration) {
-	elapsed := now.Sub(c.offeredSince)
+	elapsed := now.Sub(c.measuredSince)
 	if c.sendBuffer == 0 || elapsed < 500*time.Millisecond {
 		return
 	}
 	rate := float64(min(c.offered, c.taken)) / elapsed.Seconds()
 	want := int(min(rate, c.delivered) * sendBufferSpan.Seconds())
-	c.offered, c.taken, c.offeredSince, c.delivered = 0, 0, now, rate
+	c.offered, c.taken, c.measuredSince, c.delivered = 0, 0, now, rate
 	if c.conflating || now.Sub(c.lastProgress) >= stallAfter || want <= c.sendBuffer || c.sendBuffer >= maxFittedSendBuffer {
 		return
 	}

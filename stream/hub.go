@@ -720,8 +720,8 @@ func (k resumeKind) String() string {
 // Attach starts a stream of sub on sink. The stream begins with sink.Head,
 // then a snapshot, a replay of the ticks after sub.LastID, or a resync
 // snapshot, then sink.Greeting; Attach composes that under the hub lock,
-// so the next batch continues it exactly. A stream resuming from an id the hub has not
-// reached yet is held for up to ResumeWait first. From a nil error on,
+// so the next batch continues it exactly. A stream resuming from an id
+// the hub has not reached yet is held for up to ResumeWait first. From a nil error on,
 // the stream and its connection belong to the hub, which calls
 // sink.OnClose when it ends; on an error the caller keeps both. The
 // returned Stream lets the transport change the stream while it runs.
@@ -800,18 +800,15 @@ func (h *Hub) start(c *client, buf []byte, lastID uint64, resume bool) resumeKin
 	default:
 		if c.sub == nil {
 			c.queue(buf, 0, h.cfg.QueueBytes)
-			c.queue(h.firehoseSnapshot(c.framing), 0, h.cfg.QueueBytes)
-			c.queue(c.greeting, 0, h.cfg.QueueBytes)
-			c.greeting = nil
-			c.limit = c.queued + h.cfg.QueueBytes
-			h.joining = append(h.joining, c)
-			return kind
+			buf = h.firehoseSnapshot(c.framing) // shared: queued, never appended to
+		} else {
+			buf = h.appendSnapshot(buf, h.framings[c.framing], c.sub, false)
 		}
-		buf = h.appendSnapshot(buf, h.framings[c.framing], c.sub, false)
 	}
 	c.queue(buf, 0, h.cfg.QueueBytes)
 	c.queue(c.greeting, 0, h.cfg.QueueBytes)
 	c.greeting = nil
+	c.limit = c.queued + h.cfg.QueueBytes // the start does not count against the queue
 	h.joining = append(h.joining, c)
 	return kind
 }
