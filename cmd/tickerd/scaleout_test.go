@@ -552,7 +552,12 @@ func TestLateReplicaServesCorrectSnapshotsAtOnce(t *testing.T) {
 
 	var fromEarly, fromLate quoteList
 	getJSONInto(t, early.URL+"/api/symbols", &fromEarly)
-	getJSONInto(t, late.URL+"/api/symbols", &fromLate)
+	// Ready once its source has handed on the stream's last tick, the
+	// replica serves it from its next flush, a few milliseconds on.
+	waitFor(t, "the late replica's quotes as of the stream's end", func() bool {
+		getJSONInto(t, late.URL+"/api/symbols", &fromLate)
+		return fromLate.Seq >= last
+	})
 	if fromLate.Seq != last || len(fromLate.Quotes) != len(fromEarly.Quotes) {
 		t.Fatalf("late replica at seq %d with %d quotes, want %d with %d", fromLate.Seq, len(fromLate.Quotes), last, len(fromEarly.Quotes))
 	}
