@@ -43,9 +43,3 @@ func barIntervalNamed(name string) int {
 	}
 	return -1
 }
-
-// SetBars makes the stream receive the bar events of bars, for all its
-// symbols, from the next batch on.
-func (s *Stream) SetBars(bars BarSet) {
-	s.h.addControl(control{c: s.c, kind: controlBars, bars: bars})
-}

@@ -18,7 +18,6 @@ const (
 	controlResubscribe controlKind = iota
 	controlSend
 	controlClose
-	controlBars
 )
 
 // control is one change a transport asked of a stream, handed to the
@@ -31,19 +30,34 @@ type control struct {
 	maxFreq float64    // resubscribe: the new cap; 0: none
 	bytes   []byte     // send and close: framed bytes; resubscribe: the acknowledgement, then the snapshot composed in takeBatch
 	reason  CloseReason
-	bars    BarSet // bars: the new intervals
+	bars    BarSet // resubscribe: the new bar intervals, when setBars
+	setBars bool
 }
 
-// Resubscribe makes the stream receive symbols from the next batch on,
-// at most maxFreq ticks per second per symbol (0: no cap). The symbols of
-// added (nil: none) first get a snapshot of their latest quotes, current
-// to the last batch, so their ticks continue it with no gap. ack (nil:
-// none), bytes the transport framed to acknowledge the change, goes out
-// before that snapshot and after every event of the old subscription: one
-// control, so that no batch comes between the two. The stream keeps ack
-// as Send keeps its bytes.
-func (s *Stream) Resubscribe(symbols *SymbolSet, maxFreq float64, added *SymbolSet, ack []byte) {
-	s.h.addControl(control{c: s.c, kind: controlResubscribe, symbols: symbols, added: added, maxFreq: maxFreq, bytes: ack})
+// Resubscription is a change of what an attached stream receives.
+type Resubscription struct {
+	Symbols *SymbolSet // the new set; nil: every symbol
+	MaxFreq float64    // the new cap of ticks per second per symbol; 0: none
+	// Added (nil: none) are the symbols that first get a snapshot of their
+	// latest quotes, current to the last batch, so their ticks continue it
+	// with no gap.
+	Added *SymbolSet
+	Bars  *BarSet // the new bar intervals, for all the stream's symbols; nil: unchanged
+	// Ack (nil: none), bytes the transport framed to acknowledge the
+	// change, goes out before that snapshot and after every event of the
+	// old subscription. The stream keeps it as Send keeps its bytes.
+	Ack []byte
+}
+
+// Resubscribe makes the stream receive what r says from the next batch
+// on: one control, so that no batch comes between the change of symbols,
+// cap and bars and its acknowledgement.
+func (s *Stream) Resubscribe(r Resubscription) {
+	ctl := control{c: s.c, kind: controlResubscribe, symbols: r.Symbols, added: r.Added, maxFreq: r.MaxFreq, bytes: r.Ack}
+	if r.Bars != nil {
+		ctl.bars, ctl.setBars = *r.Bars, true
+	}
+	s.h.addControl(ctl)
 }
 
 // Send queues b, bytes the transport framed (an acknowledgement, a pong),
@@ -111,6 +125,11 @@ func (w *writer) apply(ctl control) {
 			c.replaced += c.latest.drop(ctl.symbols.Has)
 		}
 		c.sub = ctl.symbols
+		if ctl.setBars {
+			w.hub.countBars(c.bars, -1)
+			c.bars = ctl.bars
+			w.hub.countBars(c.bars, 1)
+		}
 		c.throttle = nil
 		if ctl.maxFreq > 0 {
 			c.throttle = newThrottle(ctl.maxFreq, len(w.hub.symbols))
@@ -120,10 +139,6 @@ func (w *writer) apply(ctl control) {
 		}
 	case controlSend:
 		c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)
-	case controlBars:
-		w.hub.countBars(c.bars, -1)
-		c.bars = ctl.bars
-		w.hub.countBars(c.bars, 1)
 	case controlClose:
 		if len(ctl.bytes) > 0 {
 			c.queue(ctl.bytes, 0, w.hub.cfg.QueueBytes)

@@ -221,7 +221,8 @@ func (h *Handler) apply(c *conn, m clientMessage) *errorMessage {
 	switch m.Op {
 	case opMaxFreq:
 		c.maxFreq = *m.N
-		c.stream.Resubscribe(c.symbols, c.maxFreq, nil, appendMessage(nil, "subscription", h.subscription(c)))
+		c.stream.Resubscribe(stream.Resubscription{Symbols: c.symbols, MaxFreq: c.maxFreq,
+			Ack: appendMessage(nil, "subscription", h.subscription(c))})
 		return nil
 	}
 	set, e := h.entitled(c.grant, m.Symbols)
@@ -238,10 +239,8 @@ func (h *Handler) apply(c *conn, m clientMessage) *errorMessage {
 	c.symbols = next
 	// The acknowledgement goes with the change: every event after it is of
 	// the new subscription.
-	c.stream.Resubscribe(c.symbols, c.maxFreq, added, appendMessage(nil, "subscription", h.subscription(c)))
-	if m.bars != nil {
-		c.stream.SetBars(*m.bars)
-	}
+	c.stream.Resubscribe(stream.Resubscription{Symbols: c.symbols, MaxFreq: c.maxFreq, Added: added, Bars: m.bars,
+		Ack: appendMessage(nil, "subscription", h.subscription(c))})
 	return nil
 }
 
