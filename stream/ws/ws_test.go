@@ -274,10 +274,16 @@ func TestBadMessagesGetErrorsAndKeepTheConnection(t *testing.T) {
 	if m := c.expect("subscription"); !slices.Equal(m.Symbols, []string{"AAPL", "MSFT"}) {
 		t.Fatalf("subscription %+v after the errors", m)
 	}
+	// A message is counted once it is carried out, which may be after its
+	// acknowledgement has gone out; the connection reads the next only
+	// then, and counts a malformed one before it answers.
+	c.expect("snapshot")
+	c.send(`[]`)
+	c.expect("error")
 	for _, tc := range []struct {
 		op, result string
 		want       float64
-	}{{"invalid", "error", 10}, {"subscribe", "error", 2}, {"subscribe", "ok", 1}, {"maxfreq", "error", 0}} {
+	}{{"invalid", "error", 11}, {"subscribe", "error", 2}, {"subscribe", "ok", 1}, {"maxfreq", "error", 0}} {
 		if got := metricValue(t, ts.reg, "tickerd_ws_messages_total", tc.op, tc.result); got != tc.want {
 			t.Errorf("messages{op=%s,result=%s} = %v, want %v", tc.op, tc.result, got, tc.want)
 		}
