@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -28,10 +29,42 @@ type client struct {
 	session session
 
 	delivered atomic.Uint64 // tick events received, all connections
-	lastSeq   atomic.Uint64 // sampled clients: seq (event id) of the last event dispatched
-	requests  atomic.Uint64 // HTTP requests sent: stream requests, handshakes, polls
-	bytesIn   atomic.Uint64 // bytes read from the connection: response heads, framing, bodies
-	bytesOut  atomic.Uint64 // bytes written to it: requests, WebSocket frames
+	// A sampled client's count of ticks and the seq (event id) of the
+	// last event it dispatched change together under mu, so that a sample
+	// of the load never holds one without the other: the share of the id
+	// span a client got is exact at both edges of the window.
+	mu      sync.Mutex
+	lastSeq uint64
+
+	requests atomic.Uint64 // HTTP requests sent: stream requests, handshakes, polls
+	bytesIn  atomic.Uint64 // bytes read from the connection: response heads, framing, bodies
+	bytesOut atomic.Uint64 // bytes written to it: requests, WebSocket frames
+}
+
+// received counts ticks delivered and, for a sampled client, lastSeq,
+// the seq of the last event it dispatched (0: unchanged).
+func (c *client) received(ticks, lastSeq uint64) {
+	if !c.sampled {
+		c.delivered.Add(ticks)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.delivered.Add(ticks)
+	if lastSeq != 0 {
+		c.lastSeq = lastSeq
+	}
+}
+
+// progress returns the ticks delivered so far and, for a sampled client,
+// the seq of the last event it dispatched, as of one instant.
+func (c *client) progress() (delivered, lastSeq uint64) {
+	if !c.sampled {
+		return c.delivered.Load(), 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.delivered.Load(), c.lastSeq
 }
 
 // session is what a client does over one transport. Its state lives

@@ -160,8 +160,7 @@ func (l *loadRun) sample() (sample, error) {
 		selfCPU:   selfCPU(),
 	}
 	for i, c := range l.clients {
-		s.delivered[i] = c.delivered.Load()
-		s.lastSeq[i] = c.lastSeq.Load()
+		s.delivered[i], s.lastSeq[i] = c.progress()
 		s.requests += c.requests.Load()
 		s.bytesIn += c.bytesIn.Load()
 		s.bytesOut += c.bytesOut.Load()

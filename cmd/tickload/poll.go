@@ -179,12 +179,7 @@ func (s *pollSession) poll(c *client, conn net.Conn, load *loadRun, wait string)
 				}
 			}
 			s.latencies = s.latencies[:0]
-			if ticks > 0 {
-				c.delivered.Add(ticks)
-			}
-			if c.sampled {
-				c.lastSeq.Store(seq)
-			}
+			c.received(ticks, seq)
 			if h.close {
 				return errAnswerClose
 			}

@@ -73,17 +73,12 @@ func (s *sseSession) serve(_ context.Context, c *client, conn net.Conn, raw int,
 			}
 		}
 		if lines := lb.commit(n); lines != nil {
-			var ticks uint64
 			if c.sampled {
-				ticks = s.scanner.parseEvents(lines, now, load.latencyRecorder())
-				if id, ok := parseSeq(s.scanner.lastID.Bytes()); ok {
-					c.lastSeq.Store(id)
-				}
-			} else {
-				ticks = s.scanner.countTicks(lines)
-			}
-			if ticks > 0 {
-				c.delivered.Add(ticks)
+				ticks := s.scanner.parseEvents(lines, now, load.latencyRecorder())
+				id, _ := parseSeq(s.scanner.lastID.Bytes())
+				c.received(ticks, id)
+			} else if ticks := s.scanner.countTicks(lines); ticks > 0 {
+				c.received(ticks, 0)
 			}
 		}
 		if err != nil {

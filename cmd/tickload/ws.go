@@ -157,10 +157,7 @@ func (s *wsSession) serve(_ context.Context, c *client, conn net.Conn, raw int, 
 		}
 		ticks, ferr := s.frames.commit(n, now, c.sampled, load.latencyRecorder())
 		if ticks > 0 {
-			c.delivered.Add(ticks)
-			if c.sampled {
-				c.lastSeq.Store(s.frames.lastSeq)
-			}
+			c.received(ticks, s.frames.lastSeq)
 		}
 		if len(s.frames.out) > 0 {
 			load.pongs.Add(s.frames.pings)
