@@ -83,6 +83,7 @@ type NATSPublisher struct {
 	running atomic.Bool
 	conn    atomic.Pointer[nats.Conn]
 	ok      atomic.Bool // the stream exists and the last publication was stored
+	mark    storedMark
 }
 
 // NewNATSPublisher returns a publisher for cfg; Run connects.
@@ -136,6 +137,8 @@ func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
 		return errors.New("NATS publisher is already running")
 	}
 	defer p.running.Store(false)
+	p.mark.run(true)
+	defer p.mark.run(false) // after the settler has answered what was in flight
 	// No reconnect buffer: a publication made while the connection is
 	// down fails at once and waits in the window, in order, instead of
 	// going out on the new connection ahead of those lost with the old.

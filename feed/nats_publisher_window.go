@@ -33,6 +33,7 @@ type publishWindow struct {
 type inFlight struct {
 	msg *nats.Msg
 	id  string
+	n   uint64                 // ordinal, in the order sent (storedMark)
 	ack jetstream.PubAckFuture // nil when it could not even be sent
 }
 
@@ -83,6 +84,7 @@ func (w *publishWindow) send(ctx context.Context, msg *nats.Msg, id string) {
 	// writes to the connection's buffer. The client's own retry (after
 	// "no responders") would resend this message behind later ones;
 	// recover resends instead.
+	n := w.p.mark.next()
 	ack, err := w.js.PublishMsgAsync(msg, jetstream.WithRetryAttempts(0))
 	w.last = id
 	if err != nil {
@@ -92,7 +94,7 @@ func (w *publishWindow) send(ctx context.Context, msg *nats.Msg, id string) {
 		w.resume = make(chan struct{})
 	}
 	w.p.metrics.inFlight.Inc()
-	w.inflight <- &inFlight{msg: msg, id: id, ack: ack}
+	w.inflight <- &inFlight{msg: msg, id: id, n: n, ack: ack}
 }
 
 // close ends the window: the settler answers what is in flight and returns.
@@ -104,6 +106,7 @@ func (w *publishWindow) close() { close(w.inflight) }
 func (w *publishWindow) settle(ctx context.Context) {
 	for f := range w.inflight {
 		if w.answered(f) {
+			w.p.mark.storedUpTo(f.n)
 			continue
 		}
 		w.recover(ctx, f)
@@ -177,6 +180,8 @@ func (w *publishWindow) recover(ctx context.Context, first *inFlight) {
 	}
 	if lost > 0 {
 		w.p.cfg.Logger.Warn("stopping with ticks that may not be stored", "ticks", lost)
+	} else {
+		w.p.mark.storedUpTo(unanswered[len(unanswered)-1].n)
 	}
 
 	w.mu.Lock()
