@@ -15,5 +15,7 @@
 // engine does (stream.Hub.Publish), numbering the tick in one order with
 // every other event it takes in, and its reasons are what a publisher
 // reads. It must never keep a tick beyond handing it on, nor hold a
-// request open past its body.
+// request open past its body and, with an engine that stores its ticks
+// elsewhere (StoringEngine: tickerd publish's JetStream), the store's
+// word that the accepted ones are stored.
 package ingest

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -44,6 +45,17 @@ const (
 // in (stream.Config.FirstSeq). Publish reports why it rejects a tick.
 type Engine interface {
 	Publish(feed.Tick) error
+}
+
+// A StoringEngine is an Engine whose Publish hands ticks on to a store
+// (tickerd publish's, JetStream): a request is answered once Stored
+// reports that every tick its Publish took before the call is stored, so
+// that an accepted line is in the store when its answer comes, and a
+// program that writes to the store itself after the answer comes after
+// it. Stored returns ErrStopped when the engine stops first.
+type StoringEngine interface {
+	Engine
+	Stored(ctx context.Context) error
 }
 
 // TokenVerifier checks a subscriber's token; *auth.Verifier is one.
@@ -196,7 +208,7 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, pub *publisher) {
 		var line *feed.LineError
 		switch {
 		case (err == nil || errors.As(err, &line)) && ticks.Line() > h.cfg.MaxLines:
-			h.answer(w, resultTooLarge, http.StatusRequestEntityTooLarge, res,
+			h.answerStored(w, r, resultTooLarge, http.StatusRequestEntityTooLarge, res,
 				fmt.Sprintf("more than %d lines; the lines before were read", h.cfg.MaxLines))
 			return
 		case err == nil:
@@ -221,16 +233,16 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, pub *publisher) {
 				h.fail(w, resultBadRequest, http.StatusBadRequest, "empty body: want NDJSON ticks, one JSON object a line")
 				return
 			}
-			h.answer(w, resultOK, http.StatusOK, res, "")
+			h.answerStored(w, r, resultOK, http.StatusOK, res, "")
 			return
 		default:
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				h.answer(w, resultTooLarge, http.StatusRequestEntityTooLarge, res,
+				h.answerStored(w, r, resultTooLarge, http.StatusRequestEntityTooLarge, res,
 					fmt.Sprintf("body larger than %d bytes; the lines before were read", h.cfg.MaxBodyBytes))
 				return
 			}
-			h.answer(w, resultBadRequest, http.StatusBadRequest, res, "reading the body: "+err.Error())
+			h.answerStored(w, r, resultBadRequest, http.StatusBadRequest, res, "reading the body: "+err.Error())
 			return
 		}
 	}
@@ -268,6 +280,20 @@ func (h *Handler) answer(w http.ResponseWriter, result string, status int, res R
 	h.metrics.requests[result].Inc()
 	res.Error = message
 	httpjson.Write(w, status, res)
+}
+
+// answerStored answers a request whose body has been read, once its
+// accepted lines are stored when the engine stores them elsewhere; if the
+// engine stops first it answers 503, with what was accepted.
+func (h *Handler) answerStored(w http.ResponseWriter, r *http.Request, result string, status int, res Result, message string) {
+	if se, ok := h.cfg.Engine.(StoringEngine); ok && res.Accepted > 0 {
+		if err := se.Stored(r.Context()); err != nil {
+			h.answer(w, resultUnavailable, http.StatusServiceUnavailable, res,
+				fmt.Sprintf("%v; the %d accepted lines may not be stored", err, res.Accepted))
+			return
+		}
+	}
+	h.answer(w, result, status, res, message)
 }
 
 // fail answers a request refused before its body was read.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tickerd/tickerd/feed"
@@ -31,4 +32,37 @@ func TestRelayHandsTicksOnInOrderThenStops(t *testing.T) {
 	if err := r.Publish(feed.Tick{Seq: 6}); !errors.Is(err, ingest.ErrStopped) {
 		t.Fatalf("after Run: %v", err)
 	}
+}
+
+// TestRelayPublishReturnsOnceTheTickIsTakenIn holds Run's consumer inside
+// its call for a tick: Publish returns only after that call has, so what
+// the consumer counts as taken includes every tick whose Publish returned.
+func TestRelayPublishReturnsOnceTheTickIsTakenIn(t *testing.T) {
+	r := ingest.NewRelay()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started, gate := make(chan struct{}), make(chan struct{})
+	var takenIn atomic.Bool
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		_ = r.Run(ctx, func(feed.Tick) {
+			close(started)
+			<-gate
+			takenIn.Store(true)
+		})
+	})
+	returned := make(chan bool)
+	wg.Go(func() {
+		if err := r.Publish(feed.Tick{Seq: 1}); err != nil {
+			t.Error(err)
+		}
+		returned <- takenIn.Load()
+	})
+	<-started
+	close(gate)
+	if !<-returned {
+		t.Fatal("Publish returned before Run's consumer had taken the tick in")
+	}
+	cancel()
 }

@@ -72,6 +72,7 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	var publishAPI http.Handler
 	if checker != nil {
+		checker.pub = pub
 		verifier, err := cfg.verifier()
 		if err != nil {
 			return usageError{err}
@@ -116,12 +117,14 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 // checkedRelay holds the publish API's ticks to the feed hygiene a
 // replica applies, so that a publisher reads each line's verdict, and
 // hands those it accepts, numbered by its engine from firstSeq, to the
-// relay the NATS publisher runs on, in the order of their numbers. Its
-// engine serves no streams.
+// relay the NATS publisher runs on, in the order of their numbers; a
+// request is answered once its ticks are stored in JetStream. Its engine
+// serves no streams.
 type checkedRelay struct {
 	hub   *stream.Hub
 	relay *ingest.Relay
-	mu    sync.Mutex // keeps the relay's order that of the numbers
+	pub   *feed.NATSPublisher // runs on relay
+	mu    sync.Mutex          // keeps the relay's order that of the numbers
 }
 
 func newCheckedRelay(names []string, learn int, firstSeq uint64, reg prometheus.Registerer, relay *ingest.Relay) (*checkedRelay, error) {
@@ -149,6 +152,18 @@ func (c *checkedRelay) Publish(t feed.Tick) error {
 	}
 	return c.relay.Publish(t)
 }
+
+// Stored waits until every tick handed to the relay so far is stored in
+// JetStream, or returns ingest.ErrStopped when the publisher stops first.
+func (c *checkedRelay) Stored(ctx context.Context) error {
+	err := c.pub.WaitStored(ctx, c.pub.Sent())
+	if errors.Is(err, feed.ErrPublisherStopped) {
+		return ingest.ErrStopped
+	}
+	return err
+}
+
+var _ ingest.StoringEngine = (*checkedRelay)(nil)
 
 // newPublisherReadyHandler serves GET /readyz for the publisher: 200 while
 // ticks are being stored, 503 with the reason otherwise.

@@ -47,13 +47,11 @@ func TestScaleOutServesPublishedTicksAlikeOnEveryReplica(t *testing.T) {
 		a.result.Rejected[0].Line != 2 || a.result.Rejected[1].Line != 3 {
 		t.Fatalf("publish: %d %s", a.status, a.raw)
 	}
-	// An accepted line is on its way to JetStream, not yet stored: the
-	// user's program below writes on a connection of its own, so it waits
-	// for the publisher's four ticks to be stored, as a program that wants
-	// its ticks after them would.
-	waitFor(t, "the publisher's ticks stored", func() bool {
-		return metric(t, pub.URL, "tickerd_bus_published_sequence") == 4
-	})
+	// The answer comes once the accepted lines are stored: the user's
+	// program below, on a connection of its own, writes after them.
+	if seq := metric(t, pub.URL, "tickerd_bus_published_sequence"); seq != 4 {
+		t.Fatalf("answered with the stream at seq %v; want the 4 ticks accepted so far stored", seq)
+	}
 
 	// A program of the user's own: the tick's JSON on its symbol's subject,
 	// with a Nats-Msg-Id, sent twice (a retry), then a second tick. Its seq
