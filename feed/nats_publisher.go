@@ -80,7 +80,7 @@ const dedupWindow = 2 * time.Minute
 type NATSPublisher struct {
 	cfg     NATSPublisherConfig
 	metrics *publisherMetrics
-	running atomic.Bool
+	ran     atomic.Bool // Run has been called: a publisher runs once
 	conn    atomic.Pointer[nats.Conn]
 	ok      atomic.Bool // the stream exists and the last publication was stored
 	mark    storedMark
@@ -131,14 +131,12 @@ func (p *NATSPublisher) Ready() error {
 // Run connects, sets up the stream and then runs src, publishing each of
 // its ticks, until ctx is done. While a tick cannot be stored, src waits:
 // a simulated market then skips ahead instead of bursting (see
-// [Simulator.Run]).
+// [Simulator.Run]). A publisher runs once.
 func (p *NATSPublisher) Run(ctx context.Context, src Source) error {
-	if !p.running.CompareAndSwap(false, true) {
-		return errors.New("NATS publisher is already running")
+	if !p.ran.CompareAndSwap(false, true) {
+		return errors.New("NATS publisher runs once: it is running or has run")
 	}
-	defer p.running.Store(false)
-	p.mark.run(true)
-	defer p.mark.run(false) // after the settler has answered what was in flight
+	defer p.mark.stop() // after the settler has answered what was in flight
 	// No reconnect buffer: a publication made while the connection is
 	// down fails at once and waits in the window, in order, instead of
 	// going out on the new connection ahead of those lost with the old.

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -136,4 +137,48 @@ func TestPublisherWindowStoresTicksAfterARefusedOneBehindIt(t *testing.T) {
 
 func barsOf(seq uint64) string {
 	return `[{"sym":"AAPL","interval":"1s","t":` + strconv.FormatUint(seq, 10) + `,"o":1,"h":1,"l":1,"c":1,"v":1,"updated":false}]`
+}
+
+// A publication dropped because the publisher is stopping keeps its
+// ordinal: a wait that covers it is answered by the stop, never as if
+// everything sent had been stored.
+func TestAPublicationDroppedAtTheStopIsNeverTakenAsStored(t *testing.T) {
+	ns := natstest.Start(t)
+	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour, Window: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(ns.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := p.ensureStream(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	msg := func(seq uint64) *nats.Msg {
+		tk := Tick{Seq: seq, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: time.Unix(1, 0)}
+		return &nats.Msg{Subject: Subject(tk.Symbol), Data: tk.AppendJSON(nil)}
+	}
+	w := newPublishWindow(p, js)
+	w.send(ctx, msg(1), "run-1")
+	// The window of one is full until the settler runs: the next send
+	// can only see its context done, and drops its publication.
+	stopping, stop := context.WithCancel(ctx)
+	stop()
+	w.send(stopping, msg(2), "run-2")
+	w.close()
+	w.settle(ctx)
+	if got := p.mark.upTo.Load(); got != 1 {
+		t.Fatalf("stored up to %d after the first publication's acknowledgement; want 1", got)
+	}
+	p.mark.stop()
+	if err := p.WaitStored(ctx, p.Sent()); !errors.Is(err, ErrPublisherStopped) {
+		t.Fatalf("WaitStored for %d sent, the last dropped: %v; want %v", p.Sent(), err, ErrPublisherStopped)
+	}
 }

@@ -8,9 +8,11 @@ import (
 )
 
 // storedMark follows a publisher's publications by their ordinals in the
-// order sent (1 first): the number sent, and the highest ordinal up to
-// which every publication is stored, so that a caller can wait until what
-// it handed the publisher is in the stream. Marking costs two atomic
+// order sent (1 first; only the source's goroutine sends): the number
+// sent, and the highest ordinal up to which every publication is stored,
+// so that a caller can wait until what it handed the publisher is in the
+// stream. A publication dropped as the publisher stops keeps its ordinal,
+// which the mark then never reaches. Marking costs two atomic
 // operations while nobody waits.
 type storedMark struct {
 	sent    atomic.Uint64 // ordinal of the last publication sent
@@ -19,7 +21,7 @@ type storedMark struct {
 
 	mu       sync.Mutex
 	advanced chan struct{} // closed when upTo moves or the publisher stops; nil while nobody waits
-	stopped  bool          // the publisher's Run has returned: nothing more gets stored
+	stopped  bool          // the publisher's Run (there is one) has returned: nothing more gets stored
 }
 
 // next returns the ordinal of a publication being sent.
@@ -33,10 +35,10 @@ func (m *storedMark) storedUpTo(n uint64) {
 	}
 }
 
-// run marks the start (running) or the end of the publisher's Run.
-func (m *storedMark) run(running bool) {
+// stop marks the end of the publisher's Run.
+func (m *storedMark) stop() {
 	m.mu.Lock()
-	m.stopped = !running
+	m.stopped = true
 	m.mu.Unlock()
 	m.wake()
 }
@@ -54,9 +56,9 @@ func (m *storedMark) wake() {
 // before the publications waited for are stored.
 var ErrPublisherStopped = errors.New("the NATS publisher stopped before the ticks were stored")
 
-// Sent returns the ordinal of the publisher's last publication sent, 1
-// for the first: what a caller that has handed it ticks waits for with
-// WaitStored.
+// Sent returns the ordinal of the publisher's last publication sent (or
+// dropped as it stopped), 1 for the first: what a caller that has handed
+// it ticks waits for with WaitStored.
 func (p *NATSPublisher) Sent() uint64 { return p.mark.sent.Load() }
 
 // WaitStored waits until every publication up to ordinal n (see Sent) is

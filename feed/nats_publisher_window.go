@@ -48,8 +48,10 @@ func newPublishWindow(p *NATSPublisher, js jetstream.JetStream) *publishWindow {
 
 // send publishes msg with message id, waiting while the window is full or
 // a recovery is under way, or until ctx is done (then msg is dropped: the
-// publisher is stopping).
+// publisher is stopping). Its ordinal is taken first, so that a dropped
+// publication keeps the mark from reaching it.
 func (w *publishWindow) send(ctx context.Context, msg *nats.Msg, id string) {
+	n := w.p.mark.next()
 	select {
 	case w.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -84,7 +86,6 @@ func (w *publishWindow) send(ctx context.Context, msg *nats.Msg, id string) {
 	// writes to the connection's buffer. The client's own retry (after
 	// "no responders") would resend this message behind later ones;
 	// recover resends instead.
-	n := w.p.mark.next()
 	ack, err := w.js.PublishMsgAsync(msg, jetstream.WithRetryAttempts(0))
 	w.last = id
 	if err != nil {
