@@ -284,11 +284,19 @@ func (h *Handler) answer(w http.ResponseWriter, result string, status int, res R
 
 // answerStored answers a request whose body has been read, once its
 // accepted lines are stored when the engine stores them elsewhere; if the
-// engine stops first it answers 503, with what was accepted.
+// engine stops first, or the request ends first (its publisher has gone),
+// it answers 503, with what was accepted.
 func (h *Handler) answerStored(w http.ResponseWriter, r *http.Request, result string, status int, res Result, message string) {
 	if se, ok := h.cfg.Engine.(StoringEngine); ok && res.Accepted > 0 {
+		// The body's idle deadline would end the request's context while
+		// it waits, however long the store takes.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		if err := se.Stored(r.Context()); err != nil {
-			h.answer(w, resultUnavailable, http.StatusServiceUnavailable, res,
+			result := resultUnavailable
+			if r.Context().Err() != nil {
+				result = resultGone
+			}
+			h.answer(w, result, http.StatusServiceUnavailable, res,
 				fmt.Sprintf("%v; the %d accepted lines may not be stored", err, res.Accepted))
 			return
 		}

@@ -17,10 +17,11 @@ const (
 	resultUnsupported  = "bad_type"     // 415
 	resultRateLimited  = "rate_limited" // 429
 	resultUnavailable  = "unavailable"  // 503: the engine is not taking ticks
+	resultGone         = "gone"         // 503: the request ended (its publisher went away) before its accepted lines were stored
 )
 
 var requestResults = []string{resultOK, resultBadRequest, resultUnauthorized, resultForbidden, resultMethod,
-	resultTooLarge, resultUnsupported, resultRateLimited, resultUnavailable}
+	resultTooLarge, resultUnsupported, resultRateLimited, resultUnavailable, resultGone}
 
 // Outcomes of a line, the values of the outcome label.
 const (
@@ -50,7 +51,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tickerd_publish_requests_total",
-		Help: "Requests to POST /api/publish, by result: ok (answered 200, whatever the lines held), bad_request, unauthorized, forbidden, bad_method, too_large, bad_type, rate_limited, unavailable.",
+		Help: "Requests to POST /api/publish, by result: ok (answered 200, whatever the lines held), bad_request, unauthorized, forbidden, bad_method, too_large, bad_type, rate_limited, unavailable, gone (the publisher went away before its lines were stored).",
 	}, []string{"result"})
 	lines := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tickerd_publish_lines_total",

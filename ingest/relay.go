@@ -39,9 +39,14 @@ func (r *Relay) Publish(t feed.Tick) error {
 	return nil
 }
 
+// Stop makes Publish return ErrStopped from now on, as when Run has
+// returned: for the owner of a consumer that ended before it ran Run (a
+// publisher that could not connect).
+func (r *Relay) Stop() { r.once.Do(func() { close(r.stopped) }) }
+
 // Run calls publish with each tick given to Publish until ctx is done.
 func (r *Relay) Run(ctx context.Context, publish func(feed.Tick)) error {
-	defer r.once.Do(func() { close(r.stopped) })
+	defer r.Stop()
 	for {
 		select {
 		case <-ctx.Done():

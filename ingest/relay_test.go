@@ -66,3 +66,13 @@ func TestRelayPublishReturnsOnceTheTickIsTakenIn(t *testing.T) {
 	}
 	cancel()
 }
+
+// TestAStoppedRelayRefusesTicksThoughRunNeverRan: its consumer ended
+// before running it (a publisher that could not connect).
+func TestAStoppedRelayRefusesTicksThoughRunNeverRan(t *testing.T) {
+	r := ingest.NewRelay()
+	r.Stop()
+	if err := r.Publish(feed.Tick{Seq: 1}); !errors.Is(err, ingest.ErrStopped) {
+		t.Fatalf("Publish on a stopped relay: %v; want %v", err, ingest.ErrStopped)
+	}
+}

@@ -102,7 +102,14 @@ func runPublish(ctx context.Context, args []string, getenv func(string) string, 
 	if checker != nil {
 		g.Go(func() error { return checker.hub.Run(gctx) })
 	}
-	g.Go(func() error { return pub.Run(gctx, source) })
+	g.Go(func() error {
+		if checker != nil {
+			// Requests waiting to hand a tick on are answered 503
+			// however the publisher ended, even before it ran the relay.
+			defer checker.relay.Stop()
+		}
+		return pub.Run(gctx, source)
+	})
 	serve(gctx, g, srv, ln, cfg.grace, log, nil, func() { bound("addr", ln.Addr()) })
 	if debugLn != nil {
 		log.Info("profiling served", "pprof", "http://"+displayAddr(debugLn.Addr())+"/debug/pprof/")
