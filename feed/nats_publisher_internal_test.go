@@ -17,24 +17,8 @@ import (
 // A retry of a tick whose acknowledgement was lost carries the same message
 // id, and JetStream stores it once: one tick, one sequence number.
 func TestPublisherRetryOfAStoredTickIsStoredOnce(t *testing.T) {
-	ns := natstest.Start(t)
-	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour, Window: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, js := publisherOnItsStream(t, 1)
 	ctx := context.Background()
-	if err := p.ensureStream(ctx, js); err != nil {
-		t.Fatal(err)
-	}
 	tk := Tick{Seq: 7, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: time.Unix(1, 0)}
 	msg := func() *nats.Msg { return &nats.Msg{Subject: Subject(tk.Symbol), Data: tk.AppendJSON(nil)} }
 	p.publish(ctx, js, msg(), "run-7")
@@ -65,24 +49,8 @@ func TestPublisherRetryOfAStoredTickIsStoredOnce(t *testing.T) {
 // after it: those are refused too, because each expects the one before it
 // to be the stream's last, and are then resent in order.
 func TestPublisherWindowStoresTicksAfterARefusedOneBehindIt(t *testing.T) {
-	ns := natstest.Start(t)
-	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour, Window: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(ackTimeout))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, js := publisherOnItsStream(t, 8)
 	ctx := context.Background()
-	if err := p.ensureStream(ctx, js); err != nil {
-		t.Fatal(err)
-	}
 	w := newPublishWindow(p, js)
 	settled := make(chan struct{})
 	go func() { defer close(settled); w.settle(ctx) }()
@@ -143,24 +111,8 @@ func barsOf(seq uint64) string {
 // ordinal: a wait that covers it is answered by the stop, never as if
 // everything sent had been stored.
 func TestAPublicationDroppedAtTheStopIsNeverTakenAsStored(t *testing.T) {
-	ns := natstest.Start(t)
-	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour, Window: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, js := publisherOnItsStream(t, 1)
 	ctx := context.Background()
-	if err := p.ensureStream(ctx, js); err != nil {
-		t.Fatal(err)
-	}
 	msg := func(seq uint64) *nats.Msg {
 		tk := Tick{Seq: seq, Symbol: "AAPL", Price: 1, Bid: 0.99, Ask: 1.01, Size: 1, Time: time.Unix(1, 0)}
 		return &nats.Msg{Subject: Subject(tk.Symbol), Data: tk.AppendJSON(nil)}
@@ -181,4 +133,29 @@ func TestAPublicationDroppedAtTheStopIsNeverTakenAsStored(t *testing.T) {
 	if err := p.WaitStored(ctx, p.Sent()); !errors.Is(err, ErrPublisherStopped) {
 		t.Fatalf("WaitStored for %d sent, the last dropped: %v; want %v", p.Sent(), err, ErrPublisherStopped)
 	}
+}
+
+// publisherOnItsStream returns a publisher with a window of window
+// publications, not running, and a connection to a test server on which
+// the publisher's stream is set up; the connection ends with the test.
+func publisherOnItsStream(t *testing.T, window int) (*NATSPublisher, jetstream.JetStream) {
+	t.Helper()
+	ns := natstest.Start(t)
+	p, err := NewNATSPublisher(NATSPublisherConfig{NATSConfig: NATSConfig{URL: ns.URL()}, MaxPerSymbol: 10, MaxAge: time.Hour, Window: window})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(ns.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(ackTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ensureStream(context.Background(), js); err != nil {
+		t.Fatal(err)
+	}
+	return p, js
 }

@@ -17,14 +17,7 @@ import (
 // the server is down, and reports a publisher that stops first.
 func TestWaitStoredReturnsOnceTheTicksAreInTheStream(t *testing.T) {
 	ns := natstest.Start(t)
-	reg := prometheus.NewRegistry()
-	p, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
-		NATSConfig: feed.NATSConfig{URL: ns.URL(), Name: "test-publisher", Registerer: reg, Logger: testLogger(t)},
-		Symbols:    testSymbols, MaxPerSymbol: 1000, MaxAge: time.Hour, Window: 64,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newTestPublisher(t, ns.URL(), prometheus.NewRegistry())
 	q := make(queueSource)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -40,6 +40,15 @@ func (q queueSource) Run(ctx context.Context, publish func(feed.Tick)) error {
 // publisher runs a NATSPublisher fed by the returned channel until the test ends.
 func startPublisher(t *testing.T, url string, reg prometheus.Registerer) (queueSource, *feed.NATSPublisher) {
 	t.Helper()
+	p := newTestPublisher(t, url, reg)
+	q := make(queueSource)
+	runInBackground(t, "publisher", func(ctx context.Context) error { return p.Run(ctx, q) })
+	return q, p
+}
+
+// newTestPublisher returns a publisher of testSymbols to url, not running.
+func newTestPublisher(t *testing.T, url string, reg prometheus.Registerer) *feed.NATSPublisher {
+	t.Helper()
 	p, err := feed.NewNATSPublisher(feed.NATSPublisherConfig{
 		NATSConfig: feed.NATSConfig{URL: url, Name: "test-publisher", Registerer: reg, Logger: testLogger(t)},
 		Symbols:    testSymbols, MaxPerSymbol: 1000, MaxAge: time.Hour, Window: 64,
@@ -47,9 +56,7 @@ func startPublisher(t *testing.T, url string, reg prometheus.Registerer) (queueS
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := make(queueSource)
-	runInBackground(t, "publisher", func(ctx context.Context) error { return p.Run(ctx, q) })
-	return q, p
+	return p
 }
 
 // runInBackground runs fn until the test ends, then cancels it, waits and
